@@ -1,0 +1,275 @@
+"""The ``dlfaq`` command.
+
+Every user mistake (bad id, bad option value, unreadable folder) is printed as
+one line on stderr with exit code 2; tracebacks are kept for real bugs.
+Sub-command groups live in ``dlfaq.commands.*`` and are registered here.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+try:  # typer < 0.20 depends on click; newer releases vendor it as typer._click
+    from click.exceptions import ClickException, UsageError as ClickUsageError
+except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
+    from typer._click.exceptions import ClickException, UsageError as ClickUsageError
+
+from dlfaq.commands._common import (
+    JsonOpt,
+    LangOpt,
+    UserError,
+    check_lang,
+    console,
+    print_json,
+    print_table,
+    progress_bar,
+)
+
+app = typer.Typer(
+    name="dlfaq",
+    help="An executable deep-learning FAQ: answers, tested components and reproducible evidence.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DEFAULT_OUT = Path("dlfaq-results")
+STATUS_TEXT = {
+    "en": {"untested": "not yet tested", "failed": "experiment failed", "pending": "not run yet"},
+    "zh": {"untested": "尚未检验", "failed": "实验失败", "pending": "尚未运行"},
+}
+
+
+def _parse_id(value: str) -> int:
+    try:
+        qid = int(value)
+    except ValueError:
+        raise UserError(f"not a question id: {value!r} (expected a number from 1 to 18)") from None
+    if not 1 <= qid <= 18:
+        raise UserError(f"no question {qid}: ids run from 1 to 18")
+    return qid
+
+
+def _writable_dir(path: Path, what: str) -> Path:
+    """Create ``path`` if needed and make sure files can be written there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {what} folder {str(path)!r}: {exc.strerror or exc}") from None
+    if not path.is_dir():
+        raise UserError(f"{what} path {str(path)!r} is not a folder")
+    probe = path / ".dlfaq-write-test"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"cannot write to {what} folder {str(path)!r}: {exc.strerror or exc}") from None
+    return path
+
+
+# --------------------------------------------------------------------------- list / show
+
+
+@app.command("list")
+def list_cmd(lang: str = LangOpt, as_json: bool = JsonOpt) -> None:
+    """List the 18 questions with their claims."""
+    from dlfaq.faq import load_all
+
+    lang = check_lang(lang)
+    entries = load_all()
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": e.id,
+                    "slug": e.slug,
+                    "question": e.question,
+                    "claims": [{"id": c.id, "text": c.text, "tested_by": c.tested_by} for c in e.claims],
+                    "experiments": e.experiments,
+                }
+                for e in entries
+            ]
+        )
+        return
+    rows = [
+        [e.id, e.question[lang], len(e.claims), sum(1 for c in e.claims if c.tested_by)] for e in entries
+    ]
+    heads = ["#", "问题", "论断", "有实验"] if lang == "zh" else ["#", "question", "claims", "tested"]
+    print_table(heads, rows)
+
+
+@app.command("show")
+def show_cmd(
+    qid: str = typer.Argument(..., metavar="ID", help="Question id, 1-18."),
+    lang: str = LangOpt,
+    as_json: bool = JsonOpt,
+    out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results folder to read verdicts from."),
+) -> None:
+    """Show one question: the answer, its claims and their verdicts (if it was run)."""
+    from dlfaq.experiments import load_evidence
+    from dlfaq.faq import get_entry
+
+    lang = check_lang(lang)
+    entry = get_entry(_parse_id(qid))
+    verdicts = {}
+    for name in entry.experiments:
+        rec = load_evidence(out, name)
+        if rec and rec.get("status") == "ok":
+            for v in rec.get("verdicts", []):
+                verdicts[v["claim"]] = v
+    if as_json:
+        data = entry.to_json()
+        for c in data["claims"]:
+            c["verdict"] = verdicts.get(c["id"])
+        print_json(data)
+        return
+    con = console()
+    con.print(f"Q{entry.id}. {entry.question[lang]}", style="bold", markup=False)
+    con.print("")
+    if sys.stdout.isatty():
+        from rich.markdown import Markdown
+
+        con.print(Markdown(entry.answer[lang]))
+    else:
+        print(entry.answer[lang])
+    con.print("")
+    rows = []
+    for c in entry.claims:
+        v = verdicts.get(c.id)
+        status = v["verdict"] if v else (STATUS_TEXT[lang]["untested"] if not c.tested_by else STATUS_TEXT[lang]["pending"])
+        rows.append([c.id, c.text[lang], status])
+    print_table(["claim", "论断" if lang == "zh" else "text", "verdict"], rows)
+    if entry.api:
+        con.print(("API: " + ", ".join(entry.api)), markup=False)
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _select(target: str) -> list:
+    from dlfaq.experiments import discover
+
+    specs = list(discover().values())
+    if target == "all":
+        return specs
+    qid = _parse_id(target)
+    return [s for s in specs if s.question == qid]
+
+
+def run_specs(specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool) -> list[dict]:
+    from dlfaq.experiments import RunContext, default_device, run_experiment
+
+    records = []
+    dev = device or default_device()
+    with progress_bar(show_progress) as progress:
+        for i, spec in enumerate(specs):
+            def prog(done: float, total: float, desc: str = "", _s=spec, _i=i) -> None:
+                label = f"[{_i + 1}/{len(specs)}] {_s.name}" + (f" {desc}" if desc else "")
+                progress(done, total, label)
+
+            prog(0, 1)
+            ctx = RunContext(seed=seed, profile=profile, device=dev, out_dir=out, progress=prog)
+            records.append(run_experiment(spec, ctx))
+    return records
+
+
+@app.command("run")
+def run_cmd(
+    target: str = typer.Argument(..., metavar="ID|all", help="Question id (1-18) or 'all'."),
+    profile: str = typer.Option("quick", "--profile", help="quick (about a minute each) or full."),
+    seed: int = typer.Option(0, "--seed", help="Base random seed."),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results folder."),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    lang: str = LangOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run the experiments of one question (or all) and save their evidence."""
+    lang = check_lang(lang)
+    if profile not in ("quick", "full"):
+        raise UserError(f"--profile must be 'quick' or 'full', not {profile!r}")
+    if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise UserError(f"--device must be 'cpu' or 'cuda', not {device!r}")
+    specs = _select(target)
+    _writable_dir(out, "results")
+    t0 = time.perf_counter()
+    records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=not as_json)
+    if as_json:
+        print_json({"target": target, "profile": profile, "seed": seed, "out": str(out), "experiments": records})
+        return
+    if not specs:
+        msg = "这个问题还没有实验。" if lang == "zh" else "This question has no experiments yet."
+        print(msg)
+        return
+    rows = []
+    for r in records:
+        if r["status"] != "ok":
+            rows.append([r["name"], "FAILED", "", r["error"]])
+            continue
+        for v in r["verdicts"]:
+            rows.append([r["name"], f"{r['duration_s']:.1f}s", v["claim"], v["verdict"]])
+    print_table(["experiment", "time", "claim", "verdict"], rows)
+    print(f"evidence saved under {out} ({time.perf_counter() - t0:.1f}s)")
+    if any(r["status"] != "ok" for r in records):
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- sub-commands
+
+
+def _register_subcommands() -> None:
+    """Attach the command groups that live in their own modules (when present)."""
+    import importlib
+
+    for mod_name, attr in (
+        ("dlfaq.commands.report", "register"),
+        ("dlfaq.commands.ask", "register"),
+        ("dlfaq.commands.shape", "register"),
+        ("dlfaq.commands.doctor", "register"),
+        ("dlfaq.commands.embeddings", "register"),
+        ("dlfaq.commands.bench", "register"),
+    ):
+        try:
+            mod = importlib.import_module(mod_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod_name:
+                continue
+            raise
+        getattr(mod, attr)(app)
+
+
+_register_subcommands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning user mistakes into one-line errors (exit 2)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args:
+        args = ["--help"]
+    try:
+        rv = app(args=args, prog_name="dlfaq", standalone_mode=False)
+    except UserError as exc:
+        print(f"dlfaq: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except ClickUsageError as exc:
+        msg = " ".join(exc.format_message().split())
+        print(f"dlfaq: error: {msg}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("dlfaq: aborted", file=sys.stderr)
+        sys.exit(130)
+    except ClickException as exc:
+        print(f"dlfaq: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("dlfaq: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:  # e.g. `dlfaq list | head`
+        sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) else 0)

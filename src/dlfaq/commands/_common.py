@@ -1,0 +1,106 @@
+"""Shared pieces of the command line: language choice, output, errors, progress.
+
+Command modules must stay cheap to import (no torch at module level), since
+every ``dlfaq`` invocation imports them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+
+
+class UserError(Exception):
+    """A mistake of the user's: printed as one line, exit code 2."""
+
+
+def default_lang() -> str:
+    """``zh`` when the locale (LC_ALL, LC_MESSAGES or LANG, first one set) starts with ``zh``."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        val = os.environ.get(var)
+        if val:
+            return "zh" if val.lower().startswith("zh") else "en"
+    return "en"
+
+
+def check_lang(lang: str | None) -> str:
+    if lang is None:
+        return default_lang()
+    if lang not in ("zh", "en"):
+        raise UserError(f"--lang must be 'zh' or 'en', not {lang!r}")
+    return lang
+
+
+LangOpt = typer.Option(None, "--lang", help="Language: zh or en (default: from the locale).")
+JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    # Piped output gets plain text: no colours, no boxes, no wrapping at 80 columns.
+    if is_tty():
+        return Console()
+    return Console(no_color=True, highlight=False, width=10_000, soft_wrap=True)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    """A rich table in a terminal; tab-separated plain text when piped."""
+    if not is_tty():
+        if title:
+            print(title)
+        print("\t".join(columns))
+        for r in rows:
+            print("\t".join("" if v is None else str(v) for v in r))
+        return
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    console().print(t)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Any]:
+    """Yield a ``progress(done, total, desc)`` callback drawing a rich progress bar on stderr.
+
+    The bar appears only when stderr is a terminal and ``enabled``; otherwise the
+    callback does nothing, so scripts and ``--json`` output stay clean.
+    """
+    if not enabled or not sys.stderr.isatty():
+        yield lambda done, total, desc="": None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as prog:
+        task = prog.add_task("", total=1)
+
+        def update(done: float, total: float, desc: str = "") -> None:
+            prog.update(task, completed=done, total=max(total, 1), description=desc)
+
+        yield update
