@@ -14,9 +14,11 @@ from pathlib import Path
 import typer
 
 try:  # typer < 0.20 depends on click; newer releases vendor it as typer._click
-    from click.exceptions import ClickException, UsageError as ClickUsageError
+    from click.exceptions import ClickException
+    from click.exceptions import UsageError as ClickUsageError
 except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
-    from typer._click.exceptions import ClickException, UsageError as ClickUsageError
+    from typer._click.exceptions import ClickException
+    from typer._click.exceptions import UsageError as ClickUsageError
 
 from dlfaq.commands._common import (
     JsonOpt,

@@ -34,10 +34,13 @@ import numpy as np
 
 VERDICTS = ("supported", "partly", "not supported")
 PROFILES = ("quick", "full")
+# "smoke" is for the test suite only: tiny sizes that exercise every code path of
+# an experiment in a few seconds. Its verdicts are computed but not meaningful.
+ALL_PROFILES = ("smoke", "quick", "full")
 SCHEMA_VERSION = 1
 
 T = TypeVar("T")
-Profile = Literal["quick", "full"]
+Profile = Literal["smoke", "quick", "full"]
 ProgressFn = Callable[[float, float, str], None]
 
 
@@ -161,17 +164,27 @@ class RunContext:
     out_dir: Path = field(default_factory=lambda: Path("dlfaq-results"))
     progress: ProgressFn | None = None
 
+    def __post_init__(self) -> None:
+        if self.profile not in ALL_PROFILES:
+            raise ValueError(f"profile must be one of {ALL_PROFILES}, got {self.profile!r}")
+        self.out_dir = Path(self.out_dir)
+
     @property
     def quick(self) -> bool:
-        return self.profile == "quick"
+        """True for the quick profile (and for the test-only smoke profile)."""
+        return self.profile != "full"
 
-    def pick(self, quick: T, full: T) -> T:
-        """Return ``quick`` or ``full`` depending on the profile."""
-        return quick if self.profile == "quick" else full
+    def pick(self, quick: T, full: T, smoke: T | None = None) -> T:
+        """Return the value for the current profile (``smoke`` falls back to ``quick``)."""
+        if self.profile == "full":
+            return full
+        if self.profile == "smoke" and smoke is not None:
+            return smoke
+        return quick
 
-    def seeds(self, quick: int = 3, full: int = 5) -> list[int]:
-        """Consecutive seeds starting at ``self.seed``: ``quick`` of them or ``full``."""
-        n = self.pick(quick, full)
+    def seeds(self, quick: int = 3, full: int = 5, smoke: int = 2) -> list[int]:
+        """Consecutive seeds starting at ``self.seed``, as many as the profile asks for."""
+        n = self.pick(quick, full, smoke)
         return [self.seed + i for i in range(n)]
 
     def report(self, done: float, total: float, desc: str = "") -> None:

@@ -102,7 +102,7 @@ def _split_answer(body: str, where: str) -> dict[str, str]:
     if parts[0].strip():
         raise KnowledgeBaseError(f"{where}: text before the first <!-- zh --> / <!-- en --> marker")
     out: dict[str, str] = {}
-    for lang, text in zip(parts[1::2], parts[2::2]):
+    for lang, text in zip(parts[1::2], parts[2::2], strict=True):
         if lang in out:
             raise KnowledgeBaseError(f"{where}: answer for {lang!r} given twice")
         out[lang] = text.strip()
