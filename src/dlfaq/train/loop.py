@@ -1,0 +1,301 @@
+"""A small, honest training loop for in-memory tensors.
+
+"Honest" means: it is seeded and deterministic on CPU (shuffling uses its own generator and
+the global RNG that dropout draws from is forked and seeded, so calling :func:`fit` leaves the
+caller's random state untouched); the per-epoch ``train_loss``/``train_acc`` are measured
+after the epoch with the model in eval mode, on the same footing as the validation numbers,
+instead of being a running average over batches of a model that kept changing (set
+``eval_train=False`` to get the cheaper running average); and a non-finite loss stops
+training and is reported (``History.diverged``) instead of silently producing NaN weights.
+
+One step is the textbook mini-batch SGD update
+
+.. math::
+
+    \\theta \\leftarrow \\theta - \\eta\\,\\nabla_\\theta \\Big(\\frac{1}{|B|}\\sum_{i\\in B}
+    \\ell(f_\\theta(x_i), y_i) + R(\\theta)\\Big)
+
+with batches ``B`` drawn without replacement from a fresh permutation each epoch (Robbins &
+Monro 1951; Bottou 2010), or the chosen optimizer's variant of it. ``R`` is the optional
+``penalty``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["fit", "evaluate", "History", "make_optimizer"]
+
+Data = tuple[Tensor, Tensor]
+LossFn = Callable[[Tensor, Tensor], Tensor]
+ProgressFn = Callable[[float, float, str], None]
+
+
+@dataclass
+class History:
+    """What :func:`fit` measured.
+
+    Attributes:
+        epochs: one dict per finished epoch with ``epoch`` (from 1), ``train_loss``,
+            ``train_acc``, ``val_loss`` and ``val_acc`` (when validation data was given),
+            ``lr`` and ``time`` (seconds since the start of training; wall clock, so not
+            deterministic).
+        steps: the training loss of every optimizer step (data loss, without the penalty).
+        stopped_epoch: the epoch after which early stopping ended training, else None.
+        best_epoch: the epoch whose weights the model holds at the end when early stopping
+            restored them; otherwise the epoch with the lowest ``val_loss`` (None without val).
+        diverged: True when a non-finite loss ended training.
+    """
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    steps: list[float] = field(default_factory=list)
+    stopped_epoch: int | None = None
+    best_epoch: int | None = None
+    diverged: bool = False
+
+    def metric(self, key: str) -> list[float]:
+        """The per-epoch values of ``key`` (for example ``"val_acc"``)."""
+        return [e[key] for e in self.epochs if key in e]
+
+    @property
+    def last(self) -> dict[str, float]:
+        return self.epochs[-1] if self.epochs else {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "epochs": [dict(e) for e in self.epochs],
+            "steps": list(self.steps),
+            "stopped_epoch": self.stopped_epoch,
+            "best_epoch": self.best_epoch,
+            "diverged": self.diverged,
+        }
+
+
+def _is_classification(out: Tensor, y: Tensor) -> bool:
+    return out.dim() == 2 and not torch.is_floating_point(y) and y.dim() == 1
+
+
+def make_optimizer(
+    params: Iterable[nn.Parameter] | list[dict],
+    optimizer: str | Callable[..., torch.optim.Optimizer] = "sgd",
+    lr: float = 0.1,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """Build ``"sgd"``, ``"adam"`` or ``"adamw"`` (or call ``optimizer(params)``).
+
+    ``weight_decay`` is coupled L2 for ``"sgd"`` and ``"adam"`` and decoupled decay for
+    ``"adamw"`` (Loshchilov & Hutter 2019; see :mod:`dlfaq.train.regularization`).
+    """
+    if callable(optimizer):
+        return optimizer(params)
+    if optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be 'sgd', 'adam', 'adamw' or a callable, got {optimizer!r}")
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, data: Data, batch_size: int | None = 1024, loss_fn: LossFn | None = None
+) -> dict[str, float]:
+    """Mean loss and accuracy of ``model`` on ``data = (X, y)`` in eval mode.
+
+    ``loss_fn`` must average over its batch (like ``F.cross_entropy``'s default); the result is
+    the sample-weighted mean over batches. ``acc`` is NaN when the task is not classification
+    (integer labels and 2-D logits). The model's train/eval mode is restored afterwards.
+    """
+    loss_fn = loss_fn or F.cross_entropy
+    X, y = data
+    device = _model_device(model)
+    was_training = model.training
+    model.eval()
+    n = len(X)
+    bs = n if batch_size is None else max(1, batch_size)
+    total_loss = 0.0
+    correct = 0
+    classification = True
+    try:
+        for start in range(0, n, bs):
+            xb = X[start : start + bs].to(device)
+            yb = y[start : start + bs].to(device)
+            out = model(xb)
+            total_loss += float(loss_fn(out, yb)) * len(xb)
+            if classification and _is_classification(out, yb):
+                correct += int((out.argmax(1) == yb).sum())
+            else:
+                classification = False
+    finally:
+        model.train(was_training)
+    return {
+        "loss": total_loss / n if n else math.nan,
+        "acc": correct / n if (n and classification) else math.nan,
+    }
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return torch.device("cpu")
+
+
+def fit(
+    model: nn.Module,
+    train: Data,
+    *,
+    val: Data | None = None,
+    epochs: int = 10,
+    lr: float = 0.1,
+    optimizer: str | Callable[..., torch.optim.Optimizer] = "sgd",
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    batch_size: int | None = 64,
+    loss_fn: LossFn | None = None,
+    penalty: Callable[[nn.Module], Tensor] | None = None,
+    monitor: Any = None,
+    early_stopping: Any = None,
+    clip: Callable[[Iterable[nn.Parameter]], Any] | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: ProgressFn | None = None,
+    shuffle: bool = True,
+    eval_train: bool = True,
+    drop_last: bool = False,
+    max_steps: int | None = None,
+) -> History:
+    """Train ``model`` on ``train = (X, y)`` and return a :class:`History`.
+
+    Args:
+        model: any ``nn.Module``; it is moved to ``device``.
+        train: input and target tensors (kept whole in memory).
+        val: optional validation pair, evaluated after every epoch.
+        epochs: passes over the training data.
+        lr, momentum, weight_decay: optimizer settings (see :func:`make_optimizer`).
+        optimizer: ``"sgd"``, ``"adam"``, ``"adamw"`` or a callable ``params -> Optimizer``.
+        batch_size: mini-batch size; ``None`` means full-batch gradient descent.
+        loss_fn: ``loss_fn(output, target)`` averaged over the batch; cross-entropy on logits
+            by default.
+        penalty: ``penalty(model) -> scalar`` added to every batch's loss (for example
+            ``functools.partial(l1_penalty, weight=1e-4)``).
+        monitor: anything with ``.step()``; called after each ``backward()``, before clipping,
+            so it sees the raw gradients.
+        early_stopping: an :class:`~dlfaq.train.regularization.EarlyStopping`; it watches
+            ``val_loss`` (``train_loss`` without ``val``), where lower is better, so build it
+            with ``mode="min"``. When it stops, or at the end, its best weights are restored.
+        clip: ``clip(parameters)`` called after backward and before the optimizer step
+            (for example ``functools.partial(torch.nn.utils.clip_grad_norm_, max_norm=1.0)``).
+        seed: seeds the shuffling and (in a forked RNG state) dropout and other random layers.
+        device: where to train.
+        progress: ``progress(done, total, desc)`` after every epoch.
+        shuffle: reshuffle the training data every epoch.
+        eval_train: measure ``train_loss``/``train_acc`` in eval mode after each epoch (else
+            report the running mean over the epoch's batches).
+        drop_last: drop the last incomplete batch (useful with batch norm and tiny batches).
+        max_steps: stop after this many optimizer steps in total.
+
+    The model is left in eval mode.
+    """
+    loss_fn = loss_fn or F.cross_entropy
+    device = torch.device(device)
+    model.to(device)
+    X, y = train[0].to(device), train[1].to(device)
+    val_d = (val[0].to(device), val[1].to(device)) if val is not None else None
+    n = len(X)
+    if n == 0:
+        raise ValueError("empty training set")
+    bs = n if batch_size is None else int(batch_size)
+    if bs <= 0:
+        raise ValueError(f"batch_size must be positive or None, got {batch_size}")
+    opt = make_optimizer(model.parameters(), optimizer, lr, momentum, weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    hist = History()
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+    t0 = time.perf_counter()
+    step = 0
+    with torch.random.fork_rng(devices=fork_devices):
+        torch.manual_seed(seed)
+        for epoch in range(1, epochs + 1):
+            model.train()
+            order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
+            order = order.to(device)
+            run_loss = 0.0
+            run_correct = 0
+            run_n = 0
+            classification = True
+            stop_now = False
+            for start in range(0, n, bs):
+                idx = order[start : start + bs]
+                if drop_last and len(idx) < bs and start > 0:
+                    break
+                xb, yb = X[idx], y[idx]
+                out = model(xb)
+                loss = loss_fn(out, yb)
+                objective = loss + penalty(model) if penalty is not None else loss
+                opt.zero_grad(set_to_none=True)
+                objective.backward()
+                if monitor is not None:
+                    monitor.step()
+                loss_value = float(loss.detach())
+                hist.steps.append(loss_value)
+                if not math.isfinite(loss_value) or not math.isfinite(float(objective.detach())):
+                    hist.diverged = True
+                    stop_now = True
+                    break
+                if clip is not None:
+                    clip(model.parameters())
+                opt.step()
+                step += 1
+                run_loss += loss_value * len(idx)
+                run_n += len(idx)
+                if classification and _is_classification(out, yb):
+                    run_correct += int((out.detach().argmax(1) == yb).sum())
+                else:
+                    classification = False
+                if max_steps is not None and step >= max_steps:
+                    stop_now = True
+                    break
+            if hist.diverged:
+                break
+            rec: dict[str, float] = {"epoch": epoch}
+            if eval_train:
+                m = evaluate(model, (X, y), loss_fn=loss_fn)
+                rec["train_loss"], rec["train_acc"] = m["loss"], m["acc"]
+            else:
+                rec["train_loss"] = run_loss / run_n if run_n else math.nan
+                rec["train_acc"] = run_correct / run_n if (run_n and classification) else math.nan
+            if val_d is not None:
+                m = evaluate(model, val_d, loss_fn=loss_fn)
+                rec["val_loss"], rec["val_acc"] = m["loss"], m["acc"]
+            rec["lr"] = float(opt.param_groups[0]["lr"])
+            rec["time"] = time.perf_counter() - t0
+            hist.epochs.append(rec)
+            if progress is not None:
+                progress(epoch, epochs, "train")
+            if early_stopping is not None:
+                watched = rec["val_loss"] if val_d is not None else rec["train_loss"]
+                if early_stopping.step(watched, model, epoch=epoch):
+                    hist.stopped_epoch = epoch
+                    break
+            if stop_now:
+                break
+    if early_stopping is not None and early_stopping.restore_best and early_stopping.restore(model):
+        hist.best_epoch = early_stopping.best_epoch
+    elif val_d is not None and hist.epochs:
+        losses = [e["val_loss"] for e in hist.epochs]
+        finite = [(v, i) for i, v in enumerate(losses) if math.isfinite(v)]
+        hist.best_epoch = hist.epochs[min(finite)[1]]["epoch"] if finite else None
+    model.eval()
+    return hist
