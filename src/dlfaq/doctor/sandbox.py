@@ -1,0 +1,278 @@
+"""Apply the doctor's printed fix commands inside a throw-away case folder, never on the system.
+
+A *case* is a folder made by :mod:`dlfaq.doctor.fixtures`: ``root/`` (a fake
+filesystem tree) plus the captured inputs the doctor reads instead of running
+things (``ldconfig-p.txt``, ``nvidia-smi.txt``, ``torch.json``, ``env.json``,
+``maps.txt``) and a marker file ``.dlfaq-sandbox``.
+
+:meth:`Sandbox.apply` takes one printed command line, parses it with
+``shlex`` (no shell), drops ``sudo`` and interprets a small set of commands,
+each confined to the case folder:
+
+* ``ln -s[f]``, ``rm``, ``mv``, ``touch``, ``echo TEXT | tee [-a] FILE`` act
+  on files; every path must lie inside the case folder, and an absolute link
+  target inside ``root/`` is stored as the tree-absolute path it would be on
+  the real system.
+* ``ldconfig -r ROOT [DIR ...]`` must name the case's root. When this process
+  is root and ``ldconfig`` exists it runs the real ``ldconfig -r`` (which
+  chroots into the tree) and captures ``ldconfig -C ROOT/etc/ld.so.cache -p``;
+  otherwise :func:`~dlfaq.doctor.linker.simulate_ldconfig` does the same work
+  in Python. Either way the captured ``ldconfig-p.txt`` is rewritten.
+* ``export NAME=VALUE`` / ``unset NAME`` edit ``env.json``; ``LD_PRELOAD``
+  entries are mapped into the "process" (``maps.txt`` plus the preloaded
+  files), which is what the loader does with them.
+* ``python -m pip install ... torch --index-url .../cuXYZ`` is a *model* of
+  reinstalling torch: ``torch.json`` gets CUDA X.Y, and ``available`` follows
+  CUDA's rule that a runtime needs a driver of at least its major version.
+  No real GPU is involved; this checks that the printed tag is one the driver
+  can serve.
+
+Anything else raises :class:`SandboxError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from dlfaq.doctor.cuda import TorchFacts, diagnose_cuda
+from dlfaq.doctor.findings import Report
+from dlfaq.doctor.linker import format_ldconfig_p, in_root, simulate_ldconfig
+
+MARKER = ".dlfaq-sandbox"
+_VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+
+
+class SandboxError(RuntimeError):
+    """A command the sandbox refuses or cannot confine."""
+
+
+def real_ldconfig_usable() -> str | None:
+    """Path of ``ldconfig`` when this process may run ``ldconfig -r`` (needs root), else None."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    for cand in (shutil.which("ldconfig"), "/sbin/ldconfig", "/usr/sbin/ldconfig"):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+class Sandbox:
+    """A case folder and the commands applied to it so far."""
+
+    def __init__(self, case: str | os.PathLike[str], *, real_ldconfig: bool | None = None) -> None:
+        self.case = Path(case).resolve()
+        if not (self.case / MARKER).is_file():
+            raise SandboxError(f"{self.case} is not a sandbox case (no {MARKER})")
+        self.root = self.case / "root"
+        if self.root.resolve() == Path("/"):
+            raise SandboxError("refusing a case whose root is /")
+        self.ldconfig = real_ldconfig_usable() if real_ldconfig in (None, True) else None
+        if real_ldconfig and self.ldconfig is None:
+            raise SandboxError("real ldconfig -r needs root privileges")
+        self.log: list[str] = []
+
+    # ---- inputs of the doctor
+    def _read(self, name: str) -> str | None:
+        p = self.case / name
+        return p.read_text(encoding="utf-8") if p.is_file() else None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return json.loads(self._read("env.json") or "{}")
+
+    def _write_env(self, env: dict[str, str]) -> None:
+        (self.case / "env.json").write_text(json.dumps(env, indent=1, sort_keys=True), encoding="utf-8")
+
+    def torch_facts(self) -> TorchFacts | None:
+        t = self._read("torch.json")
+        return TorchFacts.from_json(json.loads(t)) if t else None
+
+    def maps_text(self) -> str | None:
+        base = self._read("maps.txt")
+        pre = [p for p in re.split(r"[:\s]+", self.env.get("LD_PRELOAD", "")) if p]
+        if base is None and not pre:
+            return None
+        lines = (base or "").splitlines()
+        lines += [f"7f0000000000-7f0000001000 r--p 00000000 00:00 0    {p}" for p in pre]
+        return "\n".join(lines) + "\n"
+
+    def diagnose(self) -> Report:
+        """Run the doctor on the case as it is now."""
+        return diagnose_cuda(
+            self.root,
+            ldconfig_output=self._read("ldconfig-p.txt"),
+            nvidia_smi_output=self._read("nvidia-smi.txt"),
+            env=self.env,
+            torch_facts=self.torch_facts(),
+            maps_text=self.maps_text(),
+            examine_process=False,
+        )
+
+    # ---- applying commands
+    def _inside(self, p: str) -> Path:
+        path = Path(p)
+        if not path.is_absolute():
+            raise SandboxError(f"relative path {p!r}: the printed fixes use absolute paths")
+        parent = path.parent.resolve()
+        if parent != self.case and self.case not in parent.parents:
+            raise SandboxError(f"{p} is outside the case folder {self.case}")
+        return parent / path.name
+
+    def _expand(self, s: str) -> str:
+        env = self.env
+        return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), ""), s)
+
+    def apply(self, line: str) -> str:
+        """Apply one printed command line; return what was done."""
+        stages = [shlex.split(part) for part in _split_pipe(line)]
+        stages = [s[1:] if s and s[0] == "sudo" else s for s in stages]
+        if not stages or not stages[0]:
+            raise SandboxError(f"empty command: {line!r}")
+        if len(stages) == 2 and stages[0][0] == "echo" and stages[1][0] == "tee":
+            text = " ".join(stages[0][1:]) + "\n"
+            args = stages[1][1:]
+            append = "-a" in args
+            files = [a for a in args if not a.startswith("-")]
+            for f in files:
+                p = self._inside(f)
+                p.parent.mkdir(parents=True, exist_ok=True)
+                with open(p, "a" if append else "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            return self._done(line, f"wrote {text.strip()!r} to {', '.join(files)}")
+        if len(stages) != 1:
+            raise SandboxError(f"unsupported pipeline: {line!r}")
+        argv = stages[0]
+        prog, args = os.path.basename(argv[0]), argv[1:]
+        if prog == "ln":
+            opts = [a for a in args if a.startswith("-")]
+            pos = [a for a in args if not a.startswith("-")]
+            if len(pos) != 2 or not any("s" in o for o in opts):
+                raise SandboxError(f"only `ln -s[f] TARGET LINK` is supported: {line!r}")
+            target, link = pos
+            dest = self._inside(link)
+            if target.startswith("/"):
+                tp = Path(target)
+                if self.root not in tp.parents:
+                    raise SandboxError(f"link target {target} is outside the case root")
+                target = "/" + str(tp.relative_to(self.root))
+            if dest.is_symlink() or dest.exists():
+                if "f" not in "".join(opts):
+                    raise SandboxError(f"{link} exists (ln without -f)")
+                dest.unlink()
+            os.symlink(target, dest)
+            return self._done(line, f"linked {dest.name} -> {target}")
+        if prog == "rm":
+            for a in (a for a in args if not a.startswith("-")):
+                p = self._inside(a)
+                if p.is_symlink() or p.is_file():
+                    p.unlink()
+            return self._done(line, "removed")
+        if prog == "mv":
+            pos = [a for a in args if not a.startswith("-")]
+            if len(pos) != 2:
+                raise SandboxError(f"only `mv SRC DEST`: {line!r}")
+            self._inside(pos[0]).rename(self._inside(pos[1]))
+            return self._done(line, "moved")
+        if prog == "touch":
+            for a in args:
+                self._inside(a).touch()
+            return self._done(line, "touched")
+        if prog == "ldconfig":
+            return self._ldconfig(line, args)
+        if prog == "export":
+            env = self.env
+            for a in args:
+                name, _, value = a.partition("=")
+                env[name] = self._expand(value)
+            self._write_env(env)
+            return self._done(line, "environment updated")
+        if prog == "unset":
+            env = self.env
+            for a in args:
+                env.pop(a, None)
+            self._write_env(env)
+            return self._done(line, "environment updated")
+        if "python" in prog and args[:3] == ["-m", "pip", "install"] and "torch" in args:
+            return self._pip_torch(line, args)
+        raise SandboxError(f"the sandbox does not run {prog!r}: {line!r}")
+
+    def _done(self, line: str, what: str) -> str:
+        self.log.append(line)
+        return what
+
+    def _ldconfig(self, line: str, args: list[str]) -> str:
+        if "-r" not in args:
+            raise SandboxError("ldconfig needs -r CASE_ROOT in the sandbox")
+        i = args.index("-r")
+        if Path(args[i + 1]).resolve() != self.root.resolve():
+            raise SandboxError(f"ldconfig -r must name {self.root}")
+        dirs = [a for j, a in enumerate(args) if j not in (i, i + 1) and not a.startswith("-")]
+        if self.ldconfig:
+            subprocess.run([self.ldconfig, "-r", str(self.root), *dirs], capture_output=True, text=True,
+                           timeout=60, check=False)
+            out = subprocess.run([self.ldconfig, "-C", str(self.root / "etc/ld.so.cache"), "-p"],
+                                 capture_output=True, text=True, timeout=60, check=False).stdout
+            engine = "real ldconfig -r"
+        else:
+            res = simulate_ldconfig(self.root, dirs)
+            for link, target in res.links:
+                host = in_root(self.root, link)
+                if host.is_symlink():
+                    host.unlink()
+                os.symlink(target, host)
+            out = format_ldconfig_p(res.entries)
+            engine = "simulated ldconfig"
+        (self.case / "ldconfig-p.txt").write_text(out, encoding="utf-8")
+        return self._done(line, f"cache rebuilt ({engine})")
+
+    def _pip_torch(self, line: str, args: list[str]) -> str:
+        url = args[args.index("--index-url") + 1] if "--index-url" in args else ""
+        m = re.search(r"/cu(\d+)(\d)$", url.rstrip("/"))
+        if not m:
+            raise SandboxError(f"no cuXYZ index in {line!r}")
+        cuda = f"{int(m.group(1))}.{m.group(2)}"
+        tf = self.torch_facts()
+        if tf is None:
+            raise SandboxError("the case has no torch.json")
+        smi = self._read("nvidia-smi.txt") or ""
+        dm = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", smi)
+        ok = bool(dm) and int(dm.group(1)) >= int(m.group(1))  # type: ignore[union-attr]
+        data: dict[str, Any] = tf.to_json()
+        data.update(
+            version=tf.version.split("+")[0] + f"+cu{m.group(1)}{m.group(2)}",
+            cuda=cuda,
+            available=ok,
+            device_count=1 if ok else 0,
+            devices=["GPU 0"] if ok else [],
+            error="" if ok else "driver too old (model)",
+        )
+        (self.case / "torch.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+        return self._done(line, f"torch reinstalled for CUDA {cuda} (model)")
+
+    def apply_all(self, report: Report) -> list[str]:
+        """Apply every fix command of every problem in ``report``; return the commands applied."""
+        done = []
+        for c in report.fix_commands():
+            self.apply(c)
+            done.append(c)
+        return done
+
+
+def _split_pipe(line: str) -> list[str]:
+    """Split on ``|`` outside quotes (shlex keeps quotes, so rejoin per stage)."""
+    lex = shlex.shlex(line, posix=True, punctuation_chars="|")
+    lex.whitespace_split = True
+    stages: list[list[str]] = [[]]
+    for tok in lex:
+        if tok == "|":
+            stages.append([])
+        else:
+            stages[-1].append(tok)
+    return [shlex.join(s) for s in stages]
