@@ -1,0 +1,785 @@
+"""Recurrent cells and networks whose insides are visible, with the RNN regularizers.
+
+Every class here subclasses its ``torch.nn`` counterpart, so constructor
+arguments, parameter names, ``state_dict`` layout, ``flatten_parameters`` and the
+``output, h_n`` / ``output, (h_n, c_n)`` contract are exactly torch's: a
+``torch.nn.LSTM`` checkpoint loads into :class:`LSTM` unchanged, and with no
+gates requested and no recurrent regularizer active the forward pass *is*
+torch's fused kernel.
+
+What is added:
+
+* ``return_gates=True`` returns the gate activations (LSTM: i, f, g, o and the
+  cell state c; GRU: r, z, n) of every layer, direction and time step;
+* the regularizers of the RNN literature as keyword options, combinable:
+  ``variational_dropout`` (Gal & Ghahramani, 2016), ``weight_drop``
+  (DropConnect on W_hh; Wan et al., 2013; Merity et al., 2018),
+  ``recurrent_dropout`` (Semeniuta et al., 2016) and ``zoneout``
+  (Krueger et al., 2017). All are inactive in ``eval()`` (zoneout then uses its
+  expectation, as in the paper) and cost nothing when set to 0.
+
+When the step-by-step loop is needed (gates or a recurrent-state regularizer),
+the input projection ``W_ih x_t + b`` is computed for all time steps in one
+matrix product and the loop only does the recurrent product and the gate math,
+with the LSTM's gate rows reordered so that the three sigmoid gates are one
+contiguous slice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+__all__ = ["GRU", "LSTM", "GRUCell", "GRUGates", "LSTMCell", "LSTMGates", "RNNCell"]
+
+
+class LSTMGates(NamedTuple):
+    """Gate activations of an LSTM.
+
+    ``i`` input gate, ``f`` forget gate, ``g`` candidate (cell input),
+    ``o`` output gate, ``c`` the new cell state. For a cell each is
+    ``(N, H)``; for :class:`LSTM` each is ``(num_layers * num_directions, L, N, H)``
+    (``(…, N, L, H)`` when ``batch_first``), zero at padded positions.
+    """
+
+    i: Tensor
+    f: Tensor
+    g: Tensor
+    o: Tensor
+    c: Tensor
+
+
+class GRUGates(NamedTuple):
+    """Gate activations of a GRU: ``r`` reset gate, ``z`` update gate, ``n`` candidate.
+
+    Shapes as for :class:`LSTMGates`.
+    """
+
+    r: Tensor
+    z: Tensor
+    n: Tensor
+
+
+# --------------------------------------------------------------------------- cells
+
+
+class RNNCell(nn.RNNCell):
+    r"""Elman RNN cell, identical to :class:`torch.nn.RNNCell` (same parameters and kernel).
+
+    .. math::
+        h' = \tanh(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})
+
+    (``nonlinearity="relu"`` replaces tanh by ReLU). Kept here so that the
+    three cells of the FAQ live in one namespace and share one docstring style.
+
+    Shape:
+        - input: ``(N, H_in)`` or ``(H_in)``
+        - hx: ``(N, H)`` or ``(H)``; zeros when omitted
+        - output: ``(N, H)`` or ``(H)``
+    """
+
+
+def _cell_inputs(cell: nn.Module, input: Tensor, hx: Any, n_states: int) -> tuple[bool, Tensor, list[Tensor]]:
+    batched = input.dim() == 2
+    if input.dim() not in (1, 2):
+        raise ValueError(f"{type(cell).__name__}: expected 1-D or 2-D input, got {input.dim()}-D")
+    if not batched:
+        input = input.unsqueeze(0)
+    if hx is None:
+        z = input.new_zeros(input.size(0), cell.hidden_size)
+        states = [z] * n_states
+    else:
+        states = [hx] if n_states == 1 else list(hx)
+        if not batched:
+            states = [s.unsqueeze(0) for s in states]
+    return batched, input, states
+
+
+class LSTMCell(nn.LSTMCell):
+    r"""LSTM cell (Hochreiter & Schmidhuber, 1997, with the forget gate of Gers et al., 2000).
+
+    Same constructor, parameters and results as :class:`torch.nn.LSTMCell`; in
+    addition ``forward(..., return_gates=True)`` returns the gate activations:
+
+    .. math::
+        i = \sigma(W_{ii} x + b_{ii} + W_{hi} h + b_{hi}) \\
+        f = \sigma(W_{if} x + b_{if} + W_{hf} h + b_{hf}) \\
+        g = \tanh(W_{ig} x + b_{ig} + W_{hg} h + b_{hg}) \\
+        o = \sigma(W_{io} x + b_{io} + W_{ho} h + b_{ho}) \\
+        c' = f \odot c + i \odot g \\
+        h' = o \odot \tanh(c')
+
+    The rows of ``weight_ih``/``weight_hh`` are stacked in the order i, f, g, o,
+    as in torch.
+
+    Shape:
+        - input: ``(N, H_in)`` or ``(H_in)``
+        - hx: tuple ``(h, c)`` of ``(N, H)`` (or ``(H)``); zeros when omitted
+        - output: ``(h', c')``; with ``return_gates=True``: ``((h', c'), LSTMGates)``
+    """
+
+    def forward(  # type: ignore[override]
+        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None, return_gates: bool = False
+    ) -> Any:
+        if not return_gates:
+            return super().forward(input, hx)
+        batched, x, (h, c) = _cell_inputs(self, input, hx, 2)
+        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        gi, gf, gg, go = gates.chunk(4, 1)
+        i, f, o = gi.sigmoid(), gf.sigmoid(), go.sigmoid()
+        g = gg.tanh()
+        c1 = f * c + i * g
+        h1 = o * c1.tanh()
+        out = LSTMGates(i, f, g, o, c1)
+        if not batched:
+            h1, c1 = h1.squeeze(0), c1.squeeze(0)
+            out = LSTMGates(*(t.squeeze(0) for t in out))
+        return (h1, c1), out
+
+
+class GRUCell(nn.GRUCell):
+    r"""GRU cell (Cho et al., 2014), as :class:`torch.nn.GRUCell`, able to return its gates.
+
+    .. math::
+        r = \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}) \\
+        z = \sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}) \\
+        n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn})) \\
+        h' = (1 - z) \odot n + z \odot h
+
+    Shape:
+        - input: ``(N, H_in)`` or ``(H_in)``; hx: ``(N, H)`` or ``(H)``
+        - output: ``h'``; with ``return_gates=True``: ``(h', GRUGates)``
+    """
+
+    def forward(  # type: ignore[override]
+        self, input: Tensor, hx: Tensor | None = None, return_gates: bool = False
+    ) -> Any:
+        if not return_gates:
+            return super().forward(input, hx)
+        batched, x, (h,) = _cell_inputs(self, input, hx, 1)
+        gx = F.linear(x, self.weight_ih, self.bias_ih)
+        gh = F.linear(h, self.weight_hh, self.bias_hh)
+        hs = self.hidden_size
+        rz = (gx[:, : 2 * hs] + gh[:, : 2 * hs]).sigmoid()
+        r, z = rz[:, :hs], rz[:, hs:]
+        n = (gx[:, 2 * hs :] + r * gh[:, 2 * hs :]).tanh()
+        h1 = n + z * (h - n)
+        out = GRUGates(r, z, n)
+        if not batched:
+            h1 = h1.squeeze(0)
+            out = GRUGates(*(t.squeeze(0) for t in out))
+        return h1, out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _prob(name: str, p: float) -> float:
+    p = float(p)
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {p}")
+    return p
+
+
+def _locked_mask(like: Tensor, shape: Sequence[int], p: float) -> Tensor:
+    """A Bernoulli(1 - p) mask scaled by 1/(1 - p) (inverted dropout)."""
+    return like.new_empty(shape).bernoulli_(1.0 - p).div_(1.0 - p)
+
+
+def _reverse_index(lengths: Tensor | None, steps: int, batch: int, device: torch.device) -> Tensor | None:
+    """Time indices that reverse each sequence inside its own length (pads stay in place).
+
+    The map is an involution, so the same gather turns the outputs back.
+    """
+    if lengths is None:
+        return None
+    t = torch.arange(steps, device=device).unsqueeze(1).expand(steps, batch)
+    ln = lengths.to(device).unsqueeze(0)
+    return torch.where(t < ln, ln - 1 - t, t)
+
+
+def _gather_time(x: Tensor, index: Tensor | None) -> Tensor:
+    if index is None:
+        return x.flip(0)
+    return x.gather(0, index.unsqueeze(-1).expand_as(x))
+
+
+class _Regularized:
+    """Options and the step-by-step engine shared by :class:`LSTM` and :class:`GRU`."""
+
+    mode: str
+    hidden_size: int
+    num_layers: int
+    bidirectional: bool
+    batch_first: bool
+    bias: bool
+    dropout: float
+    proj_size: int
+    training: bool
+
+    def _set_regularizers(
+        self,
+        variational_dropout: float | Sequence[float],
+        weight_drop: float,
+        recurrent_dropout: float,
+        zoneout: float | Sequence[float],
+    ) -> None:
+        if isinstance(variational_dropout, (int, float)):
+            v = (float(variational_dropout),) * 3
+        else:
+            v = tuple(float(p) for p in variational_dropout)
+            if len(v) != 3:
+                raise ValueError("variational_dropout must be a float or (input, hidden, output)")
+        self.variational_dropout = tuple(_prob("variational_dropout", p) for p in v)
+        self.weight_drop = _prob("weight_drop", weight_drop)
+        self.recurrent_dropout = _prob("recurrent_dropout", recurrent_dropout)
+        if isinstance(zoneout, (int, float)):
+            z = (float(zoneout), float(zoneout))
+        else:
+            z = tuple(float(p) for p in zoneout)
+            if len(z) != 2 or self.mode == "GRU":
+                raise ValueError("zoneout must be a float, or (cell, hidden) for an LSTM")
+        self.zoneout = tuple(_prob("zoneout", p) for p in z)
+
+    def _regularizer_repr(self) -> str:
+        s = ""
+        if any(self.variational_dropout):
+            s += f", variational_dropout={self.variational_dropout}"
+        if self.weight_drop:
+            s += f", weight_drop={self.weight_drop}"
+        if self.recurrent_dropout:
+            s += f", recurrent_dropout={self.recurrent_dropout}"
+        if any(self.zoneout):
+            s += f", zoneout={self.zoneout if self.mode == 'LSTM' else self.zoneout[0]}"
+        return s
+
+    def _needs_loop(self) -> bool:
+        """True when a regularizer acts inside the recurrence (torch's kernel cannot do it).
+
+        Zoneout acts in eval mode too (it uses its expectation there).
+        """
+        if any(self.zoneout):
+            return True
+        if not self.training:
+            return False
+        return bool(self.variational_dropout[1] or self.recurrent_dropout) or bool(
+            self.variational_dropout[0] and self.num_layers > 1
+        )
+
+    def _layer_weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
+        sfx = f"_l{layer}" + ("_reverse" if direction else "")
+        w_ih = getattr(self, "weight_ih" + sfx)
+        w_hh = getattr(self, "weight_hh" + sfx)
+        b_ih = getattr(self, "bias_ih" + sfx) if self.bias else None
+        b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
+        w_hr = getattr(self, "weight_hr" + sfx) if self.proj_size > 0 else None
+        return w_ih, w_hh, b_ih, b_hh, w_hr
+
+    def _dropped_hh(self, w_hh: Tensor) -> Tensor:
+        """DropConnect on the recurrent matrix: one mask per forward pass (Merity et al., 2018)."""
+        if self.training and self.weight_drop:
+            return w_hh * _locked_mask(w_hh, w_hh.shape, self.weight_drop)
+        return w_hh
+
+    # ------------------------------------------------------------------ loop engine
+
+    def _run_loop(
+        self, x: Tensor, lengths: Tensor | None, h0: Tensor, c0: Tensor | None, want_gates: bool
+    ) -> tuple[Tensor, Tensor, Tensor | None, list[list[Tensor]] | None]:
+        """Time-major padded ``x`` (T, B, I) -> output (T, B, D*H_out), h_n, c_n, gates."""
+        T, B = x.shape[0], x.shape[1]
+        ndir = 2 if self.bidirectional else 1
+        training = self.training
+        p_in, p_hid, p_out = self.variational_dropout if training else (0.0, 0.0, 0.0)
+        valid = None
+        if lengths is not None:
+            valid = (torch.arange(T, device=x.device).unsqueeze(1) < lengths.to(x.device).unsqueeze(0)).unsqueeze(-1)
+        rev_index = _reverse_index(lengths, T, B, x.device) if self.bidirectional else None
+        h_n: list[Tensor] = []
+        c_n: list[Tensor] = []
+        gates_all: list[list[Tensor]] | None = [] if want_gates else None
+        layer_in = x
+        for layer in range(self.num_layers):
+            if layer > 0 and training and self.dropout:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+            if p_in:
+                layer_in = layer_in * _locked_mask(layer_in, (1, B, layer_in.shape[-1]), p_in)
+            outs = []
+            for d in range(ndir):
+                idx = layer * ndir + d
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_weights(layer, d)
+                w_hh = self._dropped_hh(w_hh)
+                inp = layer_in if d == 0 else _gather_time(layer_in, rev_index)
+                # After the per-sequence reversal the valid steps are still a prefix, so
+                # the same validity mask applies to both directions.
+                res = self._direction(
+                    inp, valid, h0[idx], None if c0 is None else c0[idx], w_ih, w_hh, b_ih, b_hh, w_hr,
+                    p_hid, want_gates,
+                )
+                out_d, hT, cT, g = res
+                if d == 1:
+                    out_d = _gather_time(out_d, rev_index)
+                    if g is not None:
+                        g = [_gather_time(t, rev_index) for t in g]
+                outs.append(out_d)
+                h_n.append(hT)
+                if cT is not None:
+                    c_n.append(cT)
+                if gates_all is not None and g is not None:
+                    gates_all.append(g)
+            layer_in = outs[0] if ndir == 1 else torch.cat(outs, -1)
+        out = layer_in
+        if p_out:
+            out = out * _locked_mask(out, (1, B, out.shape[-1]), p_out)
+        return out, torch.stack(h_n), (torch.stack(c_n) if c_n else None), gates_all
+
+    def _direction(
+        self,
+        x: Tensor,
+        valid: Tensor | None,
+        h: Tensor,
+        c: Tensor | None,
+        w_ih: Tensor,
+        w_hh: Tensor,
+        b_ih: Tensor | None,
+        b_hh: Tensor | None,
+        w_hr: Tensor | None,
+        p_hid: float,
+        want_gates: bool,
+    ) -> tuple[Tensor, Tensor, Tensor | None, list[Tensor] | None]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ forward plumbing
+
+    def _forward_impl(self, torch_forward: Any, input: Any, hx: Any, lengths: Any, return_gates: bool) -> Any:
+        packed = isinstance(input, PackedSequence)
+        if lengths is not None and packed:
+            raise ValueError("give either a PackedSequence or lengths, not both")
+        loop = return_gates or self._needs_loop()
+        p_in, _, p_out = self.variational_dropout if self.training else (0.0, 0.0, 0.0)
+        if not loop and not p_in and not p_out:
+            return self._fused(torch_forward, input, hx, lengths)
+
+        # Normalise to a time-major padded tensor with lengths in the caller's batch order.
+        batched = True
+        if packed:
+            sorted_indices = input.sorted_indices
+            unsorted_indices = input.unsorted_indices
+            batch_sizes = input.batch_sizes
+            x, lens = pad_packed_sequence(input, batch_first=False)
+            lens = lens.to(x.device)
+        else:
+            x = input
+            if x.dim() not in (2, 3):
+                raise ValueError(f"{self.mode}: expected input to be 2-D or 3-D, got {x.dim()}-D")
+            batched = x.dim() == 3
+            if not batched:
+                x = x.unsqueeze(1)
+            elif self.batch_first:
+                x = x.transpose(0, 1)
+            lens = None
+            if lengths is not None:
+                lens = _check_lengths(lengths, x.shape[1], x.shape[0]).to(x.device)
+        if not loop:
+            # Only input/output variational dropout is active: locked masks around torch's kernel.
+            B = x.shape[1]
+            if p_in:
+                x = x * _locked_mask(x, (1, B, x.shape[-1]), p_in)
+            if packed:
+                out, hid = self._call_torch(
+                    torch_forward, pack_padded_sequence(x, lens.cpu(), enforce_sorted=False), hx
+                )
+                out, _ = pad_packed_sequence(out, total_length=x.shape[0])
+            elif lens is not None:
+                out, hid = self._fused(torch_forward, x, hx, lens, time_major=True)
+            else:
+                out, hid = self._call_torch(torch_forward, x, hx, time_major=True)
+            if p_out:
+                out = out * _locked_mask(out, (1, B, out.shape[-1]), p_out)
+            gates = None
+        else:
+            B = x.shape[1]
+            h0, c0 = self._initial_state(x, hx, batched)
+            out, h_n, c_n, gates_list = self._run_loop(x, lens, h0, c0, return_gates)
+            hid = (h_n, c_n) if self.mode == "LSTM" else h_n
+            gates = self._pack_gates(gates_list) if return_gates else None
+
+        if packed:
+            out_sorted = out.index_select(1, sorted_indices) if sorted_indices is not None else out
+            data = pack_padded_sequence(out_sorted, lens.index_select(0, sorted_indices.to(lens.device)).cpu()
+                                        if sorted_indices is not None else lens.cpu()).data
+            out = PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices)
+        elif not batched:
+            out = out.squeeze(1)
+            hid = tuple(t.squeeze(1) for t in hid) if isinstance(hid, tuple) else hid.squeeze(1)
+            if gates is not None:
+                gates = type(gates)(*(t.squeeze(2) for t in gates))
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+            if gates is not None:
+                gates = type(gates)(*(t.transpose(1, 2) for t in gates))
+        if return_gates:
+            return out, hid, gates
+        return out, hid
+
+    def _initial_state(self, x: Tensor, hx: Any, batched: bool) -> tuple[Tensor, Tensor | None]:
+        ndir = 2 if self.bidirectional else 1
+        B = x.shape[1]
+        h_out = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if hx is None:
+            h0 = x.new_zeros(self.num_layers * ndir, B, h_out)
+            c0 = x.new_zeros(self.num_layers * ndir, B, self.hidden_size) if self.mode == "LSTM" else None
+            return h0, c0
+        if self.mode == "LSTM":
+            h0, c0 = hx
+        else:
+            h0, c0 = hx, None
+        if not batched:
+            h0 = h0.unsqueeze(1)
+            c0 = c0.unsqueeze(1) if c0 is not None else None
+        exp_h = (self.num_layers * ndir, B, h_out)
+        if tuple(h0.shape) != exp_h:
+            raise RuntimeError(f"Expected hidden size {exp_h}, got {list(h0.shape)}")
+        if c0 is not None and tuple(c0.shape) != (self.num_layers * ndir, B, self.hidden_size):
+            raise RuntimeError(
+                f"Expected hidden[1] size {(self.num_layers * ndir, B, self.hidden_size)}, got {list(c0.shape)}"
+            )
+        return h0, c0
+
+    def _pack_gates(self, gates_list: list[list[Tensor]] | None) -> Any:
+        assert gates_list is not None
+        cls = LSTMGates if self.mode == "LSTM" else GRUGates
+        return cls(*(torch.stack([g[k] for g in gates_list]) for k in range(len(cls._fields))))
+
+    def _call_torch(self, torch_forward: Any, x: Any, hx: Any, time_major: bool = False) -> Any:
+        """torch's fused kernel, with weight drop applied by swapping the W_hh entries it reads."""
+        if time_major and self.batch_first:
+            out, hid = self._call_torch(torch_forward, x.transpose(0, 1), hx)
+            return out.transpose(0, 1), hid
+        if not (self.training and self.weight_drop):
+            return torch_forward(input=x, hx=hx)
+        self._update_flat_weights()  # type: ignore[attr-defined]
+        saved = list(self._flat_weights)  # type: ignore[has-type]
+        names = self._flat_weights_names  # type: ignore[attr-defined]
+        try:
+            self._flat_weights = [  # type: ignore[misc]
+                self._dropped_hh(w) if n.startswith("weight_hh") else w for n, w in zip(names, saved, strict=True)
+            ]
+            # The dropped matrices are fresh tensors, not views into cuDNN's flat buffer;
+            # torch's native CUDA kernel takes them without the "non-contiguous weights" copy.
+            if saved[0] is not None and saved[0].is_cuda:
+                with torch.backends.cudnn.flags(enabled=False):
+                    return torch_forward(input=x, hx=hx)
+            return torch_forward(input=x, hx=hx)
+        finally:
+            self._flat_weights = saved  # type: ignore[misc]
+
+    def _fused(self, torch_forward: Any, input: Any, hx: Any, lengths: Any, time_major: bool = False) -> Any:
+        if lengths is None:
+            return self._call_torch(torch_forward, input, hx)
+        bf = self.batch_first and not time_major
+        if input.dim() != 3:
+            raise ValueError("lengths needs a batched 3-D input")
+        T = input.shape[1] if bf else input.shape[0]
+        lens = _check_lengths(lengths, input.shape[0] if bf else input.shape[1], T)
+        packed = pack_padded_sequence(input, lens, batch_first=bf, enforce_sorted=False)
+        out, hid = self._call_torch(torch_forward, packed, hx)
+        out, _ = pad_packed_sequence(out, batch_first=bf, total_length=T)
+        return out, hid
+
+
+def _check_lengths(lengths: Any, batch: int, steps: int) -> Tensor:
+    lens = torch.as_tensor(lengths, dtype=torch.long).cpu()
+    if lens.shape != (batch,):
+        raise ValueError(f"lengths must have shape ({batch},), got {tuple(lens.shape)}")
+    if int(lens.max()) > steps or int(lens.min()) < 1:
+        raise ValueError(f"lengths must be between 1 and the sequence length {steps}")
+    return lens
+
+
+def _check_proj(proj_size: int) -> None:
+    if proj_size < 0:
+        raise ValueError("proj_size must be >= 0")
+
+
+class LSTM(_Regularized, nn.LSTM):
+    r"""Multi-layer LSTM with visible gates and the RNN regularizers.
+
+    A drop-in replacement for :class:`torch.nn.LSTM`: same constructor (plus
+    keyword-only regularizers), same parameters (``weight_ih_l0``, …,
+    ``weight_hr_l0`` with ``proj_size``) and the same ``output, (h_n, c_n)``
+    result, so ``LSTM(...).load_state_dict(torch_lstm.state_dict())`` works.
+    Each layer computes, for every time step (Hochreiter & Schmidhuber, 1997;
+    Gers et al., 2000):
+
+    .. math::
+        i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
+        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t = o_t \odot \tanh(c_t)
+
+    Regularizers (all off in ``eval()``, free when 0; combinable):
+
+    * ``dropout``: ordinary dropout on the outputs of every layer but the
+      last, a fresh mask per element and time step, exactly as torch.
+    * ``variational_dropout`` = ``p`` or ``(p_input, p_hidden, p_output)``
+      (Gal & Ghahramani, 2016, "A theoretically grounded application of
+      dropout in recurrent neural networks"): one Bernoulli mask per sequence,
+      reused at every time step, on the input of every layer, on
+      :math:`h_{t-1}` where it enters :math:`W_{h\cdot}` (the state itself is
+      not changed), and on the last layer's output sequence.
+    * ``weight_drop`` (DropConnect, Wan et al., 2013, on the hidden-to-hidden
+      matrices, as in AWD-LSTM, Merity et al., 2018): every ``weight_hh`` is
+      multiplied by one Bernoulli(1-p)/(1-p) mask per forward pass, shared by
+      all time steps and sequences of the batch. Runs on torch's fused kernel.
+    * ``recurrent_dropout`` (Semeniuta, Severyn & Barth, 2016, "Recurrent
+      dropout without memory loss"): dropout on the candidate update only,
+      :math:`c_t = f_t \odot c_{t-1} + i_t \odot d(g_t)`, with a fresh mask
+      per step; the memory :math:`c_{t-1}` is never dropped.
+    * ``zoneout`` = ``z`` or ``(z_c, z_h)`` (Krueger et al., 2017): in training
+      each unit of c (resp. h) keeps its previous value with probability z,
+      :math:`c_t = d \odot c_{t-1} + (1-d) \odot \tilde c_t`; in evaluation the
+      expectation :math:`c_t = z c_{t-1} + (1-z) \tilde c_t` is used, as in the
+      paper (so zoneout, unlike the others, changes the eval-mode network).
+
+    With no gates requested and only ``dropout``/``weight_drop`` (or
+    input/output variational dropout on a one-layer model) active, the
+    forward pass runs torch's fused kernel; otherwise a step loop.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout,
+        bidirectional, proj_size, device, dtype: as :class:`torch.nn.LSTM`.
+        variational_dropout, weight_drop, recurrent_dropout, zoneout: see above.
+
+    Forward:
+        ``forward(input, hx=None, *, lengths=None, return_gates=False)``.
+        ``input`` may be a :class:`~torch.nn.utils.rnn.PackedSequence`, or a
+        padded tensor together with ``lengths`` (positions past a sequence's
+        length are ignored and give zero output, as after
+        ``pad_packed_sequence``).
+
+    Shape:
+        - input: ``(L, N, H_in)`` (``(N, L, H_in)`` if ``batch_first``) or ``(L, H_in)``
+        - hx: ``(h_0, c_0)``, each ``(D * num_layers, N, H)``; zeros when omitted
+        - output: ``(L, N, D * H_out)``; ``h_n``: ``(D * num_layers, N, H_out)``;
+          ``c_n``: ``(D * num_layers, N, H)``; with ``return_gates=True`` a third
+          item :class:`LSTMGates`, each ``(D * num_layers, L, N, H)``
+          (``(D * num_layers, N, L, H)`` if ``batch_first``).
+    """
+
+    mode = "LSTM"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        variational_dropout: float | Sequence[float] = 0.0,
+        weight_drop: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        zoneout: float | Sequence[float] = 0.0,
+    ) -> None:
+        _check_proj(proj_size)
+        nn.LSTM.__init__(
+            self, input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
+            dropout=dropout, bidirectional=bidirectional, proj_size=proj_size, device=device, dtype=dtype,
+        )
+        self._set_regularizers(variational_dropout, weight_drop, recurrent_dropout, zoneout)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + self._regularizer_repr()
+
+    def forward(  # type: ignore[override]
+        self, input: Any, hx: tuple[Tensor, Tensor] | None = None, *, lengths: Any = None, return_gates: bool = False
+    ) -> Any:
+        return self._forward_impl(super().forward, input, hx, lengths, return_gates)
+
+    def _direction(self, x, valid, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, p_hid, want_gates):  # type: ignore[no-untyped-def]
+        T, B = x.shape[0], x.shape[1]
+        H = self.hidden_size
+        # Reorder gate rows i,f,g,o -> i,f,o,g so one sigmoid covers a contiguous 3H slice.
+        perm = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)]).to(
+            x.device
+        )
+        w_ih_p = w_ih.index_select(0, perm)
+        w_hh_t = w_hh.index_select(0, perm).t()
+        bias = None
+        if b_ih is not None:
+            bias = (b_ih + b_hh).index_select(0, perm)
+        xw = F.linear(x, w_ih_p, bias)  # (T, B, 4H): the input projection of all steps in one product
+        training = self.training
+        z_c, z_h = self.zoneout
+        hmask = _locked_mask(h, (B, h.shape[-1]), p_hid) if (training and p_hid) else None
+        p_rec = self.recurrent_dropout if training else 0.0
+        gmask = _locked_mask(x, (T, B, H), p_rec) if p_rec else None
+        # Zoneout: Bernoulli keep-previous masks in training, the constant expectation in eval.
+        zc_mask: Any = None
+        zh_mask: Any = None
+        if z_c:
+            zc_mask = x.new_empty(T, B, H).bernoulli_(z_c) if training else z_c
+        if z_h:
+            zh_mask = x.new_empty(T, B, h.shape[-1]).bernoulli_(z_h) if training else z_h
+        outs: list[Tensor] = []
+        gi_l: list[Tensor] = []
+        gf_l: list[Tensor] = []
+        gg_l: list[Tensor] = []
+        go_l: list[Tensor] = []
+        gc_l: list[Tensor] = []
+        H3 = 3 * H
+        for t in range(T):
+            hin = h if hmask is None else h * hmask
+            gates = torch.addmm(xw[t], hin, w_hh_t)
+            s = gates[:, :H3].sigmoid()
+            g = gates[:, H3:].tanh()
+            i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 2 * H :]
+            gd = g if gmask is None else g * gmask[t]
+            c_new = torch.addcmul(f * c, i, gd)
+            if zc_mask is not None:
+                c_new = torch.lerp(c_new, c, zc_mask if isinstance(zc_mask, float) else zc_mask[t])
+            h_new = o * c_new.tanh()
+            if w_hr is not None:
+                h_new = h_new.matmul(w_hr.t())
+            if zh_mask is not None:
+                h_new = torch.lerp(h_new, h, zh_mask if isinstance(zh_mask, float) else zh_mask[t])
+            if valid is not None:
+                v = valid[t]
+                h = torch.where(v, h_new, h)
+                c = torch.where(v, c_new, c)
+                outs.append(h_new * v)
+            else:
+                h, c = h_new, c_new
+                outs.append(h_new)
+            if want_gates:
+                if valid is not None:
+                    v = valid[t]
+                    i, f, g, o, c_new = (i * v, f * v, g * v, o * v, c_new * v)
+                gi_l.append(i)
+                gf_l.append(f)
+                gg_l.append(g)
+                go_l.append(o)
+                gc_l.append(c_new)
+        out = torch.stack(outs)
+        gates_out = None
+        if want_gates:
+            gates_out = [torch.stack(gi_l), torch.stack(gf_l), torch.stack(gg_l), torch.stack(go_l), torch.stack(gc_l)]
+        return out, h, c, gates_out
+
+
+class GRU(_Regularized, nn.GRU):
+    r"""Multi-layer GRU with visible gates and the RNN regularizers.
+
+    A drop-in replacement for :class:`torch.nn.GRU` (same constructor,
+    parameters, ``output, h_n`` result). Each layer computes (Cho et al., 2014):
+
+    .. math::
+        r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    The regularizers are those of :class:`LSTM`, adapted: ``recurrent_dropout``
+    drops the candidate, :math:`h_t = (1-z_t) \odot d(n_t) + z_t \odot h_{t-1}`
+    (Semeniuta et al., 2016); ``zoneout`` is one probability for h.
+
+    Shape:
+        - input: as :class:`LSTM`; hx: ``(D * num_layers, N, H)``
+        - output: ``(L, N, D * H)``, ``h_n``; with ``return_gates=True`` also
+          :class:`GRUGates`, each ``(D * num_layers, L, N, H)``.
+    """
+
+    mode = "GRU"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        variational_dropout: float | Sequence[float] = 0.0,
+        weight_drop: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+    ) -> None:
+        nn.GRU.__init__(
+            self, input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
+            dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype,
+        )
+        self._set_regularizers(variational_dropout, weight_drop, recurrent_dropout, zoneout)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + self._regularizer_repr()
+
+    def forward(  # type: ignore[override]
+        self, input: Any, hx: Tensor | None = None, *, lengths: Any = None, return_gates: bool = False
+    ) -> Any:
+        return self._forward_impl(super().forward, input, hx, lengths, return_gates)
+
+    def _direction(self, x, valid, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, p_hid, want_gates):  # type: ignore[no-untyped-def]
+        T, B = x.shape[0], x.shape[1]
+        H = self.hidden_size
+        xw = F.linear(x, w_ih, b_ih)
+        w_hh_t = w_hh.t()
+        if b_hh is None:
+            b_hh = x.new_zeros(3 * H)
+        training = self.training
+        hmask = _locked_mask(h, (B, H), p_hid) if (training and p_hid) else None
+        p_rec = self.recurrent_dropout if training else 0.0
+        nmask = _locked_mask(x, (T, B, H), p_rec) if p_rec else None
+        z_h = self.zoneout[0]
+        zh_mask: Any = None
+        if z_h:
+            zh_mask = x.new_empty(T, B, H).bernoulli_(z_h) if training else z_h
+        outs: list[Tensor] = []
+        gr: list[Tensor] = []
+        gz: list[Tensor] = []
+        gn: list[Tensor] = []
+        H2 = 2 * H
+        for t in range(T):
+            hin = h if hmask is None else h * hmask
+            gh = torch.addmm(b_hh, hin, w_hh_t)
+            xt = xw[t]
+            rz = (xt[:, :H2] + gh[:, :H2]).sigmoid()
+            r, z = rz[:, :H], rz[:, H:]
+            n = torch.addcmul(xt[:, H2:], r, gh[:, H2:]).tanh()
+            nd = n if nmask is None else n * nmask[t]
+            h_new = torch.lerp(nd, h, z)  # (1 - z) * n + z * h
+            if zh_mask is not None:
+                h_new = torch.lerp(h_new, h, zh_mask if isinstance(zh_mask, float) else zh_mask[t])
+            if valid is not None:
+                v = valid[t]
+                h = torch.where(v, h_new, h)
+                outs.append(h_new * v)
+            else:
+                h = h_new
+                outs.append(h_new)
+            if want_gates:
+                if valid is not None:
+                    v = valid[t]
+                    r, z, n = r * v, z * v, n * v
+                gr.append(r)
+                gz.append(z)
+                gn.append(n)
+        out = torch.stack(outs)
+        gates_out = [torch.stack(gr), torch.stack(gz), torch.stack(gn)] if want_gates else None
+        return out, h, None, gates_out
