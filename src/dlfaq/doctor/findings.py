@@ -38,6 +38,7 @@ class Finding:
     fix: tuple[str, ...] = ()
     fix_note: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    alternatives: bool = False  # True: ``fix`` lists alternatives, best first, not steps
 
     @property
     def is_problem(self) -> bool:
@@ -51,6 +52,7 @@ class Finding:
             "detail": self.detail,
             "fix": list(self.fix),
             "fix_note": self.fix_note,
+            "fix_is_alternatives": self.alternatives,
             "data": self.data,
         }
 
@@ -90,9 +92,12 @@ class Report:
         return [f.code for f in self.problems]
 
     def fix_commands(self) -> list[str]:
-        """Every fix command of every problem, in report order, each once."""
+        """The commands to run for every problem, in report order, each once.
+
+        For a finding whose fixes are alternatives, only the preferred (first) one.
+        """
         out: list[str] = []
-        for c in (c for f in self.problems for c in f.fix):
+        for c in (c for f in self.problems for c in (f.fix[:1] if f.alternatives else f.fix)):
             if c not in out:
                 out.append(c)
         return out
@@ -119,7 +124,7 @@ class Report:
             for line in f.detail.splitlines():
                 out.append(f"    {line}")
             if f.fix:
-                out.append("    fix:")
+                out.append("    fix (any one, best first):" if f.alternatives else "    fix:")
                 out.extend(f"      {c}" for c in f.fix)
             if f.fix_note:
                 out.append(f"    {f.fix_note}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlfaq.doctor.elf import write_fake_library
@@ -206,3 +207,134 @@ def build(name: str, dest: str | os.PathLike[str]) -> Path:
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=False)
     return CASES[name][0](dest)
+
+
+# --------------------------------------------------------------------------- import failures
+
+
+@dataclass(frozen=True)
+class ImportCase:
+    """A project folder plus how the failing import is run."""
+
+    project: Path
+    name: str
+    script: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _files(base: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = base / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+
+
+_PYPROJECT = (
+    '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n\n'
+    '[project]\nname = "mypkg"\nversion = "0.1"\n'
+)
+
+
+def imp_healthy(case: Path) -> ImportCase:
+    _files(case, {"pyproject.toml": _PYPROJECT, "mypkg/__init__.py": "VALUE = 1\n",
+                  "train.py": "import mypkg\nprint(mypkg.VALUE)\n"})
+    return ImportCase(case, "mypkg", "train.py")
+
+
+def imp_script_in_subfolder(case: Path) -> ImportCase:
+    """``python scripts/train.py``: Python adds ``scripts/`` to sys.path, not the project root."""
+    _files(case, {"pyproject.toml": _PYPROJECT, "mypkg/__init__.py": "VALUE = 1\n",
+                  "mypkg/models.py": "class Net:\n    pass\n",
+                  "scripts/train.py": "from mypkg.models import Net\nprint(Net)\n"})
+    return ImportCase(case, "mypkg.models", "scripts/train.py")
+
+
+def imp_src_layout(case: Path) -> ImportCase:
+    """``src/`` layout: the package is importable only once installed (or with src on the path)."""
+    _files(case, {"pyproject.toml": _PYPROJECT, "src/mypkg/__init__.py": "VALUE = 1\n",
+                  "run.py": "import mypkg\n"})
+    return ImportCase(case, "mypkg", "run.py")
+
+
+def imp_installed_elsewhere(case: Path) -> ImportCase:
+    """The library sits in the project's own venv, but the script is run with another Python."""
+    import subprocess
+    import sys
+
+    venv = case / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next(venv.glob("lib/python3*/site-packages"))
+    _files(site, {"fancylib/__init__.py": "def hello():\n    return 'hi'\n"})
+    _files(case, {"app.py": "import fancylib\nprint(fancylib.hello())\n"})
+    return ImportCase(case, "fancylib", "app.py")
+
+
+def imp_not_installed(case: Path) -> ImportCase:
+    _files(case, {"app.py": "import dlfaq_fixture_nowhere\n"})
+    return ImportCase(case, "dlfaq_fixture_nowhere", "app.py")
+
+
+def imp_namespace_shadowed(case: Path) -> ImportCase:
+    """``common/`` without ``__init__.py`` loses to a regular ``common`` package later on sys.path."""
+    _files(case, {"common/helpers.py": "def f():\n    return 1\n", "app.py": "from common.helpers import f\n",
+                  "vendor/common/__init__.py": "# someone else's package\n"})
+    return ImportCase(case, "common.helpers", "app.py", {"PYTHONPATH": str(case / "vendor")})
+
+
+def imp_shadow_stdlib(case: Path) -> ImportCase:
+    """A ``random.py`` of one's own next to the script hides the standard library's."""
+    _files(case, {"random.py": "# my experiments with randomness\n",
+                  "app.py": "import random\nprint(random.randint(1, 6))\n"})
+    return ImportCase(case, "random", "app.py")
+
+
+def imp_shadow_tree(case: Path) -> ImportCase:
+    """A ``numpy/`` source checkout in the current folder hides the installed numpy."""
+    _files(case, {"numpy/__init__.py": "from numpy._core import multiarray  # needs the compiled build\n",
+                  "numpy/_core/__init__.py": "", "app.py": "import numpy\n"})
+    return ImportCase(case, "numpy", "app.py")
+
+
+def imp_syntax_error(case: Path) -> ImportCase:
+    _files(case, {"mypkg/__init__.py": "from .models import Net\n",
+                  "mypkg/models.py": "class Net:\n    def forward(self, x:\n        return x\n",
+                  "app.py": "import mypkg\n"})
+    return ImportCase(case, "mypkg", "app.py")
+
+
+def imp_dependency_missing(case: Path) -> ImportCase:
+    _files(case, {"mypkg/__init__.py": "from .io import load\n",
+                  "mypkg/io.py": "import dlfaq_fixture_missing_dep\n\ndef load():\n    pass\n",
+                  "app.py": "import mypkg\n"})
+    return ImportCase(case, "mypkg", "app.py")
+
+
+def imp_circular(case: Path) -> ImportCase:
+    _files(case, {"models.py": "from losses import focal\n\ndef net():\n    return focal\n",
+                  "losses.py": "from models import net\n\ndef focal():\n    return net\n",
+                  "app.py": "import models\n"})
+    return ImportCase(case, "models", "app.py")
+
+
+#: name -> (builder, finding code it must produce (None: healthy), fixable by a printed command)
+IMPORT_CASES: dict[str, tuple[Callable[[Path], ImportCase], str | None, bool]] = {
+    "healthy": (imp_healthy, None, False),
+    "script-in-subfolder": (imp_script_in_subfolder, "not-on-sys-path", True),
+    "src-layout": (imp_src_layout, "not-on-sys-path", True),
+    "installed-elsewhere": (imp_installed_elsewhere, "installed-elsewhere", True),
+    "not-installed": (imp_not_installed, "not-installed", False),
+    "namespace-shadowed": (imp_namespace_shadowed, "namespace-shadowed", True),
+    "shadow-stdlib": (imp_shadow_stdlib, "shadowed-by-local", True),
+    "shadow-tree": (imp_shadow_tree, "shadowed-by-local", True),
+    "syntax-error": (imp_syntax_error, "syntax-error", False),
+    "dependency-missing": (imp_dependency_missing, "dependency-missing", False),
+    "circular": (imp_circular, "circular-import", False),
+}
+
+
+def build_import(name: str, dest: str | os.PathLike[str]) -> ImportCase:
+    """Build import case ``name`` in the new folder ``dest`` (a sandbox case: fixes apply inside it)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=False)
+    (dest / MARKER).write_text("a dlfaq doctor fixture; fixes are applied only inside this folder\n")
+    return IMPORT_CASES[name][0](dest)

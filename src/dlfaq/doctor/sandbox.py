@@ -276,3 +276,61 @@ def _split_pipe(line: str) -> list[str]:
         else:
             stages[-1].append(tok)
     return [shlex.join(s) for s in stages]
+
+
+# --------------------------------------------------------------------------- import fixes
+
+
+def editable_venv(project: str | os.PathLike[str], dest: str | os.PathLike[str], timeout: float = 300) -> str:
+    """Create a venv at ``dest`` and ``pip install -e project`` into it, offline; return its python.
+
+    The new venv gets a ``.pth`` pointing at this environment's site-packages so
+    that pip and the build backend (setuptools) are available without a
+    download; the editable install itself is pip's own. Raises
+    :class:`SandboxError` when it fails (for example without setuptools >= 64).
+    """
+    import site
+    import sys
+
+    dest = Path(dest)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(dest)], check=True, timeout=timeout,
+                   capture_output=True)
+    py = dest / "bin" / "python"
+    target = next(dest.glob("lib/python3*/site-packages"))
+    ours = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    (target / "_dlfaq_build_tools.pth").write_text("\n".join(ours) + "\n", encoding="utf-8")
+    p = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "-e", str(project)],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
+    if p.returncode != 0:
+        raise SandboxError(f"pip install -e failed: {(p.stderr or p.stdout)[-500:]}")
+    return str(py)
+
+
+def apply_import_fix(line: str, case_dir: str | os.PathLike[str], inv: Any, *, allow_pip_editable: bool = True) -> Any:
+    """Apply one printed fix of ``dlfaq doctor import`` inside an import case; return the new invocation.
+
+    A way of running Python (``cd D && python -m m``, ``PYTHONPATH=D python s.py``,
+    ``OTHER_PYTHON s.py``) changes the invocation; ``pip install -e DIR`` installs
+    into a throw-away venv (:func:`editable_venv`) whose python is then used;
+    ``touch``/``mv`` act on files inside the case. ``pip install NAME`` needs
+    the network and raises :class:`SandboxError`.
+    """
+    from dlfaq.doctor.imports import parse_invocation
+
+    toks = shlex.split(line)
+    if "pip" in toks and "install" in toks:
+        if "-e" not in toks or not allow_pip_editable:
+            raise SandboxError(f"needs the network: {line!r}")
+        project = toks[toks.index("-e") + 1]
+        sb = Sandbox(case_dir)
+        sb._inside(project + "/x")
+        py = editable_venv(project, sb.case / ".fix-venv")
+        return type(inv)(cwd=inv.cwd, python=py, script=inv.script, module=inv.module, env=dict(inv.env))
+    new = parse_invocation(line, inv)
+    if new is not None:
+        return new
+    Sandbox(case_dir).apply(line)
+    return inv
