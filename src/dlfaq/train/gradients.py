@@ -1,0 +1,680 @@
+"""Gradient monitoring and gradient clipping.
+
+:class:`GradientMonitor` records, for every tracked parameter ("layer"), the
+gradient norm, the weight norm and the relative size of each optimizer update,
+and turns the record into findings: vanishing, exploding or non-finite
+gradients, with the layers affected, the step the problem started and advice.
+
+The clipping functions follow :func:`torch.nn.utils.clip_grad_norm_` and
+:func:`torch.nn.utils.clip_grad_value_` but never let a NaN or inf gradient pass
+silently: by default they raise :class:`NonFiniteGradientError` naming the
+offending parameters (torch's ``clip_grad_norm_`` instead multiplies every
+gradient by ``max_norm / nan`` and ``clip_grad_value_`` turns ``inf`` into the
+clip value). :func:`adaptive_clip_grad` implements the unit-wise adaptive
+gradient clipping (AGC) of Brock et al. (2021).
+
+References:
+    Pascanu, R., Mikolov, T. & Bengio, Y. (2013). On the difficulty of training
+    recurrent neural networks. ICML.
+    Brock, A., De, S., Smith, S. L. & Simonyan, K. (2021). High-performance
+    large-scale image recognition without normalization. ICML (NFNets, AGC).
+    Glorot, X. & Bengio, Y. (2010). Understanding the difficulty of training deep
+    feedforward neural networks. AISTATS.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "Finding",
+    "GradientMonitor",
+    "NonFiniteGradientError",
+    "adaptive_clip_grad",
+    "clip_grad_norm",
+    "clip_grad_value",
+]
+
+OnNonFinite = Literal["raise", "zero", "warn"]
+ParamsArg = Tensor | Iterable[Tensor] | Iterable[tuple[str, Tensor]]
+
+
+class NonFiniteGradientError(FloatingPointError):
+    """A gradient holds NaN or inf. ``names`` lists the offending parameters."""
+
+    def __init__(self, message: str, names: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.names = list(names or [])
+
+
+# --------------------------------------------------------------------------- clipping
+
+
+def _named_grads(parameters: ParamsArg) -> list[tuple[str, Tensor]]:
+    """Normalize the accepted inputs to ``[(name, param)]`` for params that have a ``.grad``.
+
+    Accepts a tensor, an iterable of tensors (``model.parameters()``) or of
+    ``(name, tensor)`` pairs (``model.named_parameters()``); names make error
+    messages useful.
+    """
+    if isinstance(parameters, Tensor):
+        items: list[Any] = [parameters]
+    else:
+        items = list(parameters)
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, tuple):
+            name, p = item
+        else:
+            name, p = f"param[{i}]", item
+        if p.grad is not None:
+            out.append((str(name), p))
+    return out
+
+
+def _check_finite(
+    named: list[tuple[str, Tensor]], summary: Tensor, on_nonfinite: OnNonFinite, what: str
+) -> bool:
+    """Return True if gradients are finite; otherwise raise, zero or warn as asked.
+
+    ``summary`` is a reduction of all gradients (a total norm or a max) that is
+    non-finite exactly when some gradient element is; reading it is the one
+    host-device synchronization of the check.
+    """
+    if on_nonfinite not in ("raise", "zero", "warn"):
+        raise ValueError(f"on_nonfinite must be 'raise', 'zero' or 'warn', got {on_nonfinite!r}")
+    if bool(torch.isfinite(summary)):
+        return True
+    bad = [n for n, p in named if not bool(torch.isfinite(p.grad).all())]
+    msg = f"{what}: non-finite gradient (NaN or inf) in {len(bad)} parameter(s): {', '.join(bad[:8])}"
+    if len(bad) > 8:
+        msg += ", ..."
+    if on_nonfinite == "raise":
+        raise NonFiniteGradientError(msg, bad)
+    if on_nonfinite == "zero":
+        for _, p in named:
+            p.grad.zero_()
+        warnings.warn(msg + "; all gradients set to zero", RuntimeWarning, stacklevel=3)
+    else:
+        warnings.warn(msg + "; gradients left unchanged", RuntimeWarning, stacklevel=3)
+    return False
+
+
+def clip_grad_norm(
+    parameters: ParamsArg,
+    max_norm: float,
+    norm_type: float = 2.0,
+    *,
+    on_nonfinite: OnNonFinite = "raise",
+    foreach: bool | None = None,
+) -> Tensor:
+    r"""Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    With :math:`g` the concatenation of every gradient and
+    :math:`\|g\|_p` its ``norm_type`` norm, each gradient is multiplied by
+
+    .. math::
+        c = \min\left(1, \frac{\text{max\_norm}}{\|g\|_p + 10^{-6}}\right),
+
+    which keeps the direction of the update and caps its length (Pascanu et al.,
+    2013). The arithmetic is torch's (``get_total_norm`` and
+    ``clip_grads_with_norm_``), so results equal :func:`torch.nn.utils.clip_grad_norm_`.
+
+    Non-finite gradients (``on_nonfinite``):
+
+    * ``"raise"`` (default): raise :class:`NonFiniteGradientError` naming the
+      parameters whose gradient holds NaN/inf; gradients are left untouched.
+    * ``"zero"``: set every gradient to zero and emit a ``RuntimeWarning``, so
+      the following optimizer step does not move the weights by the gradient
+      (stateful optimizers still apply momentum and weight decay).
+    * ``"warn"``: emit a ``RuntimeWarning`` and leave gradients unchanged (no
+      scaling, unlike torch, which would multiply every gradient by NaN).
+
+    Args:
+        parameters: a tensor, ``model.parameters()`` or ``model.named_parameters()``
+            (names appear in the error message).
+        max_norm: largest allowed joint norm.
+        norm_type: order of the norm (``float("inf")`` for the max-abs norm).
+        on_nonfinite: see above.
+        foreach: use the fused multi-tensor kernels (None: torch decides).
+
+    Returns:
+        The joint norm of the gradients *before* clipping (a 0-d tensor).
+    """
+    named = _named_grads(parameters)
+    if not named:
+        return torch.tensor(0.0)
+    grads = [p.grad for _, p in named]
+    total = torch.nn.utils.get_total_norm(grads, norm_type, error_if_nonfinite=False, foreach=foreach)
+    if not _check_finite(named, total, on_nonfinite, "clip_grad_norm"):
+        return total
+    torch.nn.utils.clip_grads_with_norm_([p for _, p in named], max_norm, total, foreach=foreach)
+    return total
+
+
+def clip_grad_value(
+    parameters: ParamsArg,
+    clip_value: float,
+    *,
+    on_nonfinite: OnNonFinite = "raise",
+    foreach: bool | None = None,
+) -> Tensor:
+    r"""Clamp every gradient element to :math:`[-\text{clip\_value}, \text{clip\_value}]`.
+
+    Unlike norm clipping this changes the direction of the update. Torch's
+    ``clip_grad_value_`` maps ``+inf`` to ``clip_value`` and keeps NaN, so an
+    overflow turns silently into a full-size step; here non-finite gradients are
+    handled by ``on_nonfinite`` exactly as in :func:`clip_grad_norm` (default:
+    raise :class:`NonFiniteGradientError`).
+
+    Returns:
+        The largest absolute gradient element before clipping (a 0-d tensor).
+    """
+    if clip_value <= 0:
+        raise ValueError(f"clip_value must be positive, got {clip_value}")
+    named = _named_grads(parameters)
+    if not named:
+        return torch.tensor(0.0)
+    grads = [p.grad for _, p in named]
+    largest = torch.nn.utils.get_total_norm(grads, float("inf"), foreach=foreach)
+    if not _check_finite(named, largest, on_nonfinite, "clip_grad_value"):
+        return largest
+    torch.nn.utils.clip_grad_value_([p for _, p in named], clip_value, foreach=foreach)
+    return largest
+
+
+def _unitwise_norm(x: Tensor) -> Tensor:
+    """Norm of each output unit: over all dims but the first; whole tensor for 0-d/1-d."""
+    if x.ndim <= 1:
+        return torch.linalg.vector_norm(x)
+    return torch.linalg.vector_norm(x, dim=tuple(range(1, x.ndim)), keepdim=True)
+
+
+def adaptive_clip_grad(
+    parameters: ParamsArg,
+    clipping: float = 0.01,
+    eps: float = 1e-3,
+    *,
+    on_nonfinite: OnNonFinite = "raise",
+) -> Tensor:
+    r"""Adaptive gradient clipping, unit-wise (Brock et al., 2021, Sec. 4.1).
+
+    For each unit :math:`i` (a row of a weight matrix, an output channel of a
+    convolution kernel: the norm runs over every dimension but the first; a
+    bias or other 1-d tensor counts as one unit) with weight :math:`W_i` and
+    gradient :math:`G_i`:
+
+    .. math::
+        G_i \leftarrow \begin{cases}
+            \lambda \dfrac{\max(\|W_i\|_F, \epsilon)}{\|G_i\|_F}\, G_i
+                & \text{if } \dfrac{\|G_i\|_F}{\max(\|W_i\|_F, \epsilon)} > \lambda \\
+            G_i & \text{otherwise,}
+        \end{cases}
+
+    with :math:`\lambda` = ``clipping`` and :math:`\epsilon` = ``eps`` (which
+    stops zero-initialized weights from freezing). The paper does not clip the
+    final classifier layer; pass only the parameters to clip
+    (e.g. ``[p for n, p in model.named_parameters() if not n.startswith("head")]``).
+    Non-finite gradients are handled as in :func:`clip_grad_norm`.
+
+    Returns:
+        The number of units that were clipped (a 0-d tensor).
+    """
+    if clipping <= 0:
+        raise ValueError(f"clipping must be positive, got {clipping}")
+    named = _named_grads(parameters)
+    if not named:
+        return torch.tensor(0)
+    grads = [p.grad for _, p in named]
+    total = torch.nn.utils.get_total_norm(grads, 2.0)
+    if not _check_finite(named, total, on_nonfinite, "adaptive_clip_grad"):
+        return torch.tensor(0)
+    clipped = []
+    with torch.no_grad():
+        for _, p in named:
+            w_norm = _unitwise_norm(p.detach()).clamp_min(eps)
+            g_norm = _unitwise_norm(p.grad)
+            max_norm = clipping * w_norm
+            # the 1e-6 floor only matters where g_norm is 0, and there no clipping happens
+            scale = torch.where(g_norm > max_norm, max_norm / g_norm.clamp_min(1e-6), 1.0)
+            p.grad.mul_(scale)
+            clipped.append((g_norm > max_norm).sum())
+    return torch.stack(clipped).sum()
+
+
+# --------------------------------------------------------------------------- monitor
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found by :meth:`GradientMonitor.diagnose`.
+
+    Attributes:
+        kind: ``"vanishing"``, ``"exploding"`` or ``"nonfinite"``.
+        layers: names of the affected parameters, input side first.
+        step: the recorded step (0-based count of ``monitor.step()`` calls) since
+            which the problem holds.
+        advice: one or two sentences: what is measured, the likely cause, what to try.
+        value: the measurement behind the finding (smallest or largest relative
+            gradient among the affected layers; NaN for ``"nonfinite"``).
+    """
+
+    kind: str
+    layers: tuple[str, ...]
+    step: int
+    advice: str
+    value: float = math.nan
+
+    def __str__(self) -> str:
+        shown = ", ".join(self.layers[:4]) + (", ..." if len(self.layers) > 4 else "")
+        return f"{self.kind} gradients in {len(self.layers)} layer(s) ({shown}) since step {self.step}: {self.advice}"
+
+
+@dataclass
+class _Record:
+    steps: list[int] = field(default_factory=list)
+    grad: list[Tensor] = field(default_factory=list)  # (n_layers,) per recorded step
+    weight: list[Tensor] = field(default_factory=list)
+    update: list[Tensor] = field(default_factory=list)  # ||W_t - W_prev|| per recorded step
+
+
+class GradientMonitor:
+    r"""Per-layer gradient statistics recorded with tensor hooks, and a diagnosis.
+
+    ``GradientMonitor(model)`` registers a post-accumulate-grad hook
+    (:meth:`torch.Tensor.register_post_accumulate_grad_hook`) on every tracked
+    parameter. During ``backward()`` each hook stores the norm of that
+    parameter's accumulated gradient as a device tensor (no host sync); call
+    :meth:`step` once per optimizer step, after ``backward()``, to file the
+    norms together with the weight norms. Nothing is copied to the host until
+    :meth:`history`, :meth:`diagnose` or :meth:`plot` asks, so the monitor is
+    cheap enough to leave on (``benchmarks/bench_monitor.py`` measures it).
+
+    For tracked parameter (layer) :math:`l` at recorded step :math:`t`:
+
+    * gradient norm :math:`\|g_l\|`, weight norm :math:`\|W_l\|` (Frobenius);
+    * relative gradient :math:`r_l = \|g_l\| / \|W_l\|` (scale-free, so layers
+      of different widths compare);
+    * update ratio :math:`\|W_l^{(t)} - W_l^{(t-1)}\| / \|W_l^{(t-1)}\|`: how much
+      the optimizer step between two recorded steps changed the layer. A common
+      rule of thumb for SGD puts healthy values near :math:`10^{-3}`.
+
+    Findings (:meth:`diagnose`), each judged per layer and per step, then
+    summarized over time (see below):
+
+    * **nonfinite**: the gradient norm is NaN or inf.
+    * **vanishing**: :math:`r_l < \text{depth\_ratio} \cdot \max_k r_k` (the
+      layer's relative gradient is more than ``1/depth_ratio`` = 1000 times
+      smaller than the best-served layer's in the same step: the signal has
+      decayed on its way back through depth), or :math:`r_l < \text{min\_rel}`
+      (= 1e-6; every layer starves, as in a deep ReLU net whose forward signal
+      has also decayed: with plain SGD at a learning rate of 0.1 a relative
+      gradient of 1e-6 changes the weights by 1e-7 of their size per step).
+    * **exploding**: :math:`r_l > \text{max\_rel}` (= 100: one SGD step with a
+      learning rate of 0.01 would change the layer by more than its own size;
+      healthy networks measured on digits stay below 10 even at initialization),
+      or :math:`\|g_l\|` jumps above ``spike`` (= 100) times the median of
+      that layer's earlier norms (needs at least 5 earlier steps).
+
+    A layer is reported when its condition holds in at least ``min_fraction``
+    (default 0.5) of the last ``window`` recorded steps; the reported ``step``
+    is the earliest step from which the condition held in at least that
+    fraction of all later steps. Non-finite values are reported from their
+    first occurrence.
+
+    Args:
+        model: any :class:`torch.nn.Module`.
+        include: ``"weights"`` (default: parameters with 2 or more dimensions,
+            i.e. the weight matrices and kernels that depth multiplies),
+            ``"all"``, or a predicate ``(name, param) -> bool``.
+        every: record every ``every``-th call to :meth:`step` (hooks of other
+            steps return at once).
+        track_updates: keep a copy of the tracked weights to measure update
+            ratios (memory: one extra copy of the tracked parameters).
+        on_nonfinite: ``"record"`` (default) or ``"raise"``: raise
+            :class:`NonFiniteGradientError` from :meth:`step` (one host sync per step).
+
+    Example::
+
+        with GradientMonitor(model) as monitor:
+            for x, y in loader:
+                loss = F.cross_entropy(model(x), y)
+                opt.zero_grad(); loss.backward()
+                monitor.step()
+                opt.step()
+        for finding in monitor.diagnose():
+            print(finding)
+        monitor.plot().savefig("gradients.png")
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        include: str | Callable[[str, Tensor], bool] = "weights",
+        every: int = 1,
+        track_updates: bool = True,
+        on_nonfinite: Literal["record", "raise"] = "record",
+        depth_ratio: float = 1e-3,
+        min_rel: float = 1e-6,
+        max_rel: float = 100.0,
+        spike: float = 100.0,
+        window: int = 20,
+        min_fraction: float = 0.5,
+    ) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        if on_nonfinite not in ("record", "raise"):
+            raise ValueError(f"on_nonfinite must be 'record' or 'raise', got {on_nonfinite!r}")
+        if include == "weights":
+            keep: Callable[[str, Tensor], bool] = lambda n, p: p.ndim >= 2  # noqa: E731
+        elif include == "all":
+            keep = lambda n, p: True  # noqa: E731
+        elif callable(include):
+            keep = include
+        else:
+            raise ValueError(f"include must be 'weights', 'all' or a callable, got {include!r}")
+        self.model = model
+        self.names: list[str] = []
+        self._params: list[Tensor] = []
+        for name, p in model.named_parameters():
+            if p.requires_grad and keep(name, p):
+                self.names.append(name)
+                self._params.append(p)
+        if not self._params:
+            raise ValueError("GradientMonitor: the model has no parameter to track")
+        self.every = every
+        self.track_updates = track_updates
+        self.on_nonfinite = on_nonfinite
+        self.depth_ratio = depth_ratio
+        self.min_rel = min_rel
+        self.max_rel = max_rel
+        self.spike = spike
+        self.window = window
+        self.min_fraction = min_fraction
+        self._calls = 0
+        self._pending: list[Tensor | None] = [None] * len(self._params)
+        self._prev: list[Tensor] | None = None
+        self._rec = _Record()
+        self._initial_gain: list[float] | None = None
+        self._handles = [
+            p.register_post_accumulate_grad_hook(self._make_hook(i)) for i, p in enumerate(self._params)
+        ]
+
+    # -- recording ----------------------------------------------------------
+
+    def _make_hook(self, i: int) -> Callable[[Tensor], None]:
+        def hook(p: Tensor) -> None:
+            if self._calls % self.every == 0 and p.grad is not None:
+                # With gradient accumulation the last backward overwrites: the
+                # norm filed is that of the gradient the optimizer will use.
+                self._pending[i] = torch.linalg.vector_norm(p.grad.detach())
+
+        return hook
+
+    def step(self) -> None:
+        """File the gradient norms of the last backward pass(es); call once per optimizer step."""
+        if self._calls % self.every == 0:
+            self._file()
+        self._calls += 1
+
+    @torch.no_grad()
+    def _file(self) -> None:
+        params = self._params
+        zero = None
+        grads = []
+        for g in self._pending:
+            if g is None:  # the parameter got no gradient (unused in this forward)
+                zero = zero if zero is not None else params[0].new_zeros(())
+                g = zero
+            grads.append(g)
+        grad = torch.stack(grads).float()
+        weights = [p.detach() for p in params]
+        weight = torch.stack(torch._foreach_norm(weights)).float()
+        if self.track_updates:
+            if self._prev is None:
+                self._prev = [w.clone() for w in weights]
+                update = torch.full_like(weight, math.nan)
+            else:
+                diff = torch._foreach_sub(weights, self._prev)
+                update = torch.stack(torch._foreach_norm(diff)).float()
+                torch._foreach_copy_(self._prev, weights)
+            self._rec.update.append(update)
+        self._rec.steps.append(self._calls)
+        self._rec.grad.append(grad)
+        self._rec.weight.append(weight)
+        self._pending = [None] * len(params)
+        if self._initial_gain is None:
+            self._initial_gain = [_init_gain(p) for p in params]
+        if self.on_nonfinite == "raise" and not bool(torch.isfinite(grad).all()):
+            bad = [n for n, v in zip(self.names, grad.tolist(), strict=True) if not math.isfinite(v)]
+            raise NonFiniteGradientError(
+                f"non-finite gradient at step {self._calls} in: {', '.join(bad)}", bad
+            )
+
+    # -- results --------------------------------------------------------------
+
+    @property
+    def num_records(self) -> int:
+        return len(self._rec.steps)
+
+    def history(self) -> dict[str, Any]:
+        """The record as NumPy arrays.
+
+        Returns a dict with ``names`` (layers), ``steps`` (the ``step()`` call
+        index of each record), ``grad_norm`` and ``weight_norm`` (shape
+        steps × layers), ``rel_grad`` (their ratio) and ``update_ratio``: row
+        ``t`` holds the relative change made by the optimizer step(s) after
+        record ``t`` (NaN for the last record and when updates are not tracked).
+        """
+        import numpy as np
+
+        n, k = self.num_records, len(self.names)
+        if n == 0:
+            empty = np.zeros((0, k))
+            return {"names": list(self.names), "steps": np.zeros(0, dtype=int), "grad_norm": empty,
+                    "weight_norm": empty, "rel_grad": empty, "update_ratio": empty}
+        grad = torch.stack(self._rec.grad).cpu().double().numpy()
+        weight = torch.stack(self._rec.weight).cpu().double().numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = grad / weight
+            upd = np.full((n, k), np.nan)
+            if self.track_updates and n > 1:
+                u = torch.stack(self._rec.update).cpu().double().numpy()
+                upd[:-1] = u[1:] / weight[:-1]
+        return {"names": list(self.names), "steps": np.asarray(self._rec.steps), "grad_norm": grad,
+                "weight_norm": weight, "rel_grad": rel, "update_ratio": upd}
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per layer: gradient norm, weight norm and relative gradient at the first and last record."""
+        h = self.history()
+        rows = []
+        for j, name in enumerate(h["names"]):
+            rows.append({
+                "layer": name,
+                "grad_norm_first": float(h["grad_norm"][0, j]) if self.num_records else math.nan,
+                "grad_norm_last": float(h["grad_norm"][-1, j]) if self.num_records else math.nan,
+                "rel_grad_last": float(h["rel_grad"][-1, j]) if self.num_records else math.nan,
+                "weight_norm_last": float(h["weight_norm"][-1, j]) if self.num_records else math.nan,
+            })
+        return rows
+
+    def diagnose(self) -> list[Finding]:
+        """Findings (see the class docstring for the thresholds), non-finite first."""
+        import numpy as np
+
+        if self.num_records == 0:
+            return []
+        h = self.history()
+        grad, rel, steps, names = h["grad_norm"], h["rel_grad"], h["steps"], h["names"]
+        n = len(steps)
+        findings: list[Finding] = []
+
+        finite = np.isfinite(grad)
+        if not finite.all():
+            bad_layers = np.where(~finite.all(axis=0))[0]
+            first = int(np.argmax(~finite.all(axis=1)))
+            findings.append(Finding(
+                "nonfinite", tuple(names[j] for j in bad_layers), int(steps[first]),
+                "gradients hold NaN or inf. Usual causes: a learning rate so high that "
+                "weights or activations overflowed, log(0) or division by zero in the loss, "
+                "or float16 overflow. Lower the learning rate, check the inputs and the loss, "
+                "and clip with dlfaq.train.clip_grad_norm (it raises on NaN/inf by default).",
+            ))
+        # Vanishing/exploding are judged on the steps whose gradients are all
+        # finite, so a blow-up that ends in NaN is still reported as exploding.
+        rows = finite.all(axis=1)
+        if not rows.any():
+            return findings
+        grad, rel, steps, finite = grad[rows], rel[rows], steps[rows], finite[rows]
+        n = len(steps)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel_f = np.where(np.isfinite(rel), rel, np.nan)
+            best = np.nanmax(np.where(np.isnan(rel_f), -np.inf, rel_f), axis=1, keepdims=True)
+            vanish = (rel_f < self.depth_ratio * best) | (rel_f < self.min_rel)
+            explode = rel_f > self.max_rel
+            if n > 5:
+                prev_median = np.full_like(grad, np.nan)
+                for t in range(5, n):
+                    prev_median[t] = np.nanmedian(np.where(finite[:t], grad[:t], np.nan), axis=0)
+                explode |= grad > self.spike * prev_median
+        vanish &= finite
+        explode &= finite
+
+        for kind, cond in (("vanishing", vanish), ("exploding", explode)):
+            layers, starts = [], []
+            for j in range(len(names)):
+                start = self._onset(cond[:, j])
+                if start is not None:
+                    layers.append(j)
+                    starts.append(start)
+            if not layers:
+                continue
+            vals = rel_f[:, layers][cond[:, layers]]
+            value = float(np.nanmin(vals) if kind == "vanishing" else np.nanmax(vals))
+            findings.append(Finding(
+                kind, tuple(names[j] for j in layers), int(steps[min(starts)]),
+                self._advice(kind, layers, value), value,
+            ))
+        return findings
+
+    def _onset(self, cond: Any) -> int | None:
+        """Index from which ``cond`` mostly holds, if it holds in the recent window."""
+        import numpy as np
+
+        n = len(cond)
+        w = min(self.window, n)
+        if cond[-w:].mean() < self.min_fraction:
+            return None
+        suffix = np.cumsum(cond[::-1])[::-1] / np.arange(n, 0, -1)
+        ok = np.where(cond & (suffix >= self.min_fraction))[0]
+        return int(ok[0]) if len(ok) else None
+
+    def _advice(self, kind: str, layers: list[int], value: float) -> str:
+        mods = {type(m).__name__ for m in self.model.modules()}
+        saturating = sorted(mods & {"Sigmoid", "Tanh", "Hardtanh", "Softsign"})
+        has_norm = any("Norm" in m for m in mods)
+        recurrent = sorted(mods & {"RNN", "RNNCell"})
+        gains = [self._initial_gain[j] for j in layers] if self._initial_gain else []
+        gain = float(sum(gains) / len(gains)) if gains else math.nan
+        causes, fixes = [], []
+        if kind == "vanishing":
+            what = (f"the smallest relative gradient |g|/|W| is {value:.2g}, "
+                    f"below {self.depth_ratio:g} of the largest layer's or {self.min_rel:g}")
+            if saturating:
+                causes.append(f"saturating activations ({', '.join(saturating)}: sigmoid's derivative is at most 0.25)")
+                fixes.append("use ReLU-family activations")
+            if gain < 0.7:
+                causes.append(f"small initial weights (std·sqrt(fan_in) ≈ {gain:.2g})")
+                fixes.append("use Xavier (tanh/sigmoid) or He (ReLU) initialization")
+            if recurrent:
+                causes.append("a vanilla RNN multiplying by the same matrix at every time step")
+                fixes.append("use an LSTM or GRU")
+            if not has_norm:
+                fixes.append("add batch normalization")
+            fixes.append("add residual connections")
+        else:
+            what = (f"the largest relative gradient |g|/|W| is {value:.3g} "
+                    f"(threshold {self.max_rel:g}, or a {self.spike:g}x jump over the layer's history)")
+            if gain > 1.8:
+                causes.append(f"large initial weights (std·sqrt(fan_in) ≈ {gain:.2g})")
+                fixes.append("use He/Xavier initialization")
+            if recurrent:
+                causes.append("a vanilla RNN multiplying by the same matrix at every time step")
+                fixes.append("use an LSTM or GRU")
+            causes.append("a learning rate too high for this depth")
+            fixes.append("clip the gradient norm (dlfaq.train.clip_grad_norm) and lower the learning rate")
+            if not has_norm:
+                fixes.append("add batch normalization")
+        cause = "; likely cause: " + "; ".join(causes) if causes else ""
+        return f"{what}{cause}. Try: {'; '.join(fixes)}."
+
+    # -- plotting -------------------------------------------------------------
+
+    def plot(self, *, title: str | None = None) -> Any:
+        """A matplotlib figure: gradient norm per layer (first/middle/last record),
+        relative gradient over steps per layer, and update ratio over steps."""
+        import numpy as np
+        from matplotlib import colormaps
+        from matplotlib.figure import Figure
+
+        h = self.history()
+        fig = Figure(figsize=(13, 3.8))
+        axes = fig.subplots(1, 3)
+        k = len(h["names"])
+        n = self.num_records
+        depth = np.arange(k)
+        if n:
+            for idx, style in ((0, "o-"), (n // 2, "s--"), (n - 1, "^:")):
+                axes[0].semilogy(depth, np.abs(h["grad_norm"][idx]) + 1e-30, style, ms=3,
+                                 label=f"step {int(h['steps'][idx])}")
+            cmap = colormaps["viridis"]
+            for j in range(k):
+                c = cmap(j / max(k - 1, 1))
+                axes[1].semilogy(h["steps"], np.abs(h["rel_grad"][:, j]) + 1e-30, color=c, lw=1)
+                if n > 1:
+                    axes[2].semilogy(h["steps"], h["update_ratio"][:, j], color=c, lw=1)
+            axes[0].legend(fontsize=7)
+        axes[0].set(xlabel="layer (input → output)", ylabel="gradient norm", title="per-layer gradient norm")
+        axes[1].set(xlabel="step", ylabel="|g| / |W|", title="relative gradient (colour = depth)")
+        axes[1].axhline(self.max_rel, color="red", ls=":", lw=1)
+        axes[1].axhline(self.min_rel, color="grey", ls=":", lw=1)
+        axes[2].set(xlabel="step", ylabel="|ΔW| / |W|", title="update ratio")
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        return fig
+
+    # -- lifetime -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Remove the hooks (the record stays available)."""
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        self._prev = None
+
+    def __enter__(self) -> GradientMonitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"GradientMonitor({len(self.names)} layers, {self.num_records} records, "
+                f"every={self.every}, hooks={'on' if self._handles else 'removed'})")
+
+
+def _init_gain(p: Tensor) -> float:
+    """std(W)·sqrt(fan_in): about 1 for Xavier-like, √2 for He init of a weight matrix."""
+    if p.ndim < 2:
+        return math.nan
+    fan_in = p[0].numel()
+    return float(p.detach().float().std()) * math.sqrt(fan_in)

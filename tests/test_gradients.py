@@ -1,0 +1,417 @@
+"""GradientMonitor findings, recorded numbers, and the clipping functions."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from dlfaq.data import digits
+from dlfaq.train.gradients import (
+    Finding,
+    GradientMonitor,
+    NonFiniteGradientError,
+    adaptive_clip_grad,
+    clip_grad_norm,
+    clip_grad_value,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Tiny matrices: one thread is faster and avoids oversubscription on a shared machine.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, _, _ = digits(0, n_train=512).tensors()
+    return X, y
+
+
+def mlp(depth: int, act: type[nn.Module], gain: float | None = None, bn: bool = False, width: int = 32):
+    """Plain Sequential MLP (the monitor must work on any model, not only dlfaq's MLP)."""
+    layers: list[nn.Module] = []
+    fan_in = 64
+    for _ in range(depth):
+        lin = nn.Linear(fan_in, width)
+        if gain is not None:
+            nn.init.normal_(lin.weight, 0.0, gain / math.sqrt(fan_in))
+            nn.init.zeros_(lin.bias)
+        layers += [lin] + ([nn.BatchNorm1d(width)] if bn else []) + [act()]
+        fan_in = width
+    layers.append(nn.Linear(fan_in, 10))
+    return nn.Sequential(*layers)
+
+
+def train(model, data, monitor, steps: int, lr: float, seed: int = 0) -> None:
+    X, y = data
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    for _ in range(steps):
+        idx = torch.randint(0, len(y), (64,), generator=g)
+        loss = F.cross_entropy(model(X[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        monitor.step()
+        opt.step()
+
+
+def kinds(findings: list[Finding]) -> set[str]:
+    return {f.kind for f in findings}
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def test_flags_vanishing_in_deep_sigmoid_with_small_init(data):
+    torch.manual_seed(0)
+    model = mlp(20, nn.Sigmoid, gain=0.5)
+    with GradientMonitor(model) as mon:
+        train(model, data, mon, steps=30, lr=0.1)
+    findings = mon.diagnose()
+    assert kinds(findings) == {"vanishing"}
+    f = findings[0]
+    # the input-side layers starve, the head does not
+    assert "0.weight" in f.layers and "40.weight" not in f.layers
+    assert len(f.layers) >= 10
+    assert f.step == 0
+    assert f.value < 1e-9  # 0.25**20 * 0.5**20 is ~1e-18; anything below 1e-9 is unmistakable
+    assert "Sigmoid" in f.advice and "small initial weights" in f.advice
+    assert "vanishing gradients in" in str(f)
+
+
+def test_flags_exploding_with_large_init_without_normalization(data):
+    torch.manual_seed(0)
+    model = mlp(20, nn.ReLU, gain=3.0)
+    with GradientMonitor(model) as mon:
+        train(model, data, mon, steps=5, lr=0.0)  # lr=0: the gradients at initialization
+    findings = mon.diagnose()
+    assert kinds(findings) == {"exploding"}
+    f = findings[0]
+    # the forward signal grows by 3/sqrt(2) per ReLU layer: (2.1)**20 ~ 3e6, so every layer is hit
+    assert len(f.layers) == 21
+    assert f.value > 1e3
+    assert "large initial weights" in f.advice
+
+
+def test_exploding_reported_even_when_training_ends_in_nan(data):
+    torch.manual_seed(0)
+    model = mlp(20, nn.ReLU, gain=3.0)
+    with GradientMonitor(model) as mon:
+        train(model, data, mon, steps=10, lr=0.01)
+    found = {f.kind: f for f in mon.diagnose()}
+    assert set(found) == {"nonfinite", "exploding"}
+    assert found["exploding"].step == 0
+    assert found["nonfinite"].step >= 1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_quiet_on_healthy_relu_batchnorm(data, seed):
+    torch.manual_seed(seed)
+    model = mlp(8, nn.ReLU, bn=True)
+    with GradientMonitor(model) as mon:
+        train(model, data, mon, steps=60, lr=0.1, seed=seed)
+    assert mon.diagnose() == []
+
+
+def test_quiet_on_deep_relu_batchnorm_at_init(data):
+    torch.manual_seed(0)
+    model = mlp(20, nn.ReLU, bn=True)
+    with GradientMonitor(model) as mon:
+        train(model, data, mon, steps=3, lr=0.0)
+    assert mon.diagnose() == []
+
+
+def test_nonfinite_recorded_and_raised(data):
+    X, y = data
+    model = mlp(2, nn.ReLU)
+    mon = GradientMonitor(model)
+    (model(X[:8]).sum() * float("nan")).backward()
+    mon.step()
+    (f,) = mon.diagnose()
+    assert f.kind == "nonfinite" and f.step == 0 and len(f.layers) == 3
+    mon.close()
+
+    strict = GradientMonitor(model, on_nonfinite="raise")
+    model.zero_grad()
+    (model(X[:8]).sum() * float("inf")).backward()
+    with pytest.raises(NonFiniteGradientError) as err:
+        strict.step()
+    assert "0.weight" in err.value.names
+    strict.close()
+
+
+# --------------------------------------------------------------------------- recorded numbers
+
+
+def test_records_match_direct_computation(data):
+    X, y = data
+    torch.manual_seed(0)
+    model = mlp(3, nn.Tanh)
+    lr = 0.05
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    mon = GradientMonitor(model, include="all")
+    expected_grad, expected_w = [], []
+    for i in range(3):
+        loss = F.cross_entropy(model(X[i * 32:(i + 1) * 32]), y[i * 32:(i + 1) * 32])
+        opt.zero_grad()
+        loss.backward()
+        mon.step()
+        expected_grad.append([p.grad.norm().item() for p in model.parameters()])
+        expected_w.append([p.norm().item() for p in model.parameters()])
+        opt.step()
+    h = mon.history()
+    assert h["names"] == [n for n, _ in model.named_parameters()]
+    assert h["steps"].tolist() == [0, 1, 2]
+    # float32 norms recomputed by another kernel: agree to float32 rounding
+    assert h["grad_norm"] == pytest.approx(torch.tensor(expected_grad).numpy(), rel=1e-5)
+    assert h["weight_norm"] == pytest.approx(torch.tensor(expected_w).numpy(), rel=1e-5)
+    # plain SGD: ||ΔW|| = lr ||g||, so update ratio = lr * rel_grad
+    assert h["update_ratio"][:2] == pytest.approx(lr * h["rel_grad"][:2], rel=1e-4)
+    assert all(math.isnan(v) for v in h["update_ratio"][2])
+    mon.close()
+
+
+def test_gradient_accumulation_records_the_accumulated_gradient(data):
+    X, y = data
+    model = mlp(2, nn.ReLU)
+    mon = GradientMonitor(model)
+    for i in range(2):
+        F.cross_entropy(model(X[i * 16:(i + 1) * 16]), y[i * 16:(i + 1) * 16]).backward()
+    mon.step()
+    assert mon.history()["grad_norm"][0, 0] == pytest.approx(model[0].weight.grad.norm().item(), rel=1e-5)
+
+
+def test_every_and_close(data):
+    X, y = data
+    model = mlp(2, nn.ReLU)
+    mon = GradientMonitor(model, every=3)
+    for _ in range(7):
+        model.zero_grad()
+        F.cross_entropy(model(X[:16]), y[:16]).backward()
+        mon.step()
+    assert mon.history()["steps"].tolist() == [0, 3, 6]
+    mon.close()
+    assert "hooks=removed" in repr(mon)
+    model.zero_grad()
+    F.cross_entropy(model(X[:16]), y[:16]).backward()
+    assert all(p is None for p in mon._pending)  # hooks no longer fire
+    assert mon.num_records == 3
+
+
+def test_unused_parameter_records_zero(data):
+    X, _ = data
+
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used = nn.Linear(64, 4)
+            self.unused = nn.Linear(64, 4)
+
+        def forward(self, x):
+            return self.used(x)
+
+    model = Two()
+    mon = GradientMonitor(model)
+    model(X[:4]).sum().backward()
+    mon.step()
+    h = mon.history()
+    assert h["grad_norm"][0, 1] == 0.0 and h["grad_norm"][0, 0] > 0
+
+
+def test_plot_returns_figure(data):
+    from matplotlib.figure import Figure
+
+    model = mlp(4, nn.ReLU)
+    with GradientMonitor(model) as mon:
+        train(model, data, mon, steps=4, lr=0.1)
+    fig = mon.plot(title="t")
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert len(fig.axes[1].lines) >= 5  # one line per layer (+ threshold lines)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        GradientMonitor(nn.Linear(2, 2), every=0)
+    with pytest.raises(ValueError):
+        GradientMonitor(nn.Linear(2, 2), include="bogus")
+    with pytest.raises(ValueError):
+        GradientMonitor(nn.BatchNorm1d(3))  # no 2-d parameter to track
+
+
+# --------------------------------------------------------------------------- clipping
+
+
+def _model_with_grads(seed: int, scale: float = 1.0) -> nn.Module:
+    torch.manual_seed(seed)
+    m = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3))
+    (m(torch.randn(4, 5)).pow(2).sum() * scale).backward()
+    return m
+
+
+def _clone(m: nn.Module) -> nn.Module:
+    import copy
+
+    c = copy.deepcopy(m)
+    for p, q in zip(m.parameters(), c.parameters(), strict=True):
+        q.grad = p.grad.clone()
+    return c
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 1000),
+    max_norm=st.floats(1e-3, 10.0),
+    norm_type=st.sampled_from([1.0, 2.0, 3.0, float("inf")]),
+    scale=st.sampled_from([1e-3, 1.0, 1e3]),
+)
+def test_clip_grad_norm_equals_torch(seed, max_norm, norm_type, scale):
+    a = _model_with_grads(seed, scale)
+    b = _clone(a)
+    ours = clip_grad_norm(a.parameters(), max_norm, norm_type)
+    ref = torch.nn.utils.clip_grad_norm_(b.parameters(), max_norm, norm_type)
+    assert torch.equal(ours, ref)  # same torch kernels: bit-identical
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p.grad, q.grad)
+
+
+def test_clip_grad_norm_caps_norm_and_keeps_direction():
+    a = _model_with_grads(0, 100.0)
+    before = torch.cat([p.grad.flatten() for p in a.parameters()])
+    total = clip_grad_norm(a.parameters(), 1.0)
+    after = torch.cat([p.grad.flatten() for p in a.parameters()])
+    assert total.item() == pytest.approx(before.norm().item(), rel=1e-6)
+    assert after.norm().item() == pytest.approx(1.0, rel=1e-5)  # eps=1e-6 in the denominator
+    assert F.cosine_similarity(before, after, dim=0).item() == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("fn,arg", [(clip_grad_norm, 1.0), (clip_grad_value, 0.5), (adaptive_clip_grad, 0.01)])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_clipping_raises_on_nonfinite_and_leaves_grads(fn, arg, bad):
+    m = _model_with_grads(0)
+    m[2].weight.grad[0, 0] = bad
+    saved = [p.grad.clone() for p in m.parameters()]
+    with pytest.raises(NonFiniteGradientError) as err:
+        fn(m.named_parameters(), arg)
+    assert err.value.names == ["2.weight"]
+    assert "2.weight" in str(err.value)
+    for p, s in zip(m.parameters(), saved, strict=True):
+        assert torch.equal(p.grad, s) or (torch.isnan(p.grad) == torch.isnan(s)).all()
+
+
+def test_clipping_zero_and_warn_modes():
+    m = _model_with_grads(0)
+    m[0].bias.grad[1] = float("inf")
+    with pytest.warns(RuntimeWarning, match="set to zero"):
+        total = clip_grad_norm(m.parameters(), 1.0, on_nonfinite="zero")
+    assert math.isinf(total.item())
+    assert all((p.grad == 0).all() for p in m.parameters())
+
+    m = _model_with_grads(0)
+    m[0].bias.grad[1] = float("nan")
+    finite_before = m[2].weight.grad.clone()
+    with pytest.warns(RuntimeWarning, match="left unchanged"):
+        clip_grad_norm(m.parameters(), 1e-3, on_nonfinite="warn")
+    # torch's clip_grad_norm_ would have multiplied this by max_norm/nan -> NaN
+    assert torch.equal(m[2].weight.grad, finite_before)
+    with pytest.raises(ValueError):
+        clip_grad_norm(m.parameters(), 1.0, on_nonfinite="ignore")
+
+
+def test_torch_clip_grad_value_silently_turns_inf_into_the_clip_value():
+    # the behaviour our clip_grad_value refuses (documented in its docstring)
+    m = _model_with_grads(0)
+    m[0].bias.grad[1] = float("inf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        torch.nn.utils.clip_grad_value_(m.parameters(), 0.5)
+    assert m[0].bias.grad[1].item() == 0.5
+
+
+def test_clip_grad_value_equals_torch_on_finite():
+    a = _model_with_grads(3, 10.0)
+    b = _clone(a)
+    largest = clip_grad_value(a.parameters(), 0.2)
+    torch.nn.utils.clip_grad_value_(b.parameters(), 0.2)
+    assert largest.item() == pytest.approx(max(p.grad.abs().max().item() for p in _model_with_grads(3, 10.0).parameters()))
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p.grad, q.grad)
+        assert p.grad.abs().max() <= 0.2
+
+
+def _agc_reference(w: torch.Tensor, g: torch.Tensor, lam: float, eps: float) -> torch.Tensor:
+    """Brock et al. (2021), eq. in Sec. 4.1, one unit (output row/channel) at a time, float64."""
+    w, g = w.double(), g.double()
+    if w.ndim <= 1:
+        units_w, units_g = [w.flatten()], [g.flatten()]
+    else:
+        units_w = [w[i].flatten() for i in range(w.shape[0])]
+        units_g = [g[i].flatten() for i in range(g.shape[0])]
+    out = []
+    for uw, ug in zip(units_w, units_g, strict=True):
+        wn = max(uw.norm().item(), eps)
+        gn = ug.norm().item()
+        out.append(ug * (lam * wn / gn) if gn / wn > lam else ug)
+    return torch.stack(out).reshape(g.shape) if w.ndim > 1 else out[0].reshape(g.shape)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 1000), lam=st.floats(1e-3, 1.0), zero_row=st.booleans())
+def test_adaptive_clip_grad_matches_formula(seed, lam, zero_row):
+    torch.manual_seed(seed)
+    conv = nn.Conv2d(3, 4, 3)
+    lin = nn.Linear(6, 5)
+    if zero_row:
+        with torch.no_grad():
+            lin.weight[2].zero_()  # eps keeps this unit trainable
+    conv(torch.randn(2, 3, 5, 5)).pow(2).sum().backward()
+    (lin(torch.randn(3, 6)) * 10).sum().backward()
+    params = [conv.weight, conv.bias, lin.weight, lin.bias]
+    expected = [_agc_reference(p.detach(), p.grad, lam, 1e-3) for p in params]
+    n_units = sum(
+        int(((_agc_reference(p.detach(), p.grad, lam, 1e-3) - p.grad.double()).abs() > 0).flatten(1).any(1).sum())
+        if p.ndim > 1 else int(((_agc_reference(p.detach(), p.grad, lam, 1e-3) - p.grad.double()).abs() > 0).any())
+        for p in params
+    )
+    count = adaptive_clip_grad(params, clipping=lam, eps=1e-3)
+    for p, e in zip(params, expected, strict=True):
+        # float32 result against a float64 reference
+        assert torch.allclose(p.grad.double(), e, rtol=1e-5, atol=1e-7)
+    assert int(count) == n_units
+
+
+def test_adaptive_clip_grad_bounds_unit_ratio():
+    torch.manual_seed(0)
+    lin = nn.Linear(8, 6)
+    (lin(torch.randn(4, 8)) * 1e3).sum().backward()
+    adaptive_clip_grad([lin.weight], clipping=0.02)
+    ratio = lin.weight.grad.norm(dim=1) / lin.weight.detach().norm(dim=1).clamp_min(1e-3)
+    assert (ratio <= 0.02 * (1 + 1e-5)).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_monitor_and_clipping_on_cuda():
+    torch.manual_seed(0)
+    model = mlp(6, nn.ReLU, bn=True).cuda()
+    X, y, _, _ = digits(0, n_train=256).tensors("cuda")
+    with GradientMonitor(model) as mon:
+        train(model, (X, y), mon, steps=10, lr=0.1)
+    assert mon.diagnose() == []
+    assert mon.history()["grad_norm"].shape == (10, 7)
+    model.zero_grad()
+    F.cross_entropy(model(X), y).backward()
+    total = clip_grad_norm(model.parameters(), 0.1)
+    assert total.device.type == "cuda"
+    model[0].weight.grad[0, 0] = float("nan")
+    with pytest.raises(NonFiniteGradientError):
+        clip_grad_norm(model.named_parameters(), 0.1)
