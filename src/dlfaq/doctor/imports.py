@@ -181,7 +181,7 @@ def _within(path: str | None, folder: Path) -> bool:
         return False
 
 
-def _find_in_tree(project: Path, top: str, max_depth: int = 4) -> list[Path]:
+def find_in_project(project: Path, top: str, max_depth: int = 4) -> list[Path]:
     """Folders under ``project`` that contain ``top/`` or ``top.py`` (what would need to be on sys.path)."""
     hits: list[Path] = []
     project = project.resolve()
@@ -422,7 +422,7 @@ def _explain_failure(
         if missing != top:
             _explain_missing_submodule(rep, name, top, missing, res, proj, inv)
             return
-        homes = [h for h in _find_in_tree(proj, top) if str(h) not in res["sys_path"]]
+        homes = [h for h in find_in_project(proj, top) if str(h) not in res["sys_path"]]
         if homes:
             home = homes[0]
             fixes, note = _fixes_for_path(name, top, home, proj, inv)

@@ -156,8 +156,7 @@ def cuda_doctor(ctx: RunContext) -> Evidence:
     cols = ["detected", "doctor fix", "doctor fix\nlasts", "page cmds", "page cmds\nlast"]
     grid = np.array([[np.nan if v is None else float(bool(v)) for v in vals] for _, vals in fig_rows])
     fig, ax = plt.subplots(figsize=(6.5, 0.42 * len(fig_rows) + 1.3))
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("#dddddd")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(cols)), cols, fontsize=8)
     ax.set_yticks(range(len(fig_rows)), [n for n, _ in fig_rows], fontsize=8)
