@@ -38,7 +38,9 @@ def data():
     return X, y
 
 
-def mlp(depth: int, act: type[nn.Module], gain: float | None = None, bn: bool = False, width: int = 32):
+def mlp(
+    depth: int, act: type[nn.Module], gain: float | None = None, bn: bool = False, width: int = 32
+):
     """Plain Sequential MLP (the monitor must work on any model, not only dlfaq's MLP)."""
     layers: list[nn.Module] = []
     fan_in = 64
@@ -163,7 +165,7 @@ def test_records_match_direct_computation(data):
     mon = GradientMonitor(model, include="all")
     expected_grad, expected_w = [], []
     for i in range(3):
-        loss = F.cross_entropy(model(X[i * 32:(i + 1) * 32]), y[i * 32:(i + 1) * 32])
+        loss = F.cross_entropy(model(X[i * 32 : (i + 1) * 32]), y[i * 32 : (i + 1) * 32])
         opt.zero_grad()
         loss.backward()
         mon.step()
@@ -187,9 +189,11 @@ def test_gradient_accumulation_records_the_accumulated_gradient(data):
     model = mlp(2, nn.ReLU)
     mon = GradientMonitor(model)
     for i in range(2):
-        F.cross_entropy(model(X[i * 16:(i + 1) * 16]), y[i * 16:(i + 1) * 16]).backward()
+        F.cross_entropy(model(X[i * 16 : (i + 1) * 16]), y[i * 16 : (i + 1) * 16]).backward()
     mon.step()
-    assert mon.history()["grad_norm"][0, 0] == pytest.approx(model[0].weight.grad.norm().item(), rel=1e-5)
+    assert mon.history()["grad_norm"][0, 0] == pytest.approx(
+        model[0].weight.grad.norm().item(), rel=1e-5
+    )
 
 
 def test_every_and_close(data):
@@ -295,7 +299,9 @@ def test_clip_grad_norm_caps_norm_and_keeps_direction():
     assert F.cosine_similarity(before, after, dim=0).item() == pytest.approx(1.0, abs=1e-6)
 
 
-@pytest.mark.parametrize("fn,arg", [(clip_grad_norm, 1.0), (clip_grad_value, 0.5), (adaptive_clip_grad, 0.01)])
+@pytest.mark.parametrize(
+    "fn,arg", [(clip_grad_norm, 1.0), (clip_grad_value, 0.5), (adaptive_clip_grad, 0.01)]
+)
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_clipping_raises_on_nonfinite_and_leaves_grads(fn, arg, bad):
     m = _model_with_grads(0)
@@ -343,7 +349,9 @@ def test_clip_grad_value_equals_torch_on_finite():
     b = _clone(a)
     largest = clip_grad_value(a.parameters(), 0.2)
     torch.nn.utils.clip_grad_value_(b.parameters(), 0.2)
-    assert largest.item() == pytest.approx(max(p.grad.abs().max().item() for p in _model_with_grads(3, 10.0).parameters()))
+    assert largest.item() == pytest.approx(
+        max(p.grad.abs().max().item() for p in _model_with_grads(3, 10.0).parameters())
+    )
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p.grad, q.grad)
         assert p.grad.abs().max() <= 0.2
@@ -379,8 +387,16 @@ def test_adaptive_clip_grad_matches_formula(seed, lam, zero_row):
     params = [conv.weight, conv.bias, lin.weight, lin.bias]
     expected = [_agc_reference(p.detach(), p.grad, lam, 1e-3) for p in params]
     n_units = sum(
-        int(((_agc_reference(p.detach(), p.grad, lam, 1e-3) - p.grad.double()).abs() > 0).flatten(1).any(1).sum())
-        if p.ndim > 1 else int(((_agc_reference(p.detach(), p.grad, lam, 1e-3) - p.grad.double()).abs() > 0).any())
+        int(
+            ((_agc_reference(p.detach(), p.grad, lam, 1e-3) - p.grad.double()).abs() > 0)
+            .flatten(1)
+            .any(1)
+            .sum()
+        )
+        if p.ndim > 1
+        else int(
+            ((_agc_reference(p.detach(), p.grad, lam, 1e-3) - p.grad.double()).abs() > 0).any()
+        )
         for p in params
     )
     count = adaptive_clip_grad(params, clipping=lam, eps=1e-3)

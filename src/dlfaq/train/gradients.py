@@ -93,7 +93,9 @@ def _check_finite(
     if bool(torch.isfinite(summary)):
         return True
     bad = [n for n, p in named if not bool(torch.isfinite(p.grad).all())]
-    msg = f"{what}: non-finite gradient (NaN or inf) in {len(bad)} parameter(s): {', '.join(bad[:8])}"
+    msg = (
+        f"{what}: non-finite gradient (NaN or inf) in {len(bad)} parameter(s): {', '.join(bad[:8])}"
+    )
     if len(bad) > 8:
         msg += ", ..."
     if on_nonfinite == "raise":
@@ -152,7 +154,9 @@ def clip_grad_norm(
     if not named:
         return torch.tensor(0.0)
     grads = [p.grad for _, p in named]
-    total = torch.nn.utils.get_total_norm(grads, norm_type, error_if_nonfinite=False, foreach=foreach)
+    total = torch.nn.utils.get_total_norm(
+        grads, norm_type, error_if_nonfinite=False, foreach=foreach
+    )
     if not _check_finite(named, total, on_nonfinite, "clip_grad_norm"):
         return total
     torch.nn.utils.clip_grads_with_norm_([p for _, p in named], max_norm, total, foreach=foreach)
@@ -280,9 +284,9 @@ class Finding:
 @dataclass
 class _Record:
     steps: list[int] = field(default_factory=list)
-    grad: list[Tensor] = field(default_factory=list)  # (n_layers,) per recorded step
-    weight: list[Tensor] = field(default_factory=list)
-    update: list[Tensor] = field(default_factory=list)  # ||W_t - W_prev|| per recorded step
+    # per recorded step: norms of [gradients, weights, last updates] (the updates
+    # are missing from the first record), each block one entry per layer
+    norms: list[Tensor] = field(default_factory=list)
 
 
 class GradientMonitor:
@@ -290,10 +294,11 @@ class GradientMonitor:
 
     ``GradientMonitor(model)`` registers a post-accumulate-grad hook
     (:meth:`torch.Tensor.register_post_accumulate_grad_hook`) on every tracked
-    parameter. During ``backward()`` each hook stores the norm of that
-    parameter's accumulated gradient as a device tensor (no host sync); call
-    :meth:`step` once per optimizer step, after ``backward()``, to file the
-    norms together with the weight norms. Nothing is copied to the host until
+    parameter. During ``backward()`` each hook notes the parameter's freshly
+    accumulated gradient; :meth:`step`, called once per optimizer step after
+    ``backward()``, takes the norms of all noted gradients, of the weights and
+    of the last update in one fused multi-tensor kernel and files them as a
+    device tensor (no host sync). Nothing is copied to the host until
     :meth:`history`, :meth:`diagnose` or :meth:`plot` asks, so the monitor is
     cheap enough to leave on (``benchmarks/bench_monitor.py`` measures it).
 
@@ -405,17 +410,20 @@ class GradientMonitor:
         self._rec = _Record()
         self._initial_gain: list[float] | None = None
         self._handles = [
-            p.register_post_accumulate_grad_hook(self._make_hook(i)) for i, p in enumerate(self._params)
+            p.register_post_accumulate_grad_hook(self._make_hook(i))
+            for i, p in enumerate(self._params)
         ]
 
     # -- recording ----------------------------------------------------------
 
     def _make_hook(self, i: int) -> Callable[[Tensor], None]:
         def hook(p: Tensor) -> None:
-            if self._calls % self.every == 0 and p.grad is not None:
-                # With gradient accumulation the last backward overwrites: the
-                # norm filed is that of the gradient the optimizer will use.
-                self._pending[i] = torch.linalg.vector_norm(p.grad.detach())
+            # Keep a reference only: the norms of all layers are taken in one
+            # fused kernel at step(), which costs far less than one kernel per
+            # hook. With gradient accumulation the last backward wins, so the
+            # gradient filed is the one the optimizer will use.
+            if self._calls % self.every == 0:
+                self._pending[i] = p.grad
 
         return hook
 
@@ -425,39 +433,36 @@ class GradientMonitor:
             self._file()
         self._calls += 1
 
-    @torch.no_grad()
     def _file(self) -> None:
+        # Runs on every step, so it is kept to four tensor ops (sub, copy, norm,
+        # stack); splitting the record into its parts waits until history().
         params = self._params
-        zero = None
-        grads = []
-        for g in self._pending:
-            if g is None:  # the parameter got no gradient (unused in this forward)
-                zero = zero if zero is not None else params[0].new_zeros(())
-                g = zero
-            grads.append(g)
-        grad = torch.stack(grads).float()
         weights = [p.detach() for p in params]
-        weight = torch.stack(torch._foreach_norm(weights)).float()
+        tensors = [
+            g.detach() if g is not None else w.new_zeros(())  # no gradient this step: filed as 0
+            for g, w in zip(self._pending, weights, strict=True)
+        ]
+        tensors += weights
         if self.track_updates:
             if self._prev is None:
                 self._prev = [w.clone() for w in weights]
-                update = torch.full_like(weight, math.nan)
             else:
-                diff = torch._foreach_sub(weights, self._prev)
-                update = torch.stack(torch._foreach_norm(diff)).float()
+                tensors += torch._foreach_sub(weights, self._prev)
                 torch._foreach_copy_(self._prev, weights)
-            self._rec.update.append(update)
+        norms = torch.stack(torch._foreach_norm(tensors))
         self._rec.steps.append(self._calls)
-        self._rec.grad.append(grad)
-        self._rec.weight.append(weight)
+        self._rec.norms.append(norms)
         self._pending = [None] * len(params)
         if self._initial_gain is None:
             self._initial_gain = [_init_gain(p) for p in params]
-        if self.on_nonfinite == "raise" and not bool(torch.isfinite(grad).all()):
-            bad = [n for n, v in zip(self.names, grad.tolist(), strict=True) if not math.isfinite(v)]
-            raise NonFiniteGradientError(
-                f"non-finite gradient at step {self._calls} in: {', '.join(bad)}", bad
-            )
+        if self.on_nonfinite == "raise":
+            k = len(params)
+            if not bool(torch.isfinite(norms[:k]).all()):
+                vals = norms[:k].tolist()
+                bad = [n for n, v in zip(self.names, vals, strict=True) if not math.isfinite(v)]
+                raise NonFiniteGradientError(
+                    f"non-finite gradient at step {self._calls} in: {', '.join(bad)}", bad
+                )
 
     # -- results --------------------------------------------------------------
 
@@ -479,31 +484,53 @@ class GradientMonitor:
         n, k = self.num_records, len(self.names)
         if n == 0:
             empty = np.zeros((0, k))
-            return {"names": list(self.names), "steps": np.zeros(0, dtype=int), "grad_norm": empty,
-                    "weight_norm": empty, "rel_grad": empty, "update_ratio": empty}
-        grad = torch.stack(self._rec.grad).cpu().double().numpy()
-        weight = torch.stack(self._rec.weight).cpu().double().numpy()
+            return {
+                "names": list(self.names),
+                "steps": np.zeros(0, dtype=int),
+                "grad_norm": empty,
+                "weight_norm": empty,
+                "rel_grad": empty,
+                "update_ratio": empty,
+            }
+        norms = self._rec.norms
+        gw = torch.stack([r[: 2 * k] for r in norms]).to("cpu", torch.float64).numpy()
+        grad, weight = gw[:, :k], gw[:, k:]
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = grad / weight
             upd = np.full((n, k), np.nan)
-            if self.track_updates and n > 1:
-                u = torch.stack(self._rec.update).cpu().double().numpy()
-                upd[:-1] = u[1:] / weight[:-1]
-        return {"names": list(self.names), "steps": np.asarray(self._rec.steps), "grad_norm": grad,
-                "weight_norm": weight, "rel_grad": rel, "update_ratio": upd}
+            has = [t for t in range(n - 1) if len(norms[t + 1]) == 3 * k]
+            if has:
+                u = torch.stack([norms[t + 1][2 * k :] for t in has]).to("cpu", torch.float64)
+                upd[has] = u.numpy() / weight[has]
+        return {
+            "names": list(self.names),
+            "steps": np.asarray(self._rec.steps),
+            "grad_norm": grad,
+            "weight_norm": weight,
+            "rel_grad": rel,
+            "update_ratio": upd,
+        }
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per layer: gradient norm, weight norm and relative gradient at the first and last record."""
         h = self.history()
         rows = []
         for j, name in enumerate(h["names"]):
-            rows.append({
-                "layer": name,
-                "grad_norm_first": float(h["grad_norm"][0, j]) if self.num_records else math.nan,
-                "grad_norm_last": float(h["grad_norm"][-1, j]) if self.num_records else math.nan,
-                "rel_grad_last": float(h["rel_grad"][-1, j]) if self.num_records else math.nan,
-                "weight_norm_last": float(h["weight_norm"][-1, j]) if self.num_records else math.nan,
-            })
+            rows.append(
+                {
+                    "layer": name,
+                    "grad_norm_first": float(h["grad_norm"][0, j])
+                    if self.num_records
+                    else math.nan,
+                    "grad_norm_last": float(h["grad_norm"][-1, j])
+                    if self.num_records
+                    else math.nan,
+                    "rel_grad_last": float(h["rel_grad"][-1, j]) if self.num_records else math.nan,
+                    "weight_norm_last": float(h["weight_norm"][-1, j])
+                    if self.num_records
+                    else math.nan,
+                }
+            )
         return rows
 
     def diagnose(self) -> list[Finding]:
@@ -521,13 +548,17 @@ class GradientMonitor:
         if not finite.all():
             bad_layers = np.where(~finite.all(axis=0))[0]
             first = int(np.argmax(~finite.all(axis=1)))
-            findings.append(Finding(
-                "nonfinite", tuple(names[j] for j in bad_layers), int(steps[first]),
-                "gradients hold NaN or inf. Usual causes: a learning rate so high that "
-                "weights or activations overflowed, log(0) or division by zero in the loss, "
-                "or float16 overflow. Lower the learning rate, check the inputs and the loss, "
-                "and clip with dlfaq.train.clip_grad_norm (it raises on NaN/inf by default).",
-            ))
+            findings.append(
+                Finding(
+                    "nonfinite",
+                    tuple(names[j] for j in bad_layers),
+                    int(steps[first]),
+                    "gradients hold NaN or inf. Usual causes: a learning rate so high that "
+                    "weights or activations overflowed, log(0) or division by zero in the loss, "
+                    "or float16 overflow. Lower the learning rate, check the inputs and the loss, "
+                    "and clip with dlfaq.train.clip_grad_norm (it raises on NaN/inf by default).",
+                )
+            )
         # Vanishing/exploding are judged on the steps whose gradients are all
         # finite, so a blow-up that ends in NaN is still reported as exploding.
         rows = finite.all(axis=1)
@@ -559,10 +590,15 @@ class GradientMonitor:
                 continue
             vals = rel_f[:, layers][cond[:, layers]]
             value = float(np.nanmin(vals) if kind == "vanishing" else np.nanmax(vals))
-            findings.append(Finding(
-                kind, tuple(names[j] for j in layers), int(steps[min(starts)]),
-                self._advice(kind, layers, value), value,
-            ))
+            findings.append(
+                Finding(
+                    kind,
+                    tuple(names[j] for j in layers),
+                    int(steps[min(starts)]),
+                    self._advice(kind, layers, value),
+                    value,
+                )
+            )
         return findings
 
     def _onset(self, cond: Any) -> int | None:
@@ -586,10 +622,14 @@ class GradientMonitor:
         gain = float(sum(gains) / len(gains)) if gains else math.nan
         causes, fixes = [], []
         if kind == "vanishing":
-            what = (f"the smallest relative gradient |g|/|W| is {value:.2g}, "
-                    f"below {self.depth_ratio:g} of the largest layer's or {self.min_rel:g}")
+            what = (
+                f"the smallest relative gradient |g|/|W| is {value:.2g}, "
+                f"below {self.depth_ratio:g} of the largest layer's or {self.min_rel:g}"
+            )
             if saturating:
-                causes.append(f"saturating activations ({', '.join(saturating)}: sigmoid's derivative is at most 0.25)")
+                causes.append(
+                    f"saturating activations ({', '.join(saturating)}: sigmoid's derivative is at most 0.25)"
+                )
                 fixes.append("use ReLU-family activations")
             if gain < 0.7:
                 causes.append(f"small initial weights (std·sqrt(fan_in) ≈ {gain:.2g})")
@@ -601,8 +641,10 @@ class GradientMonitor:
                 fixes.append("add batch normalization")
             fixes.append("add residual connections")
         else:
-            what = (f"the largest relative gradient |g|/|W| is {value:.3g} "
-                    f"(threshold {self.max_rel:g}, or a {self.spike:g}x jump over the layer's history)")
+            what = (
+                f"the largest relative gradient |g|/|W| is {value:.3g} "
+                f"(threshold {self.max_rel:g}, or a {self.spike:g}x jump over the layer's history)"
+            )
             if gain > 1.8:
                 causes.append(f"large initial weights (std·sqrt(fan_in) ≈ {gain:.2g})")
                 fixes.append("use He/Xavier initialization")
@@ -610,7 +652,9 @@ class GradientMonitor:
                 causes.append("a vanilla RNN multiplying by the same matrix at every time step")
                 fixes.append("use an LSTM or GRU")
             causes.append("a learning rate too high for this depth")
-            fixes.append("clip the gradient norm (dlfaq.train.clip_grad_norm) and lower the learning rate")
+            fixes.append(
+                "clip the gradient norm (dlfaq.train.clip_grad_norm) and lower the learning rate"
+            )
             if not has_norm:
                 fixes.append("add batch normalization")
         cause = "; likely cause: " + "; ".join(causes) if causes else ""
@@ -633,8 +677,13 @@ class GradientMonitor:
         depth = np.arange(k)
         if n:
             for idx, style in ((0, "o-"), (n // 2, "s--"), (n - 1, "^:")):
-                axes[0].semilogy(depth, np.abs(h["grad_norm"][idx]) + 1e-30, style, ms=3,
-                                 label=f"step {int(h['steps'][idx])}")
+                axes[0].semilogy(
+                    depth,
+                    np.abs(h["grad_norm"][idx]) + 1e-30,
+                    style,
+                    ms=3,
+                    label=f"step {int(h['steps'][idx])}",
+                )
             cmap = colormaps["viridis"]
             for j in range(k):
                 c = cmap(j / max(k - 1, 1))
@@ -642,7 +691,9 @@ class GradientMonitor:
                 if n > 1:
                     axes[2].semilogy(h["steps"], h["update_ratio"][:, j], color=c, lw=1)
             axes[0].legend(fontsize=7)
-        axes[0].set(xlabel="layer (input → output)", ylabel="gradient norm", title="per-layer gradient norm")
+        axes[0].set(
+            xlabel="layer (input → output)", ylabel="gradient norm", title="per-layer gradient norm"
+        )
         axes[1].set(xlabel="step", ylabel="|g| / |W|", title="relative gradient (colour = depth)")
         axes[1].axhline(self.max_rel, color="red", ls=":", lw=1)
         axes[1].axhline(self.min_rel, color="grey", ls=":", lw=1)
@@ -668,8 +719,10 @@ class GradientMonitor:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"GradientMonitor({len(self.names)} layers, {self.num_records} records, "
-                f"every={self.every}, hooks={'on' if self._handles else 'removed'})")
+        return (
+            f"GradientMonitor({len(self.names)} layers, {self.num_records} records, "
+            f"every={self.every}, hooks={'on' if self._handles else 'removed'})"
+        )
 
 
 def _init_gain(p: Tensor) -> float:

@@ -1,0 +1,86 @@
+"""GradientMonitor overhead: training steps of an MLP on digits with and without the monitor.
+
+    python benchmarks/bench_monitor.py [--json] [--threads N] [--device cuda]
+
+The anchor is the same training loop without the monitor (forward, backward,
+SGD step), run interleaved with it in the same process. Target: ratio < 1.10
+(monitor on every step costs under 10 % of a training step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import compare, report  # noqa: E402
+
+from dlfaq.data import digits  # noqa: E402
+from dlfaq.nn.blocks import MLP  # noqa: E402
+from dlfaq.train.gradients import GradientMonitor  # noqa: E402
+
+
+def make_loop(depth: int, hidden: int, batch: int, steps: int, device: str, monitor: dict):
+    X, y, _, _ = digits(0).tensors(device)
+    torch.manual_seed(0)
+    model = MLP(64, 10, hidden=hidden, depth=depth, activation="relu", norm="batch").to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randint(0, len(y), (batch,), generator=g).to(device) for _ in range(steps)]
+    mon = GradientMonitor(model, **monitor) if monitor is not None else None
+
+    def run() -> None:
+        for idx in batches:
+            loss = F.cross_entropy(model(X[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if mon is not None:
+                mon.step()
+            opt.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    return run, mon
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeats", type=int, default=7)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = []
+    configs = [
+        # (depth, hidden, batch, monitor kwargs, label)
+        (2, 64, 64, {}, "every step"),
+        (2, 64, 64, {"track_updates": False}, "every step, no update ratios"),
+        (2, 64, 64, {"every": 10}, "every 10th step"),
+        (8, 128, 128, {}, "every step"),
+        (20, 64, 64, {}, "every step"),
+    ]
+    steps = 100
+    for depth, hidden, batch, kw, label in configs:
+        ours, mon = make_loop(depth, hidden, batch, steps, args.device, kw)
+        anchor, _ = make_loop(depth, hidden, batch, steps, args.device, None)
+        r = compare(ours, anchor, repeats=args.repeats)
+        mon.close()
+        rows.append(
+            {
+                "model": f"MLP depth={depth} hidden={hidden} batch={batch}",
+                "monitor": label,
+                "plain_ms_per_step": 1e3 * r["anchor_s"] / steps,
+                "monitored_ms_per_step": 1e3 * r["ours_s"] / steps,
+                "ratio": r["ratio"],
+            }
+        )
+    report("GradientMonitor overhead (monitored / plain training step)", rows, target="ratio < 1.10")
+
+
+if __name__ == "__main__":
+    main()
