@@ -288,16 +288,22 @@ def test_sandbox_refuses_what_it_cannot_confine(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- this machine
 
 
-def test_doctor_runs_on_this_machine_and_explains_gpu() -> None:
-    rep = diagnose_cuda()
-    gpu = rep.facts["gpu"]
-    assert gpu["usable"] in (True, False)
-    assert gpu["why"]
-    import torch
+def test_cuda_wheels_reported_when_torch_uses_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    tf = TorchFacts(version="2.4.0+cu124", cuda="12.4", cudnn=90100, available=True, device_count=1)
+    monkeypatch.setattr(cuda, "collect_torch_facts", lambda init=True: tf)
+    monkeypatch.setattr(cuda, "cuda_wheels", lambda: [{"name": "nvidia-cudnn-cu12", "version": "9.1.0.70"}])
+    rep = diagnose_cuda("/", examine_process=True, ldconfig_output="", nvidia_smi_output=SMI, env={})
+    (f,) = [f for f in rep.findings if f.code == "cuda-from-wheels"]
+    assert not f.is_problem and "nvidia-cudnn-cu12==9.1.0.70" in f.detail
 
-    if torch.version.cuda is None:
-        assert gpu["usable"] is False and "CPU-only build" in gpu["why"]
-    json.dumps(rep.to_json())  # everything is serializable
+
+@pytest.mark.parametrize("name", ["cudnn-copied", "folder-unknown", "healthy"])
+def test_root_without_captured_ldconfig_output(tmp_path: Path, name: str) -> None:
+    """--root alone: the linker view is read from the tree's cache or computed from its ld.so.conf."""
+    case = fixtures.build(name, tmp_path / name)
+    rep = diagnose_cuda(case / "root", torch_facts=None, env={}, nvidia_smi_output=None)
+    expected = fixtures.CASES[name][1]
+    assert rep.codes() == ([expected] if expected else [])
 
 
 def _dlfaq(*args: str) -> subprocess.CompletedProcess[str]:
@@ -322,10 +328,16 @@ def test_cli_doctor_on_fixtures_and_errors(tmp_path: Path) -> None:
     assert p.returncode == 2 and "Traceback" not in p.stderr
 
 
-def test_cli_doctor_here_does_not_crash() -> None:
-    p = _dlfaq("doctor")
+def test_cli_doctor_here_explains_the_gpu() -> None:
+    """The doctor runs on this machine (GPU or not) and says whether a GPU is usable and why."""
+    p = _dlfaq("doctor", "--json")
     assert p.returncode in (0, 1), p.stderr
-    assert "GPU" in p.stdout and ("healthy" in p.stdout or "problem" in p.stdout)
+    data = json.loads(p.stdout)
+    gpu = data["facts"]["gpu"]
+    assert gpu["usable"] in (True, False) and gpu["why"]
+    if data["facts"]["torch"]["cuda"] is None:
+        assert gpu["usable"] is False and "CPU-only build" in gpu["why"]
+        assert any(f["code"] in ("no-gpu", "cpu-only-torch") for f in data["findings"])
 
 
 def test_cache_entry_is_hashable() -> None:

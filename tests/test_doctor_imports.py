@@ -143,3 +143,21 @@ def test_cli_doctor_import(tmp_path: Path) -> None:
     assert p.returncode == 2 and "Traceback" not in p.stderr
     p = _dlfaq("doctor", "import", "x", "--project", str(tmp_path / "missing"))
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_local_torch_py_shadows_installed_torch(tmp_path: Path) -> None:
+    (tmp_path / "torch.py").write_text("# my notes on torch\n")
+    (tmp_path / "train.py").write_text("import torch\nprint(torch.zeros(1))\n")
+    rep = diagnose_import("torch", tmp_path, script="train.py")
+    (f,) = rep.problems
+    assert f.code == "shadowed-by-local" and f.data["local"] == str(tmp_path / "torch.py")
+    assert "site-packages" in f.data["real"]
+    assert f.fix == (f"mv {tmp_path / 'torch.py'} {tmp_path / 'torch_local.py'}",)
+
+
+def test_namespace_package_that_imports_is_reported_as_info(tmp_path: Path) -> None:
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "plot.py").write_text("X = 1\n")
+    rep = diagnose_import("tools.plot", tmp_path)
+    assert rep.healthy
+    assert any(f.code == "namespace-package" for f in rep.findings)

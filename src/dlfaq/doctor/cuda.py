@@ -41,6 +41,7 @@ from typing import Any
 from dlfaq.doctor.elf import version_key
 from dlfaq.doctor.findings import Finding, Report, Severity, cmd
 from dlfaq.doctor.linker import (
+    CUDA_FAMILY,
     CacheEntry,
     LibFile,
     family,
@@ -616,7 +617,7 @@ def _check_linker(
         known_sonames |= {f.name for f in scan_dir(root, d) if f.name == f.soname}
     rep.facts["library_dirs"] = []
     for d in dirs:
-        files = scan_dir(root, d, only=None)
+        files = scan_dir(root, d, only=CUDA_FAMILY)
         cuda = [f for f in files if is_cuda_library(f.name)]
         if not cuda:
             continue
