@@ -342,3 +342,15 @@ def test_cli_doctor_here_explains_the_gpu() -> None:
 
 def test_cache_entry_is_hashable() -> None:
     assert len({CacheEntry("a", "b", "c"), CacheEntry("a", "b", "c")}) == 1
+
+
+def test_loaded_copy_vs_system_copy(tmp_path: Path) -> None:
+    """When the process maps a wheel's cuDNN, the doctor says so and names the unused system copy."""
+    case = fixtures.build("healthy", tmp_path / "c")
+    wheel = tmp_path / "site-packages/nvidia/cudnn/lib/libcudnn.so.8"
+    write_fake_library(wheel, "libcudnn.so.8", payload=b"wheel")
+    (case / "maps.txt").write_text(f"7f00-7f01 r-xp 0 08:01 1 {wheel}\n")
+    rep = Sandbox(case, real_ldconfig=False).diagnose()
+    assert rep.healthy
+    (f,) = [f for f in rep.findings if f.code == "loaded-differs-from-system"]
+    assert f.data["loaded"] == str(wheel) and f.data["system"] == ["/usr/local/cuda-11.8/lib64/libcudnn.so.8"]

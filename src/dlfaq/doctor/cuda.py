@@ -405,7 +405,40 @@ def diagnose_cuda(
 
     # ---- linker view and library folders
     _check_linker(rep, root, live, env, ldconfig_output)
+    if loaded:
+        _compare_loaded_with_system(rep, root, loaded)
     return rep
+
+
+def _compare_loaded_with_system(rep: Report, root: Path, loaded: list[str]) -> None:
+    """Say which copy the process uses when the linker would hand out another one.
+
+    Tools that look at the system (``ldconfig -p``, ``torch.utils.collect_env``)
+    report the second; only ``/proc/self/maps`` knows the first.
+    """
+    entries = rep.facts.get("linker", {}).get("cuda_entries", [])
+    for path in loaded:
+        fam = family(os.path.basename(path))
+        system = [e["path"] for e in entries if family(e["soname"]) == fam and not e["soname"].endswith(".so")]
+        real_loaded = os.path.realpath(path)
+        others = []
+        for sp in system:
+            r = resolve_in_root(root, sp)
+            host = str(in_root(root, r)) if r else None
+            if host and os.path.realpath(host) != real_loaded and sp not in others:
+                others.append(sp)
+        if others:
+            rep.add(
+                Finding(
+                    "loaded-differs-from-system",
+                    Severity.INFO,
+                    f"this process uses {path}; the system's {fam} is {others[0]}",
+                    "The process loaded its own copy (typically a pip wheel found through torch's RPATH).\n"
+                    "`ldconfig -p` and torch.utils.collect_env describe the system copy, which this process\n"
+                    "does not use: upgrading or breaking it does not affect torch.",
+                    data={"loaded": path, "system": others},
+                )
+            )
 
 
 def _check_gpu(
