@@ -28,7 +28,7 @@ from dlfaq.commands._common import (
     console,
     print_json,
     print_table,
-    progress_bar,
+    run_specs,
 )
 
 app = typer.Typer(
@@ -161,23 +161,6 @@ def _select(target: str) -> list:
         return specs
     qid = _parse_id(target)
     return [s for s in specs if s.question == qid]
-
-
-def run_specs(specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool) -> list[dict]:
-    from dlfaq.experiments import RunContext, default_device, run_experiment
-
-    records = []
-    dev = device or default_device()
-    with progress_bar(show_progress) as progress:
-        for i, spec in enumerate(specs):
-            def prog(done: float, total: float, desc: str = "", _s=spec, _i=i) -> None:
-                label = f"[{_i + 1}/{len(specs)}] {_s.name}" + (f" {desc}" if desc else "")
-                progress(done, total, label)
-
-            prog(0, 1)
-            ctx = RunContext(seed=seed, profile=profile, device=dev, out_dir=out, progress=prog)
-            records.append(run_experiment(spec, ctx))
-    return records
 
 
 @app.command("run")

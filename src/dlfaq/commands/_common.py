@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -104,3 +105,23 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
             prog.update(task, completed=done, total=max(total, 1), description=desc)
 
         yield update
+
+
+def run_specs(
+    specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool
+) -> list[dict]:
+    """Run experiments one after the other with a progress bar; return their records."""
+    from dlfaq.experiments import RunContext, default_device, run_experiment
+
+    records = []
+    dev = device or default_device()
+    with progress_bar(show_progress) as progress:
+        for i, spec in enumerate(specs):
+            def prog(done: float, total: float, desc: str = "", _s=spec, _i=i) -> None:
+                label = f"[{_i + 1}/{len(specs)}] {_s.name}" + (f" {desc}" if desc else "")
+                progress(done, total, label)
+
+            prog(0, 1)
+            ctx = RunContext(seed=seed, profile=profile, device=dev, out_dir=out, progress=prog)
+            records.append(run_experiment(spec, ctx))
+    return records

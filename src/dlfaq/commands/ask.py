@@ -1,0 +1,55 @@
+"""``dlfaq ask "QUESTION"``: find the FAQ entries that answer a question in one's own words."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dlfaq.commands._common import JsonOpt, LangOpt, UserError, check_lang, print_json, print_table
+
+
+def ask_cmd(
+    question: str = typer.Argument(..., metavar="QUESTION", help="A question in Chinese or English."),
+    top: int = typer.Option(3, "--top", help="How many entries to list."),
+    lang: str = LangOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rank the FAQ entries for a question, then show the best entry's answer."""
+    from dlfaq.faq import get_entry
+    from dlfaq.faq.search import MIN_SCORE, ask
+
+    lang = check_lang(lang)
+    if not question.strip():
+        raise UserError("the question is empty")
+    if top < 1:
+        raise UserError("--top must be at least 1")
+    hits, confident = ask(question, k=top)
+    if as_json:
+        print_json([{"id": h.id, "score": h.score, "match": h.score >= MIN_SCORE} for h in hits])
+        return
+    rows = [[h.id, f"{h.score:.3f}", get_entry(h.id).question[lang]] for h in hits]
+    print_table(["#", "score", "问题" if lang == "zh" else "question"], rows)
+    print()
+    if not confident:
+        msg = (
+            f"没有足够相关的条目(最高分 {hits[0].score:.3f} 低于 {MIN_SCORE});试试换个说法,或用 `dlfaq list` 浏览全部问题。"
+            if lang == "zh"
+            else f"No entry matches well (best score {hits[0].score:.3f} < {MIN_SCORE}); try other words, "
+            "or browse them all with `dlfaq list`."
+        )
+        print(msg)
+        return
+    best = get_entry(hits[0].id)
+    print(f"Q{best.id}. {best.question[lang]}\n")
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(best.answer[lang]))
+    else:
+        print(best.answer[lang])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask_cmd)
