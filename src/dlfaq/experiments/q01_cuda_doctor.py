@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from dlfaq.doctor import fixtures
@@ -115,7 +116,9 @@ def cuda_doctor(ctx: RunContext) -> Evidence:
         shutil.rmtree(tmp, ignore_errors=True)
 
     # ---- this machine
+    t0 = time.perf_counter()
     here = diagnose_cuda()
+    ev.timings["doctor_this_machine_s"] = round(time.perf_counter() - t0, 3)
     gpu = here.facts.get("gpu") or {}
     ev.table("this_machine", ["fact", "value"], [[k, v] for k, v in fact_lines(here)],
              title="dlfaq doctor on the machine that ran this experiment")

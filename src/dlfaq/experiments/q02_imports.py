@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from dlfaq.doctor import fixtures
@@ -81,6 +82,7 @@ def import_doctor(ctx: RunContext) -> Evidence:
                     n += 1
                     c2 = fixtures.build_import(name, tmp / f"{name}-fix{n}")
                     line2 = line.replace(str(case.project), str(c2.project))
+                    t0 = time.perf_counter()
                     try:
                         inv2 = apply_import_fix(line2, c2.project, _inv(c2), allow_pip_editable=allow_pip)
                     except SandboxError as exc:
@@ -88,6 +90,7 @@ def import_doctor(ctx: RunContext) -> Evidence:
                         continue
                     healthy = diagnose_import(c2.name, invocation=inv2).healthy
                     rc, last = _run(inv2)
+                    ev.timings[f"fix_{name}_{i + 1}_s"] = round(time.perf_counter() - t0, 3)
                     ok = healthy and rc == 0
                     outcomes.append(ok)
                     fix_rows.append([name, f.code, i + 1, line, "yes" if ok else "no",
