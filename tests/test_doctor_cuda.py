@@ -354,3 +354,12 @@ def test_loaded_copy_vs_system_copy(tmp_path: Path) -> None:
     assert rep.healthy
     (f,) = [f for f in rep.findings if f.code == "loaded-differs-from-system"]
     assert f.data["loaded"] == str(wheel) and f.data["system"] == ["/usr/local/cuda-11.8/lib64/libcudnn.so.8"]
+
+
+def test_unexplained_unavailability_with_a_gpu_is_an_error(tmp_path: Path) -> None:
+    case = fixtures.build("healthy", tmp_path / "c")
+    tf = json.loads((case / "torch.json").read_text())
+    tf.update(available=False, error="CUDA error: out of memory")
+    (case / "torch.json").write_text(json.dumps(tf))
+    rep = Sandbox(case, real_ldconfig=False).diagnose()
+    assert rep.codes() == ["cuda-unavailable"] and "out of memory" in rep.problems[0].detail

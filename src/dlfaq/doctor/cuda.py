@@ -551,7 +551,19 @@ def _check_gpu(
         "usable": usable,
         "why": "; ".join(why) if not usable else f"{tf.device_count} GPU(s): {', '.join(tf.devices)}",
     }
-    if not usable and not any(f.severity is Severity.ERROR for f in rep.findings):
+    if not usable and hardware and tf.cuda is not None and not any(
+        f.severity is Severity.ERROR for f in rep.findings
+    ):
+        rep.add(
+            Finding(
+                "cuda-unavailable",
+                Severity.ERROR,
+                "an NVIDIA GPU and driver are present, but torch cannot use them",
+                f"torch said: {tf.error or 'torch.cuda.is_available() returned False'}",
+                fix_note="See the full error with: python -c 'import torch; torch.cuda.init()'",
+            )
+        )
+    elif not usable and not any(f.severity is Severity.ERROR for f in rep.findings):
         rep.add(
             Finding(
                 "no-gpu",
