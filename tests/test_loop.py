@@ -172,3 +172,18 @@ def test_optimizers() -> None:
     assert isinstance(make_optimizer(p, lambda ps: torch.optim.RMSprop(ps, lr=0.1)), torch.optim.RMSprop)
     with pytest.raises(ValueError):
         make_optimizer(p, "lbfgs")
+
+
+def test_stop_on_validation_accuracy(data) -> None:
+    train, val = data
+    m = _model()
+    es = EarlyStopping(patience=3, mode="max")
+    h = fit(m, train, val=val, epochs=40, lr=0.05, momentum=0.9, batch_size=64,
+            early_stopping=es, stop_on="val_acc")
+    best = max(e["val_acc"] for e in h.epochs)
+    assert es.best_value == best and h.best_epoch == es.best_epoch
+    assert evaluate(m, val)["acc"] == pytest.approx(best)
+    with pytest.raises(ValueError, match="validation"):
+        fit(_model(), train, epochs=1, early_stopping=EarlyStopping(), stop_on="val_acc")
+    with pytest.raises(ValueError, match="epoch record"):
+        fit(_model(), train, val=val, epochs=1, early_stopping=EarlyStopping(), stop_on="val_f1")

@@ -175,6 +175,7 @@ def fit(
     eval_train: bool = True,
     drop_last: bool = False,
     max_steps: int | None = None,
+    stop_on: str | None = None,
 ) -> History:
     """Train ``model`` on ``train = (X, y)`` and return a :class:`History`.
 
@@ -193,8 +194,8 @@ def fit(
         monitor: anything with ``.step()``; called after each ``backward()``, before clipping,
             so it sees the raw gradients.
         early_stopping: an :class:`~dlfaq.train.regularization.EarlyStopping`; it watches
-            ``val_loss`` (``train_loss`` without ``val``), where lower is better, so build it
-            with ``mode="min"``. When it stops, or at the end, its best weights are restored.
+            ``stop_on`` (``val_loss`` by default, ``train_loss`` without ``val``). When it stops, or
+            at the end, its best weights are restored.
         clip: ``clip(parameters)`` called after backward and before the optimizer step
             (for example ``functools.partial(torch.nn.utils.clip_grad_norm_, max_norm=1.0)``).
         seed: seeds the shuffling and (in a forked RNG state) dropout and other random layers.
@@ -205,6 +206,8 @@ def fit(
             report the running mean over the epoch's batches).
         drop_last: drop the last incomplete batch (useful with batch norm and tiny batches).
         max_steps: stop after this many optimizer steps in total.
+        stop_on: the epoch-record key that ``early_stopping`` watches (default ``"val_loss"``, or
+            ``"train_loss"`` without ``val``); for ``"val_acc"`` build it with ``mode="max"``.
 
     The model is left in eval mode.
     """
@@ -216,6 +219,9 @@ def fit(
     n = len(X)
     if n == 0:
         raise ValueError("empty training set")
+    watch = stop_on or ("val_loss" if val is not None else "train_loss")
+    if watch.startswith("val_") and val is None:
+        raise ValueError(f"stop_on={watch!r} needs validation data")
     bs = n if batch_size is None else int(batch_size)
     if bs <= 0:
         raise ValueError(f"batch_size must be positive or None, got {batch_size}")
@@ -285,8 +291,9 @@ def fit(
             if progress is not None:
                 progress(epoch, epochs, "train")
             if early_stopping is not None:
-                watched = rec["val_loss"] if val_d is not None else rec["train_loss"]
-                if early_stopping.step(watched, model, epoch=epoch):
+                if watch not in rec:
+                    raise ValueError(f"stop_on={watch!r} is not a key of the epoch record {sorted(rec)}")
+                if early_stopping.step(rec[watch], model, epoch=epoch):
                     hist.stopped_epoch = epoch
                     break
             if stop_now:
