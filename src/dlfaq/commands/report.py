@@ -1,0 +1,49 @@
+"""``dlfaq report``: run what has no evidence yet, then write the static site."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from dlfaq.commands._common import LangOpt, UserError, check_lang, run_specs
+
+
+def report_cmd(
+    out: Path = typer.Option(Path("dlfaq-results"), "--out", help="Results folder (evidence is read from and saved here)."),
+    site: Path = typer.Option(None, "--site", help="Where to write the site (default: OUT/site)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for experiments that have to be run."),
+    rerun: bool = typer.Option(False, "--rerun", help="Run every experiment again, even those with saved evidence."),
+    no_run: bool = typer.Option(False, "--no-run", help="Only render what is saved; run nothing."),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    lang: str = LangOpt,
+) -> None:
+    """Run the experiments that have no result yet (quick profile) and write the bilingual site."""
+    from dlfaq.cli import _writable_dir
+    from dlfaq.experiments import discover, load_evidence
+    from dlfaq.report import build_site
+
+    lang = check_lang(lang)
+    if rerun and no_run:
+        raise UserError("--rerun and --no-run contradict each other")
+    _writable_dir(out, "results")
+    site = site or out / "site"
+    _writable_dir(site.parent, "site")
+    t0 = time.perf_counter()
+    specs = list(discover().values())
+    todo = [] if no_run else [s for s in specs if rerun or load_evidence(out, s.name) is None]
+    records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True)
+    failed = [r["name"] for r in records if r["status"] != "ok"]
+    path = build_site(out, site)
+    took = time.perf_counter() - t0
+    if lang == "zh":
+        print(f"运行了 {len(records)} 个实验(失败 {len(failed)} 个),网站已写入 {path / 'index.html'}(用时 {took:.0f} 秒)")
+    else:
+        print(f"ran {len(records)} experiments ({len(failed)} failed); site written to {path / 'index.html'} in {took:.0f}s")
+    for name in failed:
+        print(f"  failed: {name}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_cmd)

@@ -1,0 +1,352 @@
+"""Build the report: collect knowledge base + saved evidence, write HTML and Markdown."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from dlfaq.experiments import discover, evidence_dir, load_evidence
+from dlfaq.faq import Entry, load_all
+
+LANGS = ("zh", "en")
+VERDICT_CLASS = {
+    "supported": "ok",
+    "partly": "partly",
+    "not supported": "no",
+    "untested": "untested",
+    "pending": "untested",
+    "failed": "failed",
+}
+LABELS = {
+    "supported": {"en": "supported", "zh": "成立"},
+    "partly": {"en": "partly", "zh": "部分成立"},
+    "not supported": {"en": "not supported", "zh": "不成立"},
+    "untested": {"en": "not yet tested", "zh": "尚未检验"},
+    "pending": {"en": "not run yet", "zh": "尚未运行"},
+    "failed": {"en": "experiment failed", "zh": "实验失败"},
+}
+UI = {
+    "title": {"en": "dlfaq — an executable deep-learning FAQ", "zh": "dlfaq:可执行的深度学习常见问题"},
+    "intro": {
+        "en": "Every answer below comes with the claims the original FAQ page makes, and each claim with a verdict "
+        "computed by an experiment you can rerun on a laptop (`dlfaq run ID`).",
+        "zh": "下面每个回答都列出了原 FAQ 页面的论断;每条论断的结论都由一个可以在笔记本电脑上重跑的实验计算得出(`dlfaq run ID`)。",
+    },
+    "answer": {"en": "Answer", "zh": "回答"},
+    "claims": {"en": "The page's claims and their verdicts", "zh": "页面的论断与检验结论"},
+    "evidence": {"en": "Evidence", "zh": "证据"},
+    "api": {"en": "Use it", "zh": "代码入口"},
+    "refs": {"en": "References", "zh": "参考文献"},
+    "rule": {"en": "rule", "zh": "判定规则"},
+    "metrics": {"en": "All measured numbers", "zh": "全部测量数值"},
+    "back": {"en": "← all questions", "zh": "← 全部问题"},
+    "run": {"en": "ran", "zh": "运行于"},
+    "profile": {"en": "profile", "zh": "配置"},
+    "seed": {"en": "seed", "zh": "随机种子"},
+    "error": {"en": "The experiment failed:", "zh": "实验失败:"},
+    "generated": {"en": "Generated", "zh": "生成时间"},
+    "summary": {"en": "Verdicts", "zh": "结论统计"},
+}
+
+
+@dataclass
+class ClaimView:
+    id: str
+    text: dict[str, str]
+    status: str  # supported / partly / not supported / untested / pending / failed
+    reason: str = ""
+    rule: str = ""
+    experiment: str | None = None
+
+
+@dataclass
+class QuestionView:
+    entry: Entry
+    claims: list[ClaimView]
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def collect(results_dir: Path | str) -> list[QuestionView]:
+    """Join the knowledge base with the saved evidence under ``results_dir``."""
+    results_dir = Path(results_dir)
+    views = []
+    for entry in load_all():
+        records = {}
+        for name in entry.experiments:
+            rec = load_evidence(results_dir, name)
+            if rec is not None:
+                records[name] = rec
+        claims = []
+        for c in entry.claims:
+            if c.tested_by is None:
+                claims.append(ClaimView(c.id, c.text, "untested"))
+                continue
+            rec = records.get(c.tested_by)
+            if rec is None:
+                claims.append(ClaimView(c.id, c.text, "pending", experiment=c.tested_by))
+            elif rec.get("status") != "ok":
+                claims.append(ClaimView(c.id, c.text, "failed", reason=rec.get("error") or "", experiment=c.tested_by))
+            else:
+                v = next((v for v in rec.get("verdicts", []) if v["claim"] == c.id), None)
+                if v is None:
+                    claims.append(ClaimView(c.id, c.text, "failed", reason="the experiment gave no verdict for this claim", experiment=c.tested_by))
+                else:
+                    claims.append(ClaimView(c.id, c.text, v["verdict"], v.get("reason", ""), v.get("rule", ""), c.tested_by))
+        views.append(QuestionView(entry, claims, [records[n] for n in entry.experiments if n in records]))
+    return views
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def _md(text: str) -> str:
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+    return md.render(text)
+
+
+def _both(key_or_text: dict[str, str], tag: str = "span", md: bool = False) -> str:
+    out = []
+    for lang in LANGS:
+        body = _md(key_or_text.get(lang, "")) if md else html.escape(key_or_text.get(lang, ""))
+        out.append(f'<{tag} class="l-{lang}" lang="{lang}">{body}</{tag}>')
+    return "".join(out)
+
+
+def _badge(status: str) -> str:
+    return f'<span class="badge v-{VERDICT_CLASS[status]}">{_both(LABELS[status])}</span>'
+
+
+def _page(title: dict[str, str], body: str, css_href: str) -> str:
+    # The language switch: both languages are in the page; a class on <html> hides one.
+    # The choice is kept in localStorage and defaults to the browser's language.
+    script = (
+        "(function(){var d=document.documentElement;var s=null;try{s=localStorage.getItem('dlfaq-lang')}catch(e){}"
+        "var l=s||((navigator.language||'en').toLowerCase().indexOf('zh')===0?'zh':'en');d.className='lang-'+l;"
+        "window.dlfaqLang=function(x){d.className='lang-'+x;try{localStorage.setItem('dlfaq-lang',x)}catch(e){}};})();"
+    )
+    switch = (
+        '<div class="switch"><button type="button" onclick="dlfaqLang(\'zh\')">中文</button>'
+        '<button type="button" onclick="dlfaqLang(\'en\')">English</button></div>'
+    )
+    return (
+        "<!DOCTYPE html>\n<html class=\"lang-en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title['en'])} · {html.escape(title['zh'])}</title>\n"
+        f'<link rel="stylesheet" href="{css_href}">\n<script>{script}</script>\n</head>\n<body>\n'
+        f"{switch}\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _table_html(t: dict[str, Any]) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in t["columns"])
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r) + "</tr>" for r in t["rows"]
+    )
+    caption = f"<caption>{html.escape(t.get('title') or t['name'])}</caption>"
+    return f'<div class="tablewrap"><table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False)
+    return "" if v is None else str(v)
+
+
+def _question_html(q: QuestionView, img_dir: str) -> str:
+    e = q.entry
+    parts = [
+        f'<p class="nav"><a href="index.html">{_both(UI["back"])}</a></p>',
+        f'<h1><span class="qid">Q{e.id}</span> {_both(e.question)}</h1>',
+        f'<section class="answer"><h2>{_both(UI["answer"])}</h2>{_both(e.answer, "div", md=True)}</section>',
+        f'<section class="claims"><h2>{_both(UI["claims"])}</h2><ul>',
+    ]
+    for c in q.claims:
+        extra = ""
+        if c.reason:
+            extra += f'<div class="reason">{html.escape(c.reason)}</div>'
+        if c.rule:
+            extra += f'<div class="rule"><b>{_both(UI["rule"])}:</b> {html.escape(c.rule)}</div>'
+        parts.append(
+            f'<li id="{html.escape(c.id)}">{_badge(c.status)} <code>{html.escape(c.id)}</code> {_both(c.text)}{extra}</li>'
+        )
+    parts.append("</ul></section>")
+    for rec in q.records:
+        parts.append(f'<section class="experiment" id="{html.escape(rec["name"])}">')
+        parts.append(f"<h2>{_both(UI['evidence'])}: {_both(rec.get('title') or {'en': rec['name'], 'zh': rec['name']})}</h2>")
+        if rec.get("description"):
+            parts.append(f'<p class="desc">{_both(rec["description"])}</p>')
+        parts.append(
+            f'<p class="meta"><code>{html.escape(rec["name"])}</code> · {_both(UI["profile"])} {html.escape(str(rec.get("profile")))}'
+            f' · {_both(UI["seed"])} {html.escape(str(rec.get("seed")))} · {html.escape(str(rec.get("device")))}'
+            f' · {rec.get("duration_s", 0):.1f} s · {_both(UI["run"])} {html.escape(str(rec.get("started", "")))}</p>'
+        )
+        if rec.get("status") != "ok":
+            parts.append(f'<div class="error"><b>{_both(UI["error"])}</b> <code>{html.escape(rec.get("error") or "")}</code></div>')
+        for fig in rec.get("figures", []):
+            src = f"{img_dir}/{rec['name']}/{fig['file']}"
+            parts.append(
+                f'<figure><img src="{html.escape(src)}" alt="{html.escape(fig.get("caption") or fig["name"])}">'
+                f"<figcaption>{html.escape(fig.get('caption', ''))}</figcaption></figure>"
+            )
+        for t in rec.get("tables", []):
+            parts.append(_table_html(t))
+        if rec.get("notes"):
+            parts.append(f'<div class="notes">{_md(rec["notes"])}</div>')
+        if rec.get("metrics"):
+            parts.append(
+                f"<details><summary>{_both(UI['metrics'])}</summary><pre>"
+                f"{html.escape(json.dumps(rec['metrics'], indent=1, ensure_ascii=False))}</pre></details>"
+            )
+        parts.append("</section>")
+    if e.api:
+        items = "".join(f"<li><code>{html.escape(a)}</code></li>" for a in e.api)
+        parts.append(f'<section class="api"><h2>{_both(UI["api"])}</h2><ul>{items}</ul></section>')
+    if e.references:
+        items = "".join(f"<li>{html.escape(r)}</li>" for r in e.references)
+        parts.append(f'<section class="refs"><h2>{_both(UI["refs"])}</h2><ul>{items}</ul></section>')
+    return "\n".join(parts)
+
+
+def _counts(views: list[QuestionView]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for q in views:
+        for c in q.claims:
+            counts[c.status] = counts.get(c.status, 0) + 1
+    return counts
+
+
+def _index_html(views: list[QuestionView]) -> str:
+    counts = _counts(views)
+    summary = " ".join(f"{_badge(s)} {n}" for s, n in sorted(counts.items(), key=lambda kv: list(LABELS).index(kv[0])))
+    rows = []
+    for q in views:
+        badges = "".join(
+            f'<span class="dot v-{VERDICT_CLASS[c.status]}" title="{html.escape(c.id)}: {html.escape(LABELS[c.status]["en"])}"></span>'
+            for c in q.claims
+        )
+        rows.append(
+            f'<tr><td class="qid">Q{q.entry.id}</td><td><a href="q{q.entry.id:02d}.html">{_both(q.entry.question)}</a></td>'
+            f'<td class="dots">{badges}</td></tr>'
+        )
+    stamp = time.strftime("%Y-%m-%d %H:%M")
+    return (
+        f"<h1>{_both(UI['title'])}</h1>\n<p>{_both(UI['intro'])}</p>\n"
+        f'<p class="summary"><b>{_both(UI["summary"])}:</b> {summary}</p>\n'
+        f'<table class="index"><tbody>{"".join(rows)}</tbody></table>\n'
+        f'<p class="meta">{_both(UI["generated"])} {stamp}</p>'
+    )
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def _question_md(q: QuestionView, lang: str, img_dir: str) -> str:
+    e = q.entry
+    out = [f"# Q{e.id}. {e.question[lang]}", "", e.answer[lang], "", f"## {UI['claims'][lang]}", ""]
+    for c in q.claims:
+        line = f"- **{LABELS[c.status][lang]}** `{c.id}`: {c.text[lang]}"
+        if c.reason:
+            line += f"  \n  {c.reason}"
+        if c.rule:
+            line += f"  \n  *{UI['rule'][lang]}:* {c.rule}"
+        out.append(line)
+    for rec in q.records:
+        title = (rec.get("title") or {}).get(lang, rec["name"])
+        out += ["", f"## {UI['evidence'][lang]}: {title}", ""]
+        if rec.get("status") != "ok":
+            out.append(f"{UI['error'][lang]} `{rec.get('error')}`")
+        for fig in rec.get("figures", []):
+            out.append(f"![{fig.get('caption', '')}]({img_dir}/{rec['name']}/{fig['file']})")
+            out.append("")
+        for t in rec.get("tables", []):
+            out += [f"*{t.get('title') or t['name']}*", "", "| " + " | ".join(map(str, t["columns"])) + " |",
+                    "|" + "---|" * len(t["columns"])]  # fmt: skip
+            out += ["| " + " | ".join(_fmt(v).replace("|", "\\|") for v in r) + " |" for r in t["rows"]]
+            out.append("")
+    if e.api:
+        out += ["", f"## {UI['api'][lang]}", ""] + [f"- `{a}`" for a in e.api]
+    return "\n".join(out) + "\n"
+
+
+def _index_md(views: list[QuestionView], lang: str) -> str:
+    out = [f"# {UI['title'][lang]}", "", UI["intro"][lang], "", "| # | " + ("问题" if lang == "zh" else "question") + " | "
+           + " | ".join(LABELS[s][lang] for s in ("supported", "partly", "not supported", "untested")) + " |",
+           "|---|---|---|---|---|---|"]  # fmt: skip
+    for q in views:
+        n = {s: sum(1 for c in q.claims if c.status == s) for s in ("supported", "partly", "not supported")}
+        other = len(q.claims) - sum(n.values())
+        out.append(
+            f"| {q.entry.id} | [{q.entry.question[lang]}](q{q.entry.id:02d}.{lang}.md) | "
+            f"{n['supported']} | {n['partly']} | {n['not supported']} | {other} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_site(results_dir: Path | str, site_dir: Path | str) -> Path:
+    """Write ``index.html``, one page per question, ``style.css``, images and ``md/`` into ``site_dir``.
+
+    Everything is first written to a temporary sibling folder, which then
+    replaces ``site_dir`` with two renames, so a crash never leaves a half-written site.
+    """
+    results_dir = Path(results_dir)
+    site_dir = Path(site_dir)
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    views = collect(results_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-tmp-", dir=site_dir.parent))
+    try:
+        css = resources.files("dlfaq.report").joinpath("style.css").read_text(encoding="utf-8")
+        (tmp / "style.css").write_text(css, encoding="utf-8")
+        img = tmp / "img"
+        img.mkdir()
+        for q in views:
+            for rec in q.records:
+                src = evidence_dir(results_dir, rec["name"])
+                if rec.get("figures"):
+                    (img / rec["name"]).mkdir()
+                for fig in rec.get("figures", []):
+                    shutil.copy2(src / fig["file"], img / rec["name"] / fig["file"])
+        (tmp / "index.html").write_text(_page(UI["title"], _index_html(views), "style.css"), encoding="utf-8")
+        md = tmp / "md"
+        md.mkdir()
+        for q in views:
+            title = q.entry.question
+            (tmp / f"q{q.entry.id:02d}.html").write_text(
+                _page(title, _question_html(q, "img"), "style.css"), encoding="utf-8"
+            )
+            for lang in LANGS:
+                (md / f"q{q.entry.id:02d}.{lang}.md").write_text(_question_md(q, lang, "../img"), encoding="utf-8")
+        for lang in LANGS:
+            (md / f"index.{lang}.md").write_text(_index_md(views, lang), encoding="utf-8")
+        registry = discover()
+        summary = {
+            "claims": _counts(views),
+            "experiments": sorted(registry),
+            "questions": [{"id": q.entry.id, "claims": {c.id: c.status for c in q.claims}} for q in views],
+        }
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if site_dir.exists():
+        old = site_dir.parent / f".{site_dir.name}-old-{os.getpid()}"
+        site_dir.rename(old)
+    tmp.rename(site_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return site_dir
