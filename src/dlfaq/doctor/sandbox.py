@@ -20,7 +20,9 @@ each confined to the case folder:
   in Python. Either way the captured ``ldconfig-p.txt`` is rewritten.
 * ``export NAME=VALUE`` / ``unset NAME`` edit ``env.json``; ``LD_PRELOAD``
   entries are mapped into the "process" (``maps.txt`` plus the preloaded
-  files), which is what the loader does with them.
+  files), which is what the loader does with them; a changed
+  ``CUDA_VISIBLE_DEVICES`` makes ``torch.json`` list the GPUs of
+  ``nvidia-smi.txt`` that the variable leaves visible (a model of a restarted process).
 * ``python -m pip install ... torch --index-url .../cuXYZ`` is a *model* of
   reinstalling torch: ``torch.json`` gets CUDA X.Y, and ``available`` follows
   CUDA's rule that a runtime needs a driver of at least its major version.
@@ -186,18 +188,17 @@ class Sandbox:
             return self._done(line, "touched")
         if prog == "ldconfig":
             return self._ldconfig(line, args)
-        if prog == "export":
+        if prog in ("export", "unset"):
             env = self.env
             for a in args:
                 name, _, value = a.partition("=")
-                env[name] = self._expand(value)
+                if prog == "export":
+                    env[name] = self._expand(value)
+                else:
+                    env.pop(name, None)
             self._write_env(env)
-            return self._done(line, "environment updated")
-        if prog == "unset":
-            env = self.env
-            for a in args:
-                env.pop(a, None)
-            self._write_env(env)
+            if any(a.partition("=")[0] == "CUDA_VISIBLE_DEVICES" for a in args):
+                self._restart_torch(env)
             return self._done(line, "environment updated")
         if "python" in prog and args[:3] == ["-m", "pip", "install"] and "torch" in args:
             return self._pip_torch(line, args)
@@ -206,6 +207,20 @@ class Sandbox:
     def _done(self, line: str, what: str) -> str:
         self.log.append(line)
         return what
+
+    def _restart_torch(self, env: dict[str, str]) -> None:
+        """Model of a new process reading CUDA_VISIBLE_DEVICES: which GPUs torch then sees."""
+        from dlfaq.doctor.cuda import parse_nvidia_smi, visible_devices_hide_all
+
+        tf = self.torch_facts()
+        if tf is None or tf.cuda is None:
+            return
+        gpus = parse_nvidia_smi(self._read("nvidia-smi.txt") or "").gpus
+        ok = bool(gpus) and not visible_devices_hide_all(env.get("CUDA_VISIBLE_DEVICES"), len(gpus))
+        data = tf.to_json()
+        data.update(available=ok, device_count=len(gpus) if ok else 0, devices=list(gpus) if ok else [],
+                    error="" if ok else "no CUDA device is visible")
+        (self.case / "torch.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
 
     def _ldconfig(self, line: str, args: list[str]) -> str:
         if "-r" not in args:
