@@ -12,6 +12,14 @@ from dlfaq.nn import MLP
 from dlfaq.nn.blocks import ACTIVATIONS, HiddenLayer
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny models: one thread is faster, and extra threads only contend on a shared CI machine
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("norm", ["none", "batch"])
 def test_shapes_and_parameter_names(activation: str, norm: str) -> None:

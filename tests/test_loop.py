@@ -17,6 +17,14 @@ from dlfaq.train.loop import History, evaluate, fit, make_optimizer
 from dlfaq.train.regularization import EarlyStopping, l2_penalty
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny models: one thread is faster, and extra threads only contend on a shared CI machine
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 @pytest.fixture(scope="module")
 def data():
     Xtr, ytr, Xte, yte = digits(0, n_train=300).tensors()

@@ -292,7 +292,9 @@ def _run(ctx: RunContext) -> Evidence:
         ax.plot(gains, a.mean(1), "o-", color=colors[n], label=labels[n])
         ax.fill_between(gains, a.min(1), a.max(1), color=colors[n], alpha=0.2)
     ax.set_xscale("log")
-    ax.set_xlabel("init gain g")
+    ax.set_xticks(gains, [f"{g:g}" for g in gains])
+    ax.minorticks_off()
+    ax.set_xlabel("init gain g (weight std = g / sqrt(fan_in))")
     ax.set_title(f"init scale (lr {base_lr})")
     ax = axes[1, 0]
     for n in norms:
