@@ -233,3 +233,25 @@ def test_torch_compile_matches_eager():
     y = torch.randint(0, 100, (6,))
     torch.testing.assert_close(torch.compile(hs)(x, y), hs(x, y))
     torch.testing.assert_close(torch.compile(hs.log_prob)(x), hs.log_prob(x))
+
+
+# ----------------------------------------------------------------------------- experiments
+
+
+def test_q16_experiments_smoke(tmp_path):
+    pytest.importorskip("gensim", reason="the Lee corpus and the benchmarks ship with gensim (embeddings extra)")
+    from dlfaq.experiments import RunContext, run_experiment
+    from dlfaq.experiments._core import discover, expected_claims
+
+    specs = [s for s in discover().values() if s.question == 16]
+    assert {s.short for s in specs} == {"huffman-depth", "skipgram-output-layers"}
+    for spec in specs:
+        rec = run_experiment(spec, RunContext(profile="smoke", out_dir=tmp_path))
+        assert rec["status"] == "ok", rec.get("traceback")
+        assert sorted(v["claim"] for v in rec["verdicts"]) == sorted(expected_claims(spec))
+        assert rec["figures"] and rec["tables"]
+        if spec.short == "huffman-depth":
+            m = rec["metrics"]
+            # exact facts about the Lee vocabulary that the smoke profile still computes in full
+            assert m["lee_order_violations"] == 0
+            assert m["lee_entropy_bits"] <= m["lee_avg_code_length"] < m["lee_entropy_bits"] + 1
