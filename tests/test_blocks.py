@@ -154,3 +154,23 @@ def test_gradients_flow_to_every_parameter() -> None:
     loss = F.cross_entropy(net(torch.randn(10, 8)), torch.randint(0, 3, (10,)))
     loss.backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+
+
+@pytest.mark.slow
+def test_torch_compile_matches_eager() -> None:
+    # compiling takes ~20 s on a shared 2-core machine, hence slow
+    torch.manual_seed(9)
+    net = MLP(64, 10, hidden=16, depth=3, norm="batch", dropout=0.1, residual=True).eval()
+    x = torch.randn(8, 64)
+    torch.testing.assert_close(torch.compile(net)(x), net(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_forward_matches_cpu() -> None:
+    torch.manual_seed(10)
+    net = MLP(64, 10, hidden=16, depth=2, norm="batch").eval()
+    x = torch.randn(8, 64)
+    ref = net(x)
+    out = net.cuda()(x.cuda()).cpu()
+    # TF32 may be on for CUDA matmuls: ~1e-3 relative error is expected there
+    torch.testing.assert_close(out, ref, rtol=2e-3, atol=2e-3)

@@ -256,7 +256,10 @@ def fit(
                     monitor.step()
                 loss_value = float(loss.detach())
                 hist.steps.append(loss_value)
-                if not math.isfinite(loss_value) or not math.isfinite(float(objective.detach())):
+                finite = math.isfinite(loss_value)
+                if penalty is not None and finite:
+                    finite = math.isfinite(float(objective.detach()))
+                if not finite:
                     hist.diverged = True
                     stop_now = True
                     break
@@ -264,12 +267,13 @@ def fit(
                     clip(model.parameters())
                 opt.step()
                 step += 1
-                run_loss += loss_value * len(idx)
-                run_n += len(idx)
-                if classification and _is_classification(out, yb):
-                    run_correct += int((out.detach().argmax(1) == yb).sum())
-                else:
-                    classification = False
+                if not eval_train:
+                    run_loss += loss_value * len(idx)
+                    run_n += len(idx)
+                    if classification and _is_classification(out, yb):
+                        run_correct += int((out.detach().argmax(1) == yb).sum())
+                    else:
+                        classification = False
                 if max_steps is not None and step >= max_steps:
                     stop_now = True
                     break
