@@ -461,7 +461,7 @@ def skipgram_output_layers(ctx: RunContext) -> Evidence:
     window = 3
     batch = 512
     negatives = 5
-    seeds = ctx.seeds(quick=1, full=3, smoke=1)
+    seeds = ctx.seeds(quick=1, full=3, smoke=2)
     words, counts, docs = _lee_vocab(n_docs, min_count)
     index = {w: i for i, w in enumerate(words)}
     ids = [np.array([index[w] for w in d if w in index], dtype=np.int64) for d in docs]

@@ -245,6 +245,10 @@ class HierarchicalSoftmax(nn.Module):
         bias: ``(V − 1,)`` node biases, initialised to zero.
         tree: the :class:`HuffmanTree`.
 
+    The tree is derived from ``counts`` and is not part of the ``state_dict``
+    (only ``weight`` and ``bias`` are): build the module with the same counts
+    before loading saved parameters.
+
     Shape:
         - input: :math:`(B, d)` or :math:`(d)`.
         - target: :math:`(B)` or :math:`()`, class indices in :math:`[0, V)`.
