@@ -70,3 +70,117 @@ def test_relatedness_of_random_vectors_is_near_zero():
     # 353 pairs: the null correlation's standard deviation is about 1/sqrt(352) = 0.053
     assert abs(res["spearman"]) < 4 * 0.053
     assert res["oov"] == 0
+
+
+# --------------------------------------------------------------------------- analogy
+
+
+def _gensim_counts(sections):
+    return [(s["section"], len(s["correct"]), len(s["correct"]) + len(s["incorrect"]))
+            for s in sections]
+
+
+def _our_counts(res):
+    return [(s["name"], s["correct"], s["total"]) for s in res["sections"]] + [
+        ("Total accuracy", res["correct"], res["total"])
+    ]
+
+
+@pytest.fixture(scope="module")
+def analogy_subset(tmp_path_factory):
+    """Every 20th question of every section of the Google set (984 questions)."""
+    from dlfaq.embeddings.benchmarks import read_analogies
+
+    path = tmp_path_factory.mktemp("analogy") / "subset.txt"
+    with open(path, "w", encoding="utf-8") as fh:
+        for sec in read_analogies():
+            fh.write(f": {sec.name}\n")
+            for q in sec.questions[::20]:
+                fh.write(" ".join(q) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def gensim_subset(glove_kv, analogy_subset):
+    # restrict_vocab=10000 keeps gensim's side of the test to a few seconds.
+    return glove_kv.evaluate_word_analogies(str(analogy_subset), restrict_vocab=10000)
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float32"])
+def test_analogy_identical_to_gensim_on_a_subset(glove, analogy_subset, gensim_subset, precision):
+    from dlfaq.embeddings import evaluate_analogy
+
+    ours = evaluate_analogy(glove, analogy_subset, restrict_vocab=10000, precision=precision)
+    score, sections = gensim_subset
+    assert _our_counts(ours) == _gensim_counts(sections)
+    assert ours["accuracy"] == score
+    assert ours["skipped"] + ours["total"] == ours["questions"]
+    assert ours["settings"]["first_pass"] == precision
+
+
+def test_analogy_case_variants_and_oov_policy_match_gensim(tmp_path):
+    """Mixed-case vocabulary: gensim folds case, keeps the first variant and passes over
+    candidates that fold to a question word; dummy4unknown counts OOV questions as wrong."""
+    from gensim.models import KeyedVectors
+
+    from dlfaq.embeddings import Vectors, evaluate_analogy
+
+    rng = np.random.default_rng(3)
+    base = [f"w{i}" for i in range(60)]
+    words = base[:30] + [w.upper() for w in base[:20]] + base[30:]  # 20 case variants
+    m = rng.standard_normal((len(words), 8)).astype(np.float32)
+    # make some variants near-copies so that they rank high for their own questions
+    m[30:50] = m[:20] + 0.05 * rng.standard_normal((20, 8)).astype(np.float32)
+    vec = Vectors(words, m)
+    kv = KeyedVectors(8)
+    kv.add_vectors(words, m)
+    path = tmp_path / "q.txt"
+    with open(path, "w") as fh:
+        for sec in range(3):
+            fh.write(f": s{sec}\n")
+            for _ in range(150):
+                q = rng.choice(base + ["unknownword"], size=4, replace=False)
+                fh.write(" ".join(q) + "\n")
+    for kwargs in ({}, {"dummy4unknown": True}, {"restrict_vocab": 40},
+                   {"case_insensitive": False}):
+        ours = evaluate_analogy(vec, path, precision="float32", **kwargs)
+        score, sections = kv.evaluate_word_analogies(str(path), **kwargs)
+        assert _our_counts(ours) == _gensim_counts(sections), kwargs
+        assert ours["accuracy"] == pytest.approx(score, abs=0), kwargs
+
+
+def test_analogy_methods_and_settings(glove, analogy_subset):
+    from dlfaq.embeddings import evaluate_analogy
+
+    add = evaluate_analogy(glove, analogy_subset, restrict_vocab=10000)
+    mul = evaluate_analogy(glove, analogy_subset, restrict_vocab=10000, method="3cosmul")
+    assert add["total"] == mul["total"]  # the same questions are answerable
+    assert mul["settings"]["method"] == "3cosmul"
+    # both methods are far above chance (1 in 10,000) on GloVe
+    assert add["accuracy"] > 0.3 and mul["accuracy"] > 0.3
+    assert add["semantic"]["total"] + add["syntactic"]["total"] == add["total"]
+    with pytest.raises(ValueError, match="method"):
+        evaluate_analogy(glove, analogy_subset, method="3cosfoo")
+
+
+@pytest.mark.slow
+def test_analogy_full_google_set_identical_to_gensim(glove, glove_kv):
+    """The whole Google set with gensim's defaults (gensim needs about two minutes)."""
+    from dlfaq.embeddings import evaluate_analogy
+
+    ours = evaluate_analogy(glove)
+    score, sections = glove_kv.evaluate_word_analogies(str(dataset_path("google-analogy")))
+    assert _our_counts(ours) == _gensim_counts(sections)
+    assert ours["accuracy"] == score
+    # the issue's reference numbers (gensim 4.4.0)
+    assert (ours["correct"], ours["total"]) == (9036, 19486)
+
+
+@pytest.mark.slow
+def test_analogy_full_google_set_reference_counts(glove):
+    """Ours alone on the full set, against gensim 4.4.0's published counts (fast)."""
+    from dlfaq.embeddings import evaluate_analogy
+
+    ours = evaluate_analogy(glove)
+    assert (ours["correct"], ours["total"], ours["skipped"]) == (9036, 19486, 58)
+    assert ours["accuracy"] == pytest.approx(0.4637, abs=5e-5)

@@ -23,22 +23,23 @@ and skipped, same answers):
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from dlfaq.embeddings.benchmarks import (
+    ANALOGY,
     dataset_path,
+    read_analogies,
     read_pairs,
 )
+from dlfaq.embeddings.benchmarks import categories as derived_categories
 from dlfaq.embeddings.io import Vectors, load
 
 # 3CosMul's epsilon (Levy & Goldberg, 2014) keeps the division finite.
 COSMUL_EPS = 1e-3
-# A float32 cosine over <= 1000 dimensions is within ~1e-5 of the float64 value
-# gensim computes; candidates closer than this are re-ranked in float64.
-_TIE_TOL = 1e-4
 
 
 def as_vectors(vectors: Any) -> Vectors:
@@ -164,4 +165,420 @@ def evaluate_relatedness(
     }
 
 
-__all__ = ["as_vectors", "evaluate_relatedness"]
+# --------------------------------------------------------------------------- analogy
+
+
+def _bf16_is_fast(device: Any) -> bool:
+    """bfloat16 matrix products beat float32 on GPUs and on CPUs with AVX512-BF16 or AMX."""
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = line.split()
+                    return "avx512_bf16" in flags or "amx_bf16" in flags
+    except OSError:
+        pass
+    return False
+
+
+def _score_bound(dtype: Any, dim: int) -> float:
+    r"""An upper bound on :math:`|\hat s - s|` for a cosine :math:`s = u \cdot q` of unit vectors
+    computed with inputs and output rounded to ``dtype`` and float32 accumulation.
+
+    Rounding each factor to precision :math:`p` (unit roundoff :math:`2^{-p}`) perturbs
+    each product by at most :math:`(2\cdot 2^{-p} + 2^{-2p})|u_i q_i|`, and
+    :math:`\sum_i |u_i q_i| \le \lVert u\rVert\,\lVert q\rVert = 1` (Cauchy-Schwarz);
+    float32 accumulation adds at most :math:`d \cdot 2^{-24}` and rounding the
+    result adds :math:`2^{-p}`. The bound is doubled for safety.
+    """
+    import torch
+
+    p = 8 if dtype == torch.bfloat16 else 24
+    u = 2.0**-p
+    return 2.0 * ((2 * u + u * u) + dim * 2.0**-24 + u)
+
+
+def _gensim_mean(v32: np.ndarray, norms: np.ndarray, ia: np.ndarray, ib: np.ndarray,
+                 ic: np.ndarray) -> np.ndarray:
+    """gensim's query vector for ``most_similar(positive=[b, c], negative=[a])``, batched.
+
+    Unit vectors (float32 row / float32 norm) are summed in float32 in the order
+    b, c, a; the mean is taken in float64 and scaled to unit length.
+    """
+    ub = v32[ib] / norms[ib, None]
+    uc = v32[ic] / norms[ic, None]
+    ua = v32[ia] / norms[ia, None]
+    mean = ((ub + uc) - ua).astype(np.float64) / 3.0
+    nrm = np.sqrt(np.einsum("bd,bd->b", mean, mean))
+    nrm[nrm == 0] = 1.0
+    return mean * (1.0 / nrm)[:, None]
+
+
+def evaluate_analogy(
+    vectors: Any,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    restrict_vocab: int | None = 300000,
+    case_insensitive: bool = True,
+    method: Literal["3cosadd", "3cosmul"] = "3cosadd",
+    dummy4unknown: bool = False,
+    batch_size: int = 512,
+    device: str | None = None,
+    precision: Literal["auto", "bfloat16", "float32"] = "auto",
+) -> dict[str, Any]:
+    r"""Accuracy on word analogies "a is to b as c is to d" (Mikolov et al., 2013).
+
+    The answer is the vocabulary word :math:`x \notin \{a, b, c\}` that maximises
+
+    - ``"3cosadd"``: :math:`\cos(x,\; \hat b - \hat a + \hat c)` with :math:`\hat w`
+      the unit vector of :math:`w` (the vector offset method of Mikolov, Yih &
+      Zweig, 2013; gensim's ``evaluate_word_analogies``), or
+    - ``"3cosmul"``: :math:`\frac{\tilde c(x,b)\,\tilde c(x,c)}{\tilde c(x,a) + \varepsilon}`
+      with :math:`\tilde c = (1 + \cos)/2` and :math:`\varepsilon = 10^{-3}`
+      (Levy & Goldberg, 2014, *Linguistic Regularities in Sparse and Explicit Word
+      Representations*).
+
+    Candidates are the first ``restrict_vocab`` rows (the most frequent words).
+    With the defaults the questions answered, skipped and solved are exactly
+    those of gensim's ``KeyedVectors.evaluate_word_analogies``, computed in two
+    stages. First, the scores of a block of ``batch_size`` questions against all
+    candidates come from one matrix product (bfloat16 where the hardware has
+    fast bfloat16, else float32; on ``device``), with the question words masked.
+    Every candidate whose approximate score lies within a proven error bound
+    (:func:`_score_bound`) of the fifth-best is then re-scored with gensim's
+    float64 arithmetic, and the top five are walked as gensim walks them: the
+    first one whose case-folded word is not a question word is the answer. A
+    question whose near-best candidates do not fit in the first pass is scored
+    exactly against every row. ``3cosmul`` has no gensim counterpart and is
+    ranked in float32.
+
+    Args:
+        vectors: word vectors (see the module docstring).
+        path: an analogy file in the ``: section`` format; default the Google set.
+        method: ``"3cosadd"`` (gensim's) or ``"3cosmul"``.
+        dummy4unknown: count questions with unknown words as wrong instead of
+            skipping them.
+        precision: the first pass's dtype; the answers do not depend on it.
+
+    Returns:
+        ``correct``, ``total`` (questions answered), ``skipped`` (questions with a
+        word outside the vocabulary), ``accuracy``, ``questions`` (all valid
+        questions), ``sections`` (a list of ``{"name", "correct", "total",
+        "skipped", "accuracy"}`` in file order), ``semantic`` and ``syntactic``
+        aggregates, ``oov_ratio`` (percent of questions with an unknown word, as
+        gensim logs it), ``exact_fallbacks`` and ``settings``.
+    """
+    import torch
+
+    if method not in ("3cosadd", "3cosmul"):
+        raise ValueError(f"method must be '3cosadd' or '3cosmul', not {method!r}")
+    if precision not in ("auto", "bfloat16", "float32"):
+        raise ValueError(f"precision must be 'auto', 'bfloat16' or 'float32', not {precision!r}")
+    vec = as_vectors(vectors)
+    ok = _vocab_map(vec, restrict_vocab, case_insensitive)
+    n = len(vec) if restrict_vocab is None else min(int(restrict_vocab), len(vec))
+    sections = read_analogies(path)
+
+    # canon[i]: the row that row i's (case-folded) word resolves to; two rows name the
+    # same answer exactly when their canon agree.
+    ckey = ("canon", n, case_insensitive)
+    canon = vec._cache.get(ckey)
+    if canon is None:
+        fold = str.upper if case_insensitive else str
+        canon = vec._cache[ckey] = np.fromiter(
+            (ok[fold(w)] for w in vec.words[:n]), dtype=np.int64, count=n
+        )
+
+    quads: list[tuple[int, ...]] = []
+    sec_of: list[int] = []
+    sec_stats: list[dict[str, Any]] = []
+    n_questions = 0
+    for si, sec in enumerate(sections):
+        skipped = 0
+        for q in sec.questions:
+            n_questions += 1
+            words = [w.upper() for w in q] if case_insensitive else list(q)
+            if all(w in ok for w in words):
+                quads.append(tuple(ok[w] for w in words))
+                sec_of.append(si)
+            else:
+                skipped += 1
+        sec_stats.append({"name": sec.name, "correct": 0, "total": 0, "skipped": skipped})
+
+    correct = np.zeros(len(quads), dtype=bool)
+    fallbacks: list[int] = []
+    dev = torch.device(device or "cpu")
+    if method == "3cosmul" or precision == "float32":
+        dtype = torch.float32
+    elif precision == "bfloat16":
+        dtype = torch.bfloat16
+    else:
+        dtype = torch.bfloat16 if _bf16_is_fast(dev) else torch.float32
+    if quads and n > 3:
+        q_idx = np.asarray(quads, dtype=np.int64)
+        v32 = vec.matrix[:n]
+        norms = vec.norms[:n]
+        unit_np = vec.unit()[:n]
+        unit32 = torch.from_numpy(unit_np).to(dev)
+        unit_lp = {dtype: unit32.to(dtype), torch.float32: unit32}
+        top = min(5, n - 3)
+        k = min(64, n - 3)
+        v64: np.ndarray | None = None
+
+        def rank_block(qb: np.ndarray, dt: Any) -> tuple[np.ndarray, np.ndarray]:
+            """The exact top five (gensim's order) of a block, and which rows overflowed."""
+            # the float32 sum gensim forms, b + c first, then - a
+            qn = (unit_np[qb[:, 1]] + unit_np[qb[:, 2]]) - unit_np[qb[:, 0]]
+            qn /= np.maximum(np.linalg.norm(qn, axis=1, keepdims=True), 1e-30)
+            scores = torch.from_numpy(qn).to(dev, dt) @ unit_lp[dt].T
+            rows = torch.arange(len(qb), device=dev)
+            for col in torch.from_numpy(qb[:, :3].T.copy()).to(dev):
+                scores[rows, col] = -math.inf
+            vals, cand_t = scores.topk(k, dim=1)
+            vals_np = vals.float().cpu().numpy()
+            cand_np = cand_t.cpu().numpy()
+            # Any row whose true score reaches the true fifth-best has an approximate
+            # score within 2 * bound of the approximate fifth-best.
+            thr = vals_np[:, top - 1] - 2 * _score_bound(dt, vec.dim)
+            keep = vals_np >= thr[:, None]
+            overflow = keep[:, -1] & (k < n - 3)
+            mean64 = _gensim_mean(v32, norms, qb[:, 0], qb[:, 1], qb[:, 2])
+            exact = np.einsum("bkd,bd->bk", v32[cand_np].astype(np.float64), mean64)
+            exact = exact / norms[cand_np]
+            exact[~keep] = -np.inf
+            order_np = np.argsort(-exact, axis=1, kind="stable")[:, :top]
+            return np.take_along_axis(cand_np, order_np, axis=1), overflow
+
+        for start in range(0, len(quads), batch_size):
+            qb = q_idx[start:start + batch_size]
+            if method == "3cosmul":
+                blk = torch.from_numpy(qb.T.copy()).to(dev)
+                ia, ib, ic, _ = blk.unbind(0)
+                rows = torch.arange(len(qb), device=dev)
+                sim_b = (unit32[ib] @ unit32.T + 1) / 2
+                sim_c = (unit32[ic] @ unit32.T + 1) / 2
+                sim_a = (unit32[ia] @ unit32.T + 1) / 2
+                scores = sim_b * sim_c / (sim_a + COSMUL_EPS)
+                for col in (ia, ib, ic):
+                    scores[rows, col] = -math.inf
+                cand = scores.topk(top, dim=1)[1].cpu().numpy()
+            else:
+                cand, overflow = rank_block(qb, dtype)
+                if overflow.any() and dtype != torch.float32:
+                    # too many near-best rows for the bfloat16 bound: redo those in float32
+                    cand2, of2 = rank_block(qb[overflow], torch.float32)
+                    cand[overflow] = cand2
+                    overflow[overflow] = of2
+                for j in np.nonzero(overflow)[0]:
+                    if v64 is None:
+                        v64 = v32.astype(np.float64)
+                    mean64 = _gensim_mean(v32, norms, qb[j:j + 1, 0], qb[j:j + 1, 1],
+                                          qb[j:j + 1, 2])[0]
+                    dists = (v64 @ mean64) / norms
+                    dists[qb[j, :3]] = -np.inf
+                    cand[j] = np.argsort(-dists, kind="stable")[:top]
+                    fallbacks.append(start + int(j))
+            cc = canon[cand]
+            free = (cc != qb[:, 0:1]) & (cc != qb[:, 1:2]) & (cc != qb[:, 2:3])
+            # gensim walks its top five and answers with the first candidate that is not
+            # a question word; if all five are, the fifth stands (and is wrong).
+            pos = np.where(free.any(1), free.argmax(1), cc.shape[1] - 1)
+            pred = np.take_along_axis(cc, pos[:, None], axis=1)[:, 0]
+            correct[start:start + len(qb)] = pred == qb[:, 3]
+
+    for qi, si in enumerate(sec_of):
+        sec_stats[si]["total"] += 1
+        sec_stats[si]["correct"] += int(correct[qi])
+    if dummy4unknown:
+        for st in sec_stats:
+            st["total"] += st["skipped"]
+            st["skipped"] = 0
+    for st in sec_stats:
+        st["accuracy"] = st["correct"] / st["total"] if st["total"] else None
+
+    def agg(pred: Any) -> dict[str, Any]:
+        cs = [st for st in sec_stats if pred(st["name"])]
+        c = sum(st["correct"] for st in cs)
+        t = sum(st["total"] for st in cs)
+        return {"correct": c, "total": t, "skipped": sum(st["skipped"] for st in cs),
+                "accuracy": c / t if t else None}
+
+    total = agg(lambda name: True)
+    oov = n_questions - len(quads)
+    return {
+        "dataset": str(dataset_path(path if path is not None else ANALOGY)),
+        "method": method,
+        **total,
+        "questions": n_questions,
+        "oov_ratio": float(oov) / n_questions * 100 if n_questions else 0.0,
+        "sections": sec_stats,
+        "semantic": agg(lambda name: not name.startswith("gram")),
+        "syntactic": agg(lambda name: name.startswith("gram")),
+        "exact_fallbacks": len(fallbacks),
+        "settings": _settings(restrict_vocab, case_insensitive, dummy4unknown, method=method,
+                              exclude_question_words=True, first_pass=str(dtype).replace("torch.", "")),
+    }
+
+
+# --------------------------------------------------------------------------- categorization
+
+
+def lookup(vec: Vectors, words: list[str], *, restrict_vocab: int | None = 300000,
+           case_insensitive: bool = True) -> tuple[list[str], np.ndarray]:
+    """The words found (with the same folding rules as the other evaluations) and their rows."""
+    ok = _vocab_map(vec, restrict_vocab, case_insensitive)
+    found, rows = [], []
+    for w in words:
+        key = w.upper() if case_insensitive else w
+        if key in ok:
+            found.append(w)
+            rows.append(ok[key])
+    return found, np.asarray(rows, dtype=np.int64)
+
+
+def purity(labels_true: Any, labels_pred: Any) -> float:
+    r"""Cluster purity: :math:`\frac{1}{N}\sum_k \max_c |\omega_k \cap c|`.
+
+    Each cluster is credited with its most frequent gold class (Manning, Raghavan &
+    Schütze, 2008, *Introduction to Information Retrieval*, ch. 16). 1 is perfect;
+    with :math:`K` equal-sized classes, random clusters score about :math:`1/K`.
+    """
+    t = np.asarray(labels_true)
+    p = np.asarray(labels_pred)
+    if t.shape != p.shape or t.size == 0:
+        raise ValueError("labels must be two non-empty sequences of the same length")
+    total = 0
+    for k in np.unique(p):
+        _, counts = np.unique(t[p == k], return_counts=True)
+        total += int(counts.max())
+    return total / t.size
+
+
+def evaluate_categorization(
+    vectors: Any,
+    categories: dict[str, list[str]] | None = None,
+    *,
+    n_clusters: int | None = None,
+    seed: int = 0,
+    n_init: int = 10,
+    restrict_vocab: int | None = 300000,
+    case_insensitive: bool = True,
+) -> dict[str, Any]:
+    r"""How well k-means on the word vectors recovers known word categories.
+
+    The unit-length vectors of the category words (by default the categories
+    derived from the Google analogy set, :func:`dlfaq.embeddings.benchmarks.categories`)
+    are clustered by k-means into as many clusters as categories, and the
+    clusters are compared with the categories by purity, normalised mutual
+    information and the adjusted Rand index (the categorization protocol of
+    Baroni, Dinu & Kruszewski, 2014, *Don't count, predict!*). Words outside the
+    vocabulary are left out and counted.
+
+    Returns:
+        ``purity``, ``nmi``, ``ari``, ``words`` (clustered), ``oov``, ``categories``
+        (per category: size and the share of its words in its majority cluster),
+        ``assignments`` (word -> cluster) and ``settings``.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    vec = as_vectors(vectors)
+    cats = categories if categories is not None else derived_categories()
+    words: list[str] = []
+    gold: list[int] = []
+    oov = 0
+    names = list(cats)
+    for ci, name in enumerate(names):
+        found, _ = lookup(vec, cats[name], restrict_vocab=restrict_vocab,
+                          case_insensitive=case_insensitive)
+        oov += len(cats[name]) - len(found)
+        words += found
+        gold += [ci] * len(found)
+    k = n_clusters or len(names)
+    if len(words) < k:
+        raise ValueError(f"only {len(words)} category words are in the vocabulary, fewer than {k} clusters")
+    _, rows = lookup(vec, words, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
+    x = vec.unit()[rows].astype(np.float64)
+    pred = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(x)
+    g = np.asarray(gold)
+    per_cat = []
+    for ci, name in enumerate(names):
+        mine = pred[g == ci]
+        if mine.size == 0:
+            per_cat.append({"name": name, "size": 0, "majority_share": None})
+            continue
+        per_cat.append({"name": name, "size": int(mine.size),
+                        "majority_share": float(np.bincount(mine).max() / mine.size)})
+    return {
+        "purity": purity(g, pred),
+        "nmi": float(normalized_mutual_info_score(g, pred)),
+        "ari": float(adjusted_rand_score(g, pred)),
+        "words": len(words),
+        "oov": oov,
+        "n_clusters": k,
+        "categories": per_cat,
+        "assignments": {w: int(c) for w, c in zip(words, pred, strict=True)},
+        "gold": {w: names[c] for w, c in zip(words, gold, strict=True)},
+        "settings": _settings(restrict_vocab, case_insensitive, False, clustering="k-means on unit vectors",
+                              seed=seed, n_init=n_init),
+    }
+
+
+# --------------------------------------------------------------------------- everything
+
+
+def evaluate_all(
+    vectors: Any,
+    *,
+    restrict_vocab: int | None = 300000,
+    case_insensitive: bool = True,
+    analogy_method: Literal["3cosadd", "3cosmul"] = "3cosadd",
+    device: str | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Relatedness (WordSim353, SimLex-999), analogy (Google) and categorization at once.
+
+    ``progress(done, total, desc)`` is called between the benchmarks.
+    """
+    vec = as_vectors(vectors)
+    steps = 4
+    out: dict[str, Any] = {"vectors": vec.source or repr(vec), "size": len(vec), "dim": vec.dim}
+
+    def tick(i: int, desc: str) -> None:
+        if progress is not None:
+            progress(i, steps, desc)
+
+    tick(0, "wordsim353")
+    out["wordsim353"] = evaluate_relatedness(vec, "wordsim353", restrict_vocab=restrict_vocab,
+                                             case_insensitive=case_insensitive)
+    tick(1, "simlex999")
+    out["simlex999"] = evaluate_relatedness(vec, "simlex999", restrict_vocab=restrict_vocab,
+                                            case_insensitive=case_insensitive)
+    tick(2, "google analogy")
+    out["analogy"] = evaluate_analogy(vec, restrict_vocab=restrict_vocab,
+                                      case_insensitive=case_insensitive, method=analogy_method,
+                                      device=device)
+    tick(3, "categorization")
+    cat = evaluate_categorization(vec, restrict_vocab=restrict_vocab,
+                                  case_insensitive=case_insensitive)
+    cat.pop("assignments")
+    cat.pop("gold")
+    out["categorization"] = cat
+    tick(4, "done")
+    return out
+
+
+__all__ = [
+    "COSMUL_EPS",
+    "as_vectors",
+    "evaluate_all",
+    "evaluate_analogy",
+    "evaluate_categorization",
+    "evaluate_relatedness",
+    "lookup",
+    "purity",
+]
