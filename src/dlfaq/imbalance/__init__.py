@@ -1,1 +1,21 @@
+"""Class-imbalance toolkit (FAQ question 6).
 
+* Resampling with the imbalanced-learn contract (``fit_resample``):
+  :class:`RandomOverSampler`, :class:`RandomUnderSampler`, :class:`SMOTE`
+  (exact, blocked k-NN in torch; NumPy or torch input, CPU or CUDA).
+* Reweighting for ``torch.nn``: :func:`class_weights` (inverse frequency,
+  effective number), :class:`FocalLoss`, :class:`LogitAdjustedLoss`, :func:`logit_adjust`.
+* :class:`BalancedBatchSampler`: per-class quotas for a ``DataLoader``.
+* Ensembles: :class:`EasyEnsembleClassifier`, :class:`BalancedBaggingClassifier`.
+* Feature selection: :func:`make_selector`.
+
+Names are resolved lazily, so importing the package does not import torch.
+"""
+
+from dlfaq._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    ("sampling", "resample", "neighbors", "weights", "batching", "ensemble", "selection"),
+    globals(),
+)

@@ -1,0 +1,171 @@
+"""Exact k-nearest neighbours of a point set among itself, in bounded memory.
+
+The squared Euclidean distance is expanded as
+
+.. math::
+    \\lVert a - b \\rVert^2 = \\lVert a \\rVert^2 - 2\\, a^\\top b + \\lVert b \\rVert^2,
+
+so a block of rows against all points is one matrix product (``torch.addmm``)
+followed by ``topk``. Only one block of distances exists at a time: with ``m``
+points the block holds ``rows * m`` float32 values and ``rows`` is chosen so
+that the block stays under ``max_block_bytes``. Extra memory is therefore
+``max_block_bytes + O(m * (k + margin))`` whatever ``m`` is.
+
+The expansion cancels catastrophically for near-ties, and float32 makes it
+worse. The result is nevertheless exact (up to float64 rounding): the float32
+pass only proposes ``k + margin`` candidates per row; their distances are then
+recomputed as ``sum((a - b)**2)`` in float64 and sorted (ties broken by the
+lower index). A row is trusted only if every point outside its candidate set is
+provably farther than its k-th refined neighbour, using the float32 error bound
+``|fl(d) - d| <= (n_features + 2) * eps32 * (||a||^2 + ||b||^2 + 2 |a.b|)``
+applied to the centred data; rows that fail the test are redone in float64.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+__all__ = ["kneighbors_self"]
+
+DEFAULT_BLOCK_BYTES = 32 * 2**20
+
+
+def _block_rows(m: int, max_block_bytes: int, elem: int = 4) -> int:
+    # The distance block dominates; the factor 1.25 leaves room for the group minima
+    # and the gathered candidate groups.
+    return max(1, min(m, int(max_block_bytes / (1.25 * elem * max(1, m)))))
+
+
+_GROUP = 64
+
+
+def _candidates(
+    Xc: torch.Tensor, n_cand: int, max_block_bytes: int, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Approximate (value, index) of the ``n_cand`` smallest distances of each row, self excluded.
+
+    A full ``topk`` over every row of the block costs more than the matrix
+    product. Instead the columns are cut into groups of ``_GROUP``; the
+    ``n_cand`` nearest columns of a row lie in the ``n_cand`` groups with the
+    smallest group minimum (any other group's minimum is at least as large as
+    all of those), so ``topk`` runs on the group minima and then on the
+    ``n_cand * _GROUP`` values of the chosen groups only.
+    """
+    m = Xc.shape[0]
+    A = Xc.to(dtype)
+    sq = (A * A).sum(1)
+    AT = A.T.contiguous()
+    g = _GROUP
+    n_groups = -(-m // g)
+    rows = _block_rows(n_groups * g, max_block_bytes, A.element_size())
+    # Padding columns stay +inf so they never win.
+    buf = torch.full((rows, n_groups * g), math.inf, dtype=dtype, device=Xc.device)
+    vals = torch.empty(m, n_cand, dtype=dtype, device=Xc.device)
+    idx = torch.empty(m, n_cand, dtype=torch.long, device=Xc.device)
+    ar = torch.arange(rows, device=Xc.device)
+    n_grp_cand = min(n_cand, n_groups)
+    for s in range(0, m, rows):
+        e = min(m, s + rows)
+        b = e - s
+        d = buf[:b]
+        r = ar[:b]
+        # ||b||^2 - 2 a.b; ||a||^2 is a per-row constant added afterwards.
+        torch.addmm(sq.unsqueeze(0), A[s:e], AT, alpha=-2.0, out=d[:, :m])
+        d[r, r + s] = math.inf
+        dv = d.view(b, n_groups, g)
+        gid = dv.amin(2).topk(n_grp_cand, dim=1, largest=False, sorted=False).indices
+        sub = dv.gather(1, gid.unsqueeze(2).expand(b, n_grp_cand, g)).view(b, n_grp_cand * g)
+        v, i = sub.topk(n_cand, dim=1, largest=False, sorted=True)
+        vals[s:e] = v + sq[s:e, None]
+        idx[s:e] = gid.gather(1, torch.div(i, g, rounding_mode="floor")) * g + i % g
+    return vals, idx
+
+
+def _refine(Xc64: torch.Tensor, rows: torch.Tensor, cand: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact float64 distances of candidates, sorted by (distance, index); first k kept."""
+    cand, _ = cand.sort(dim=1)
+    out_i = torch.empty(rows.shape[0], k, dtype=torch.long, device=cand.device)
+    out_d = torch.empty(rows.shape[0], k, dtype=torch.float64, device=cand.device)
+    step = max(1, (8 * 2**20) // max(1, cand.shape[1] * Xc64.shape[1] * 8))
+    for s in range(0, rows.shape[0], step):
+        c = cand[s : s + step]
+        diff = Xc64[c] - Xc64[rows[s : s + step]].unsqueeze(1)
+        d = (diff * diff).sum(-1)
+        d, order = d.sort(dim=1, stable=True)
+        out_d[s : s + step] = d[:, :k]
+        out_i[s : s + step] = c.gather(1, order[:, :k])
+    return out_d, out_i
+
+
+def kneighbors_self(
+    X: Any,
+    k: int,
+    *,
+    margin: int = 3,
+    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+    return_distance: bool = False,
+) -> Any:
+    """Indices (m, k) of each row's k nearest other rows of ``X`` (Euclidean, exact).
+
+    Args:
+        X: (m, d) NumPy array or torch tensor (CPU or CUDA); the result lives
+            on the same device (a NumPy array for NumPy input).
+        k: neighbours per row, excluding the row itself; needs ``m >= k + 1``.
+        margin: extra float32 candidates per row that the float64 check re-ranks.
+        max_block_bytes: bound on the memory of one block of float32 distances.
+        return_distance: also return the (m, k) float64 Euclidean distances.
+
+    Neighbours are ordered by distance, ties by the lower index. A duplicate of
+    a row counts as a neighbour at distance 0 (the row itself never does).
+    """
+    is_np = not isinstance(X, torch.Tensor)
+    Xt = torch.as_tensor(X)
+    if Xt.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {tuple(Xt.shape)}")
+    m = Xt.shape[0]
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if m < k + 1:
+        raise ValueError(f"need at least k + 1 = {k + 1} points for k = {k} neighbours, got {m}")
+    # Centring leaves distances unchanged and shrinks the norms that the error bound scales with.
+    X64 = Xt.to(torch.float64)
+    X64 = X64 - X64.mean(0, keepdim=True)
+    n_cand = min(m - 1, k + max(0, margin))
+    dt = torch.float32
+    approx, cand = _candidates(X64, n_cand, max_block_bytes, dt)
+    rows = torch.arange(m, device=X64.device)
+    dist, nn = _refine(X64, rows, cand, k)
+    if n_cand < m - 1:
+        # Certificate: every non-candidate j has computed distance >= approx[:, -1];
+        # its true distance is at least that minus the rounding bound.
+        eps = torch.finfo(dt).eps
+        sq = (X64 * X64).sum(1)
+        # (d + 2) eps (|a|^2 + |b|^2 + 2|a.b|) <= 2 (d + 2) eps (|a|^2 + max|b|^2); a further
+        # factor 2 covers rounding X itself to float32.
+        bound = 4.0 * (X64.shape[1] + 2) * eps * (sq + sq.max())
+        ok = approx[:, -1].to(torch.float64) - bound > dist[:, -1]
+        bad = (~ok).nonzero().flatten()
+        if bad.numel():
+            sub_rows = bad
+            sub = X64[sub_rows]
+            # Exact float64 pass for the uncertified rows only, still blocked.
+            sq64 = sq
+            per = _block_rows(m, max_block_bytes, 8)
+            cands = []
+            for s in range(0, sub.shape[0], per):
+                d = torch.addmm(sq64.unsqueeze(0), sub[s : s + per], X64.T, alpha=-2.0)
+                r = torch.arange(d.shape[0], device=d.device)
+                d[r, sub_rows[s : s + per]] = math.inf
+                cands.append(d.topk(n_cand, dim=1, largest=False).indices)
+            d2, n2 = _refine(X64, sub_rows, torch.cat(cands), k)
+            dist[sub_rows] = d2
+            nn[sub_rows] = n2
+    if is_np:
+        nn_out: Any = nn.numpy()
+        dist_out: Any = dist.sqrt().numpy()
+    else:
+        nn_out, dist_out = nn, dist.sqrt()
+    return (nn_out, dist_out) if return_distance else nn_out

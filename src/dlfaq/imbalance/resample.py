@@ -1,0 +1,287 @@
+"""Resamplers with the imbalanced-learn contract: ``fit_resample(X, y) -> (X_res, y_res)``.
+
+All of them accept NumPy arrays and torch tensors (CPU or CUDA); the output has
+the input's type and device. They are scikit-learn estimators (``get_params``,
+``set_params``, ``clone``) and work as steps of an ``imblearn.pipeline.Pipeline``,
+which applies them to the training data only: resample *after* the split, never
+before (otherwise copies or interpolations of training points leak into the
+evaluation data).
+
+Output order matches imbalanced-learn: over-samplers return the original
+samples first, then the new ones class by class in sorted class order;
+``RandomUnderSampler`` returns the kept samples class by class in sorted class
+order. With the same integer ``random_state`` the random draws are those of
+imbalanced-learn (same NumPy ``RandomState`` calls), so the random samplers
+select the same indices and ``SMOTE`` makes the same samples whenever the
+neighbour lists agree.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES, kneighbors_self
+from dlfaq.imbalance.sampling import (
+    SamplingKind,
+    SamplingStrategy,
+    _is_torch,
+    _labels_numpy,
+    check_random_state,
+    check_X_y,
+    class_indices,
+    resolve_sampling_strategy,
+    take_rows,
+)
+
+__all__ = ["SMOTE", "BaseSampler", "RandomOverSampler", "RandomUnderSampler"]
+
+
+class BaseSampler(BaseEstimator):
+    """Shared ``fit`` / ``fit_resample`` logic; subclasses implement ``_fit_resample``."""
+
+    _sampling_type: SamplingKind = "over-sampling"
+    _numeric_only = False
+
+    sampling_strategy: SamplingStrategy
+    sampling_strategy_: OrderedDict[Any, int]
+
+    def fit(self, X: Any, y: Any) -> BaseSampler:
+        """Check the inputs and resolve ``sampling_strategy_``; returns ``self``."""
+        X, y = check_X_y(X, y, numeric=self._numeric_only)
+        self.sampling_strategy_ = resolve_sampling_strategy(
+            self.sampling_strategy, y, self._sampling_type
+        )
+        return self
+
+    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
+        """Resample ``(X, y)``; see the class docstring for what comes back."""
+        X, y = check_X_y(X, y, numeric=self._numeric_only)
+        self.sampling_strategy_ = resolve_sampling_strategy(
+            self.sampling_strategy, y, self._sampling_type
+        )
+        return self._fit_resample(X, y, _labels_numpy(y))
+
+    def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+
+def _concat_labels(y: Any, parts: list[Any]) -> Any:
+    if _is_torch(y):
+        import torch
+
+        return torch.cat([y, *parts]) if parts else y.clone()
+    return np.concatenate([y, *parts]) if parts else y.copy()
+
+
+def _take_labels(y: Any, idx: np.ndarray) -> Any:
+    return take_rows(y, idx)
+
+
+class RandomOverSampler(BaseSampler):
+    """Duplicate randomly chosen samples of the targeted classes (bootstrap, with replacement).
+
+    Args:
+        sampling_strategy: which classes and how many samples; see
+            :func:`dlfaq.imbalance.resolve_sampling_strategy` (default ``'auto'``:
+            every class but the majority is brought to the majority count).
+        random_state: ``None``, an int or a ``numpy.random.RandomState``.
+
+    Attributes:
+        sampling_strategy_: ``{class: n_new}`` after resolution.
+        sample_indices_: indices into the input of every output row.
+
+    Duplicates add no new information: a flexible model can memorise them,
+    which is the over-fitting that SMOTE (Chawla et al., 2002) was designed to avoid.
+    """
+
+    _sampling_type: SamplingKind = "over-sampling"
+
+    def __init__(self, *, sampling_strategy: SamplingStrategy = "auto", random_state: Any = None):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+
+    def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
+        rng = check_random_state(self.random_state)
+        picks = []
+        for cls, n_new in self.sampling_strategy_.items():
+            picks.append(rng.choice(class_indices(y_np, cls), size=n_new, replace=True))
+        extra = np.concatenate(picks).astype(np.int64) if picks else np.empty(0, np.int64)
+        self.sample_indices_ = np.concatenate([np.arange(len(y_np)), extra])
+        if _is_torch(X):
+            import torch
+
+            X_res = torch.cat([X, take_rows(X, extra)])
+        else:
+            X_res = np.concatenate([X, X[extra]])
+        return X_res, _concat_labels(y, [_take_labels(y, extra)])
+
+
+class RandomUnderSampler(BaseSampler):
+    """Keep a random subset of the targeted classes.
+
+    Args:
+        sampling_strategy: default ``'auto'``: every class but the minority is cut
+            to the minority count.
+        random_state: ``None``, an int or a ``numpy.random.RandomState``.
+        replacement: draw the kept samples with replacement.
+
+    Attributes:
+        sampling_strategy_: ``{class: n_kept}``.
+        sample_indices_: indices into the input of the kept rows (output order).
+
+    Under-sampling throws data away; it is cheap and often competitive when the
+    majority class is redundant, and it is the building block of EasyEnsemble,
+    which recovers the discarded data by training several models.
+    """
+
+    _sampling_type: SamplingKind = "under-sampling"
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy: SamplingStrategy = "auto",
+        random_state: Any = None,
+        replacement: bool = False,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.replacement = replacement
+
+    def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
+        rng = check_random_state(self.random_state)
+        keep = []
+        for cls in np.unique(y_np):
+            where = class_indices(y_np, cls)
+            key = cls.item() if isinstance(cls, np.generic) else cls
+            if key in self.sampling_strategy_:
+                sel = rng.choice(range(len(where)), size=self.sampling_strategy_[key], replace=self.replacement)
+                keep.append(where[sel])
+            else:
+                keep.append(where)
+        idx = np.concatenate(keep).astype(np.int64)
+        self.sample_indices_ = idx
+        return take_rows(X, idx), _take_labels(y, idx)
+
+
+class SMOTE(BaseSampler):
+    r"""Synthetic Minority Over-sampling TEchnique (Chawla et al., 2002).
+
+    For every sample to create, pick a sample :math:`x_i` of the class uniformly
+    at random, one of its ``k_neighbors`` nearest neighbours :math:`x_{nn}`
+    *within the same class* uniformly at random, and a step
+    :math:`u \sim U[0, 1)`:
+
+    .. math::
+        x_{new} = x_i + u \, (x_{nn} - x_i)
+
+    so every synthetic point lies on the segment between two close members of
+    the class. Classes are processed independently; only the class's own rows
+    enter the neighbour search (as in imbalanced-learn).
+
+    Args:
+        sampling_strategy: which classes and how many samples (default ``'auto'``).
+        random_state: ``None``, an int or a ``numpy.random.RandomState``. With an
+            int, each class restarts the stream, as imbalanced-learn does.
+        k_neighbors: neighbours per sample (an int; each over-sampled class needs
+            at least ``k_neighbors + 1`` samples).
+        max_block_bytes: memory bound of the neighbour search (see below).
+
+    Memory: besides the input and the output (allocated once, the input copied
+    into its head), SMOTE holds one class's rows (in float64 and float32), its
+    neighbour table (``m * (k_neighbors + 3)`` indices), one block of float32
+    distances of at most ``max_block_bytes`` (default 32 MiB) and a generation
+    buffer of at most 65,536 rows. The exact neighbour search is
+    :func:`dlfaq.imbalance.neighbors.kneighbors_self`.
+
+    Integer X gives a float64 output (imbalanced-learn truncates the synthetic
+    samples back to integers instead). Duplicated rows are neighbours of each
+    other at distance 0; a row is never its own neighbour.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N,)`
+        - output: :math:`(N + N_{new}, D)` and :math:`(N + N_{new},)`
+    """
+
+    _sampling_type: SamplingKind = "over-sampling"
+    _numeric_only = True
+    _chunk = 65536
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy: SamplingStrategy = "auto",
+        random_state: Any = None,
+        k_neighbors: int = 5,
+        max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.max_block_bytes = max_block_bytes
+
+    def _check_params(self, y_np: np.ndarray) -> int:
+        k = self.k_neighbors
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k_neighbors must be an int >= 1, got {k!r}")
+        if int(self.max_block_bytes) < 1:
+            raise ValueError(f"max_block_bytes must be positive, got {self.max_block_bytes!r}")
+        for cls, n_new in self.sampling_strategy_.items():
+            n = int((y_np == cls).sum())
+            if n_new > 0 and n < k + 1:
+                raise ValueError(
+                    f"SMOTE with k_neighbors={k} needs at least {k + 1} samples in every class it "
+                    f"over-samples; class {cls!r} has {n}. Lower k_neighbors or use "
+                    "RandomOverSampler for that class."
+                )
+        return int(k)
+
+    def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
+        import torch
+
+        k = self._check_params(y_np)
+        total = int(sum(self.sampling_strategy_.values()))
+        n, d = X.shape
+        if _is_torch(X):
+            Xt = X
+            out_dtype = X.dtype if X.is_floating_point() else torch.float64
+            out_t = torch.empty(n + total, d, dtype=out_dtype, device=X.device)
+            out: Any = out_t
+        else:
+            Xt = torch.from_numpy(np.ascontiguousarray(X))
+            out_np_dtype = X.dtype if X.dtype.kind == "f" else np.float64
+            out = np.empty((n + total, d), dtype=out_np_dtype)
+            out_t = torch.from_numpy(out)
+        out_t[:n].copy_(Xt)
+        # imbalanced-learn multiplies in float64 (its steps are float64) and casts back.
+        work = torch.float64
+        labels = []
+        pos = n
+        for cls, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
+            idx = class_indices(y_np, cls)
+            Xc = take_rows(Xt, idx).to(work)
+            nn = kneighbors_self(Xc, k, max_block_bytes=int(self.max_block_bytes))
+            rng = check_random_state(self.random_state)
+            flat = rng.randint(low=0, high=nn.numel(), size=n_new)
+            steps = rng.uniform(size=n_new)
+            flat_t = torch.from_numpy(flat).to(Xc.device)
+            steps_t = torch.from_numpy(steps).to(device=Xc.device, dtype=work)
+            rows_all = torch.div(flat_t, k, rounding_mode="floor")
+            nbrs_all = nn.view(-1)[flat_t]
+            for s in range(0, n_new, self._chunk):
+                rows = rows_all[s : s + self._chunk]
+                a = Xc.index_select(0, rows)
+                b = Xc.index_select(0, nbrs_all[s : s + self._chunk])
+                b.sub_(a).mul_(steps_t[s : s + self._chunk, None]).add_(a)
+                out_t[pos + s : pos + s + rows.shape[0]].copy_(b)
+            pos += n_new
+            if _is_torch(y):
+                labels.append(torch.full((n_new,), cls, dtype=y.dtype, device=y.device))
+            else:
+                labels.append(np.full(n_new, cls, dtype=y.dtype))
+        return out, _concat_labels(y, labels)
