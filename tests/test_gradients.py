@@ -153,6 +153,23 @@ def test_nonfinite_recorded_and_raised(data):
     strict.close()
 
 
+def test_spike_over_history_flags_exploding(data):
+    X, y = data
+    torch.manual_seed(0)
+    model = mlp(2, nn.ReLU)
+    mon = GradientMonitor(model)
+    for step in range(45):
+        model.zero_grad()
+        # from step 30 on the loss is scaled by 1000: a gradient jump of 1000x, while the
+        # relative gradient (~0.05 * 1000 = 50) stays under max_rel=100, so only the spike rule fires
+        scale = 1000.0 if step >= 30 else 1.0
+        (scale * F.cross_entropy(model(X[:64]), y[:64])).backward()
+        mon.step()
+    (f,) = mon.diagnose()
+    assert f.kind == "exploding" and f.step == 30
+    assert f.value < 100
+
+
 # --------------------------------------------------------------------------- recorded numbers
 
 

@@ -326,7 +326,7 @@ class GradientMonitor:
       learning rate of 0.01 would change the layer by more than its own size;
       healthy networks measured on digits stay below 10 even at initialization),
       or :math:`\|g_l\|` jumps above ``spike`` (= 100) times the median of
-      that layer's earlier norms (needs at least 5 earlier steps).
+      that layer's previous (up to 100) norms (needs at least 5 earlier steps).
 
     A layer is reported when its condition holds in at least ``min_fraction``
     (default 0.5) of the last ``window`` recorded steps; the reported ``step``
@@ -574,7 +574,12 @@ class GradientMonitor:
             if n > 5:
                 prev_median = np.full_like(grad, np.nan)
                 for t in range(5, n):
-                    prev_median[t] = np.nanmedian(np.where(finite[:t], grad[:t], np.nan), axis=0)
+                    lo = max(
+                        0, t - 100
+                    )  # trailing window keeps diagnose() linear in the run length
+                    prev_median[t] = np.nanmedian(
+                        np.where(finite[lo:t], grad[lo:t], np.nan), axis=0
+                    )
                 explode |= grad > self.spike * prev_median
         vanish &= finite
         explode &= finite
