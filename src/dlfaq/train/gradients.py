@@ -434,22 +434,29 @@ class GradientMonitor:
         self._calls += 1
 
     def _file(self) -> None:
-        # Runs on every step, so it is kept to four tensor ops (sub, copy, norm,
-        # stack); splitting the record into its parts waits until history().
+        # Runs on every step, so it is kept to four tensor ops (sub_, norm, stack,
+        # copy_) and no per-parameter Python work beyond building two lists;
+        # splitting the record into its parts waits until history().
         params = self._params
-        weights = [p.detach() for p in params]
-        tensors = [
-            g.detach() if g is not None else w.new_zeros(())  # no gradient this step: filed as 0
-            for g, w in zip(self._pending, weights, strict=True)
-        ]
-        tensors += weights
-        if self.track_updates:
-            if self._prev is None:
-                self._prev = [w.clone() for w in weights]
+        pending = self._pending
+        with torch.no_grad():
+            if any(
+                g is None for g in pending
+            ):  # a parameter got no gradient (unused in this forward): filed as 0
+                pending = [
+                    g if g is not None else p.new_zeros(())
+                    for g, p in zip(pending, params, strict=True)
+                ]
+            tensors = pending + params
+            prev = self._prev
+            if self.track_updates and prev is not None:
+                torch._foreach_sub_(prev, params)  # prev now holds -(last update)
+                norms = torch.stack(torch._foreach_norm(tensors + prev))
+                torch._foreach_copy_(prev, params)
             else:
-                tensors += torch._foreach_sub(weights, self._prev)
-                torch._foreach_copy_(self._prev, weights)
-        norms = torch.stack(torch._foreach_norm(tensors))
+                norms = torch.stack(torch._foreach_norm(tensors))
+                if self.track_updates:
+                    self._prev = [p.detach().clone() for p in params]
         self._rec.steps.append(self._calls)
         self._rec.norms.append(norms)
         self._pending = [None] * len(params)
