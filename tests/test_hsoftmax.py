@@ -83,6 +83,8 @@ def test_paths_structure_and_small_example():
     assert tree.depths.tolist() == [2, 5, 5, 4, 1, 3]
     assert tree.code(4) == [0] and tree.code(0) == [1, 0]
     assert all(tree.path(i)[0] == 0 for i in range(6))  # every path starts at the root
+    assert tree.codes == [tree.code(i) for i in range(6)]
+    assert tree.paths == [tree.path(i) for i in range(6)]
     # parents have smaller ids than children; levels are contiguous ranges
     assert all(tree.parent[n] < n for n in range(1, tree.num_nodes))
     assert tree.level_starts.tolist() == [0, 1, 2, 3, 4, 5]

@@ -456,7 +456,7 @@ def skipgram_output_layers(ctx: RunContext) -> Evidence:
     ev = Evidence()
     n_docs = ctx.pick(quick=None, full=None, smoke=40)
     min_count = ctx.pick(quick=3, full=2, smoke=2)
-    dim = ctx.pick(quick=32, full=100, smoke=16)
+    dim = ctx.pick(quick=32, full=50, smoke=16)
     epochs = ctx.pick(quick=2, full=5, smoke=1)
     window = 3
     batch = 512

@@ -188,6 +188,16 @@ class HuffmanTree:
         return self.path_matrix[i, : self.depths[i]].tolist()
 
     @property
+    def codes(self) -> list[list[int]]:
+        """Huffman codes of all classes, in the order of ``counts`` (built on each access)."""
+        return [row[:d].astype(int).tolist() for row, d in zip(self.code_matrix, self.depths, strict=True)]
+
+    @property
+    def paths(self) -> list[list[int]]:
+        """Root-first internal node ids of all classes, in the order of ``counts`` (built on each access)."""
+        return [row[:d].tolist() for row, d in zip(self.path_matrix, self.depths, strict=True)]
+
+    @property
     def probabilities(self) -> np.ndarray:
         return self.counts / self.counts.sum()
 
