@@ -98,6 +98,7 @@ def evaluate_relatedness(
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
     delimiter: str = "\t",
+    return_items: bool = False,
 ) -> dict[str, Any]:
     r"""Correlation between cosine similarity and human judgements of word pairs.
 
@@ -115,7 +116,8 @@ def evaluate_relatedness(
         ``pearson``, ``spearman`` (with ``pearson_p``, ``spearman_p``);
         ``oov_ratio``: the percentage of pairs with an unknown word, as gensim
         reports it (``oov_fraction`` is the same number in [0, 1]); ``pairs``
-        (read), ``used`` (scored), ``oov`` (count) and ``settings``.
+        (read), ``used`` (scored), ``oov`` (count) and ``settings``; with
+        ``return_items``, ``items``: the scored ``(word1, word2, human, cosine)``.
     """
     from scipy import stats
 
@@ -124,6 +126,7 @@ def evaluate_relatedness(
     ok = _vocab_map(vec, restrict_vocab, case_insensitive)
     gold: list[float] = []
     model: list[Any] = []
+    items: list[tuple[str, str, float, float]] = []
     oov = 0
     pairs = read_pairs(path, delimiter=delimiter)
     unit_cache: dict[int, np.ndarray] = {}
@@ -142,14 +145,17 @@ def evaluate_relatedness(
             if dummy4unknown:
                 model.append(0.0)
                 gold.append(sim)
+                items.append((a, b, sim, 0.0))
             continue
         gold.append(sim)
         model.append(np.dot(unit(ok[a]), unit(ok[b])))
+        items.append((a, b, sim, float(model[-1])))
     if not gold:
         raise ValueError(f"no pair of {path} is in the vocabulary (or the file is not word pairs)")
     pr = stats.pearsonr(gold, model)
     sr = stats.spearmanr(gold, model)
     denom = len(gold) if dummy4unknown else len(gold) + oov
+    extra = {"items": items} if return_items else {}
     return {
         "dataset": str(dataset) if not os.path.exists(str(dataset)) else str(path),
         "pearson": float(pr[0]),
@@ -162,6 +168,7 @@ def evaluate_relatedness(
         "used": len(gold) - (oov if dummy4unknown else 0),
         "oov": oov,
         "settings": _settings(restrict_vocab, case_insensitive, dummy4unknown),
+        **extra,
     }
 
 
@@ -229,6 +236,7 @@ def evaluate_analogy(
     batch_size: int = 512,
     device: str | None = None,
     precision: Literal["auto", "bfloat16", "float32"] = "auto",
+    exclude_question_words: bool = True,
 ) -> dict[str, Any]:
     r"""Accuracy on word analogies "a is to b as c is to d" (Mikolov et al., 2013).
 
@@ -263,6 +271,9 @@ def evaluate_analogy(
         dummy4unknown: count questions with unknown words as wrong instead of
             skipping them.
         precision: the first pass's dtype; the answers do not depend on it.
+        exclude_question_words: gensim and every published number exclude a, b
+            and c from the answers; ``False`` takes the plain nearest neighbour
+            of the offset vector, which is nearly always b or c (Linzen, 2016).
 
     Returns:
         ``correct``, ``total`` (questions answered), ``skipped`` (questions with a
@@ -336,8 +347,9 @@ def evaluate_analogy(
             qn /= np.maximum(np.linalg.norm(qn, axis=1, keepdims=True), 1e-30)
             scores = torch.from_numpy(qn).to(dev, dt) @ unit_lp[dt].T
             rows = torch.arange(len(qb), device=dev)
-            for col in torch.from_numpy(qb[:, :3].T.copy()).to(dev):
-                scores[rows, col] = -math.inf
+            if exclude_question_words:
+                for col in torch.from_numpy(qb[:, :3].T.copy()).to(dev):
+                    scores[rows, col] = -math.inf
             vals, cand_t = scores.topk(k, dim=1)
             vals_np = vals.float().cpu().numpy()
             cand_np = cand_t.cpu().numpy()
@@ -363,8 +375,9 @@ def evaluate_analogy(
                 sim_c = (unit32[ic] @ unit32.T + 1) / 2
                 sim_a = (unit32[ia] @ unit32.T + 1) / 2
                 scores = sim_b * sim_c / (sim_a + COSMUL_EPS)
-                for col in (ia, ib, ic):
-                    scores[rows, col] = -math.inf
+                if exclude_question_words:
+                    for col in (ia, ib, ic):
+                        scores[rows, col] = -math.inf
                 cand = scores.topk(top, dim=1)[1].cpu().numpy()
             else:
                 cand, overflow = rank_block(qb, dtype)
@@ -379,11 +392,14 @@ def evaluate_analogy(
                     mean64 = _gensim_mean(v32, norms, qb[j:j + 1, 0], qb[j:j + 1, 1],
                                           qb[j:j + 1, 2])[0]
                     dists = (v64 @ mean64) / norms
-                    dists[qb[j, :3]] = -np.inf
+                    if exclude_question_words:
+                        dists[qb[j, :3]] = -np.inf
                     cand[j] = np.argsort(-dists, kind="stable")[:top]
                     fallbacks.append(start + int(j))
             cc = canon[cand]
             free = (cc != qb[:, 0:1]) & (cc != qb[:, 1:2]) & (cc != qb[:, 2:3])
+            if not exclude_question_words:
+                free[:] = True
             # gensim walks its top five and answers with the first candidate that is not
             # a question word; if all five are, the fifth stands (and is wrong).
             pos = np.where(free.any(1), free.argmax(1), cc.shape[1] - 1)
@@ -420,7 +436,7 @@ def evaluate_analogy(
         "syntactic": agg(lambda name: name.startswith("gram")),
         "exact_fallbacks": len(fallbacks),
         "settings": _settings(restrict_vocab, case_insensitive, dummy4unknown, method=method,
-                              exclude_question_words=True, first_pass=str(dtype).replace("torch.", "")),
+                              exclude_question_words=exclude_question_words, first_pass=str(dtype).replace("torch.", "")),
     }
 
 
@@ -503,7 +519,11 @@ def evaluate_categorization(
         raise ValueError(f"only {len(words)} category words are in the vocabulary, fewer than {k} clusters")
     _, rows = lookup(vec, words, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
     x = vec.unit()[rows].astype(np.float64)
-    pred = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(x)
+    from threadpoolctl import threadpool_limits
+
+    # a few hundred points: threads cost more than they save (and much more on a busy machine)
+    with threadpool_limits(1):
+        pred = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(x)
     g = np.asarray(gold)
     per_cat = []
     for ci, name in enumerate(names):

@@ -58,9 +58,12 @@ def cluster_words(vectors: Any, words: Sequence[str], k: int, *, seed: int = 0,
     found, rows = lookup(vec, list(words), restrict_vocab=None)
     if len(found) < k:
         raise ValueError(f"only {len(found)} of the words are in the vocabulary, fewer than k={k}")
-    labels = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(
-        vec.unit()[rows].astype(np.float64)
-    )
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # small inputs: threads only add overhead
+        labels = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(
+            vec.unit()[rows].astype(np.float64)
+        )
     return {w: int(c) for w, c in zip(found, labels, strict=True)}
 
 
