@@ -24,6 +24,10 @@ applied to the centred data; rows that fail the test are redone in float64.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -40,6 +44,52 @@ def _block_rows(m: int, max_block_bytes: int, elem: int = 4) -> int:
 
 
 _GROUP = 64
+_THREADS_LOCK = threading.Lock()
+_ACTIVE_WORKERS = 0
+
+
+@contextmanager
+def cpu_workers(device: torch.device) -> Iterator[int]:
+    """Run CPU work as coarse blocks on ``torch.get_num_threads()`` Python threads.
+
+    Each block is a handful of mid-sized tensor ops. Letting every op fork and
+    join its own OpenMP team costs more than the op when cores are shared (a
+    descheduled thread stalls the barrier), so while the context is open torch
+    runs each op on one thread and the blocks themselves are spread over a
+    thread pool (torch releases the GIL inside ops). The thread count is
+    restored on exit. Yields the number of workers (1 on CUDA).
+    """
+    global _ACTIVE_WORKERS
+    if device.type != "cpu":
+        yield 1
+        return
+    if _ACTIVE_WORKERS:  # nested use: the outer context already set things up
+        yield _ACTIVE_WORKERS
+        return
+    n = torch.get_num_threads()
+    if n <= 1:
+        yield 1
+        return
+    with _THREADS_LOCK:
+        _ACTIVE_WORKERS = n
+        torch.set_num_threads(1)
+        try:
+            yield n
+        finally:
+            torch.set_num_threads(n)
+            _ACTIVE_WORKERS = 0
+
+
+def run_blocks(fn: Callable[[Any], None], items: Iterable[Any], workers: int) -> None:
+    """Call ``fn`` on every item, on ``workers`` threads; exceptions propagate."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        for it in items:
+            fn(it)
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as ex:
+        for f in [ex.submit(fn, it) for it in items]:
+            f.result()
 
 
 def _candidates(
@@ -61,17 +111,20 @@ def _candidates(
     g = _GROUP
     n_groups = -(-m // g)
     rows = _block_rows(n_groups * g, max_block_bytes, A.element_size())
-    # Padding columns stay +inf so they never win.
-    buf = torch.full((rows, n_groups * g), math.inf, dtype=dtype, device=Xc.device)
     vals = torch.empty(m, n_cand, dtype=dtype, device=Xc.device)
     idx = torch.empty(m, n_cand, dtype=torch.long, device=Xc.device)
-    ar = torch.arange(rows, device=Xc.device)
     n_grp_cand = min(n_cand, n_groups)
-    for s in range(0, m, rows):
+    local = threading.local()
+
+    def block(s: int) -> None:
         e = min(m, s + rows)
         b = e - s
+        buf = getattr(local, "buf", None)
+        if buf is None:
+            # One buffer per worker; padding columns stay +inf so they never win.
+            buf = local.buf = torch.full((rows, n_groups * g), math.inf, dtype=dtype, device=Xc.device)
         d = buf[:b]
-        r = ar[:b]
+        r = torch.arange(b, device=Xc.device)
         # ||b||^2 - 2 a.b; ||a||^2 is a per-row constant added afterwards.
         torch.addmm(sq.unsqueeze(0), A[s:e], AT, alpha=-2.0, out=d[:, :m])
         d[r, r + s] = math.inf
@@ -81,6 +134,11 @@ def _candidates(
         v, i = sub.topk(n_cand, dim=1, largest=False, sorted=True)
         vals[s:e] = v + sq[s:e, None]
         idx[s:e] = gid.gather(1, torch.div(i, g, rounding_mode="floor")) * g + i % g
+
+    with cpu_workers(Xc.device) as workers:
+        # Each worker holds its own block: split the memory budget between them.
+        rows = max(1, rows // workers) if workers > 1 else rows
+        run_blocks(block, range(0, m, rows), workers)
     return vals, idx
 
 
@@ -90,13 +148,17 @@ def _refine(Xc64: torch.Tensor, rows: torch.Tensor, cand: torch.Tensor, k: int) 
     out_i = torch.empty(rows.shape[0], k, dtype=torch.long, device=cand.device)
     out_d = torch.empty(rows.shape[0], k, dtype=torch.float64, device=cand.device)
     step = max(1, (8 * 2**20) // max(1, cand.shape[1] * Xc64.shape[1] * 8))
-    for s in range(0, rows.shape[0], step):
+
+    def block(s: int) -> None:
         c = cand[s : s + step]
         diff = Xc64[c] - Xc64[rows[s : s + step]].unsqueeze(1)
         d = (diff * diff).sum(-1)
         d, order = d.sort(dim=1, stable=True)
         out_d[s : s + step] = d[:, :k]
         out_i[s : s + step] = c.gather(1, order[:, :k])
+
+    with cpu_workers(cand.device) as workers:
+        run_blocks(block, range(0, rows.shape[0], step), workers)
     return out_d, out_i
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES, kneighbors_self
+from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES, cpu_workers, kneighbors_self, run_blocks
 from dlfaq.imbalance.sampling import (
     SamplingKind,
     SamplingStrategy,
@@ -194,7 +194,7 @@ class SMOTE(BaseSampler):
     into its head), SMOTE holds one class's rows (in float64 and float32), its
     neighbour table (``m * (k_neighbors + 3)`` indices), one block of float32
     distances of at most ``max_block_bytes`` (default 32 MiB) and a generation
-    buffer of at most 65,536 rows. The exact neighbour search is
+    buffer of at most 16,384 rows per worker thread. The exact neighbour search is
     :func:`dlfaq.imbalance.neighbors.kneighbors_self`.
 
     Integer X gives a float64 output (imbalanced-learn truncates the synthetic
@@ -208,7 +208,7 @@ class SMOTE(BaseSampler):
 
     _sampling_type: SamplingKind = "over-sampling"
     _numeric_only = True
-    _chunk = 65536
+    _chunk = 16384
 
     def __init__(
         self,
@@ -239,6 +239,48 @@ class SMOTE(BaseSampler):
                 )
         return int(k)
 
+    def _generate(self, Xt: Any, y: Any, y_np: np.ndarray, out_t: Any, k: int, workers: int) -> None:
+        import torch
+
+        n = Xt.shape[0]
+        # Row slices of the output: a contiguous copy in a few parallel pieces.
+        piece = max(1, -(-n // workers))
+        run_blocks(lambda s: out_t[s : min(n, s + piece)].copy_(Xt[s : s + piece]), range(0, n, piece), workers)
+        # imbalanced-learn multiplies in float64 (its steps are float64) and casts back.
+        work = torch.float64
+        pos = n
+        for cls, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
+            idx = class_indices(y_np, cls)
+            Xc = take_rows(Xt, idx).to(work)
+            nn = kneighbors_self(Xc, k, max_block_bytes=int(self.max_block_bytes))
+            # The random stream is imbalanced-learn's: a fresh RandomState per class for an int seed.
+            rng = check_random_state(self.random_state)
+            flat = rng.randint(low=0, high=nn.numel(), size=n_new)
+            steps = rng.uniform(size=n_new)
+            flat_t = torch.from_numpy(flat).to(Xc.device)
+            steps_t = torch.from_numpy(steps).to(device=Xc.device, dtype=work)
+            rows_all = torch.div(flat_t, k, rounding_mode="floor")
+            nbrs_all = nn.view(-1)[flat_t]
+            chunk = self._chunk if workers <= 1 else max(4096, -(-n_new // workers))
+            chunk = min(chunk, self._chunk)
+
+            def gen(s: int, Xc: Any = Xc, rows_all: Any = rows_all, nbrs_all: Any = nbrs_all,
+                    steps_t: Any = steps_t, pos: int = pos, chunk: int = chunk) -> None:
+                rows = rows_all[s : s + chunk]
+                dst = out_t[pos + s : pos + s + rows.shape[0]]
+                a = Xc.index_select(0, rows)
+                if dst.dtype == work:  # write straight into the output, no second buffer
+                    torch.index_select(Xc, 0, nbrs_all[s : s + chunk], out=dst)
+                    dst.sub_(a).mul_(steps_t[s : s + chunk, None]).add_(a)
+                else:
+                    b = Xc.index_select(0, nbrs_all[s : s + chunk])
+                    dst.copy_(b.sub_(a).mul_(steps_t[s : s + chunk, None]).add_(a))
+
+            run_blocks(gen, range(0, n_new, chunk), workers)
+            pos += n_new
+
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
         import torch
 
@@ -255,31 +297,13 @@ class SMOTE(BaseSampler):
             out_np_dtype = X.dtype if X.dtype.kind == "f" else np.float64
             out = np.empty((n + total, d), dtype=out_np_dtype)
             out_t = torch.from_numpy(out)
-        out_t[:n].copy_(Xt)
-        # imbalanced-learn multiplies in float64 (its steps are float64) and casts back.
-        work = torch.float64
+        device = out_t.device
+        with cpu_workers(device) as workers:
+            self._generate(Xt, y, y_np, out_t, k, workers)
         labels = []
-        pos = n
         for cls, n_new in self.sampling_strategy_.items():
             if n_new == 0:
                 continue
-            idx = class_indices(y_np, cls)
-            Xc = take_rows(Xt, idx).to(work)
-            nn = kneighbors_self(Xc, k, max_block_bytes=int(self.max_block_bytes))
-            rng = check_random_state(self.random_state)
-            flat = rng.randint(low=0, high=nn.numel(), size=n_new)
-            steps = rng.uniform(size=n_new)
-            flat_t = torch.from_numpy(flat).to(Xc.device)
-            steps_t = torch.from_numpy(steps).to(device=Xc.device, dtype=work)
-            rows_all = torch.div(flat_t, k, rounding_mode="floor")
-            nbrs_all = nn.view(-1)[flat_t]
-            for s in range(0, n_new, self._chunk):
-                rows = rows_all[s : s + self._chunk]
-                a = Xc.index_select(0, rows)
-                b = Xc.index_select(0, nbrs_all[s : s + self._chunk])
-                b.sub_(a).mul_(steps_t[s : s + self._chunk, None]).add_(a)
-                out_t[pos + s : pos + s + rows.shape[0]].copy_(b)
-            pos += n_new
             if _is_torch(y):
                 labels.append(torch.full((n_new,), cls, dtype=y.dtype, device=y.device))
             else:
