@@ -17,7 +17,7 @@ def ask_cmd(
 ) -> None:
     """Rank the FAQ entries for a question, then show the best entry's answer."""
     from dlfaq.faq import get_entry
-    from dlfaq.faq.search import MIN_SCORE, ask
+    from dlfaq.faq.search import MIN_SCORE, ask, is_match, query_lang
 
     lang = check_lang(lang)
     if not question.strip():
@@ -26,16 +26,16 @@ def ask_cmd(
         raise UserError("--top must be at least 1")
     hits, confident = ask(question, k=top)
     if as_json:
-        print_json([{"id": h.id, "score": h.score, "match": h.score >= MIN_SCORE} for h in hits])
+        print_json([{"id": h.id, "score": h.score, "match": is_match(question, h)} for h in hits])
         return
     rows = [[h.id, f"{h.score:.3f}", get_entry(h.id).question[lang]] for h in hits]
     print_table(["#", "score", "问题" if lang == "zh" else "question"], rows)
     print()
     if not confident:
         msg = (
-            f"没有足够相关的条目(最高分 {hits[0].score:.3f} 低于 {MIN_SCORE});试试换个说法,或用 `dlfaq list` 浏览全部问题。"
+            f"没有足够相关的条目(最高分 {hits[0].score:.3f} 低于 {MIN_SCORE[query_lang(question)]});试试换个说法,或用 `dlfaq list` 浏览全部问题。"
             if lang == "zh"
-            else f"No entry matches well (best score {hits[0].score:.3f} < {MIN_SCORE}); try other words, "
+            else f"No entry matches well (best score {hits[0].score:.3f} < {MIN_SCORE[query_lang(question)]}); try other words, "
             "or browse them all with `dlfaq list`."
         )
         print(msg)
