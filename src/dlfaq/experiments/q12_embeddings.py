@@ -294,12 +294,14 @@ def intrinsic_evaluation(ctx: RunContext) -> Evidence:
     fig2 = Figure(figsize=(11, 4.8))
     from matplotlib import colormaps
 
-    cmap = colormaps["tab10"]
     for k, (title, lab) in enumerate((("gold categories", gold), ("k-means clusters (50-d)", pred))):
+        # different palettes, so that a cluster's colour is not read as a category's
+        cmap = colormaps["tab10" if k == 0 else "tab20b"]
+        step = 1 if k == 0 else 2
         axk = fig2.add_subplot(1, 2, k + 1)
         for c in np.unique(lab):
             sel = lab == c
-            axk.scatter(pts[sel, 0], pts[sel, 1], s=8, color=cmap(int(c) % 10),
+            axk.scatter(pts[sel, 0], pts[sel, 1], s=8, color=cmap(int(c) * step % cmap.N),
                         label=list(cats)[c] if k == 0 else f"cluster {c}")
         axk.set_title(f"{title}; PCA keeps {100 * info['explained_variance']:.0f}% of the variance", fontsize=9)
         axk.set_xlabel("PC1")
