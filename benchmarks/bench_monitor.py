@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -47,6 +48,23 @@ def make_loop(depth: int, hidden: int, batch: int, steps: int, device: str, moni
     return run, mon
 
 
+def min_ratios(ours, anchor, repeats: int) -> tuple[float, float]:
+    """Ratios of the fastest interleaved repeat, wall time and CPU time (process_time).
+
+    On a shared machine other processes only ever add time, so the fastest
+    repeat is the least disturbed estimate; with one thread, CPU time leaves out
+    the waiting for a core.
+    """
+    w_o, w_a, c_o, c_a = [], [], [], []
+    for _ in range(repeats):
+        for fn, w, c in ((ours, w_o, c_o), (anchor, w_a, c_a)):
+            t, p = time.perf_counter(), time.process_time()
+            fn()
+            w.append(time.perf_counter() - t)
+            c.append(time.process_time() - p)
+    return min(w_o) / min(w_a), min(c_o) / min(c_a)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
@@ -69,6 +87,7 @@ def main() -> None:
         ours, mon = make_loop(depth, hidden, batch, steps, args.device, kw)
         anchor, _ = make_loop(depth, hidden, batch, steps, args.device, None)
         r = compare(ours, anchor, repeats=args.repeats)
+        wall_min, cpu_min = min_ratios(ours, anchor, repeats=args.repeats)
         mon.close()
         rows.append(
             {
@@ -77,9 +96,13 @@ def main() -> None:
                 "plain_ms_per_step": 1e3 * r["anchor_s"] / steps,
                 "monitored_ms_per_step": 1e3 * r["ours_s"] / steps,
                 "ratio": r["ratio"],
+                "ratio_of_fastest": wall_min,
+                "cpu_ratio_of_fastest": cpu_min,
             }
         )
-    report("GradientMonitor overhead (monitored / plain training step)", rows, target="ratio < 1.10")
+    report(
+        "GradientMonitor overhead (monitored / plain training step)", rows, target="ratio < 1.10"
+    )
 
 
 if __name__ == "__main__":
