@@ -8,9 +8,9 @@ gradients, with the layers affected, the step the problem started and advice.
 The clipping functions follow :func:`torch.nn.utils.clip_grad_norm_` and
 :func:`torch.nn.utils.clip_grad_value_` but never let a NaN or inf gradient pass
 silently: by default they raise :class:`NonFiniteGradientError` naming the
-offending parameters (torch's ``clip_grad_norm_`` instead multiplies every
-gradient by ``max_norm / nan`` and ``clip_grad_value_`` turns ``inf`` into the
-clip value). :func:`adaptive_clip_grad` implements the unit-wise adaptive
+offending parameters (with one NaN, torch's ``clip_grad_norm_`` multiplies
+every gradient by ``max_norm / nan``; with an inf it scales the others to 0;
+``clip_grad_value_`` turns ``inf`` into the clip value). :func:`adaptive_clip_grad` implements the unit-wise adaptive
 gradient clipping (AGC) of Brock et al. (2021).
 
 References:
