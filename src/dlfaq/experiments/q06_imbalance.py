@@ -362,8 +362,8 @@ def remedies(ctx: RunContext) -> Evidence:
             ax.bar(np.arange(len(METHODS)) + i * width, vals, width, label=f"{name} 1:{ratio}")
         ax.set_xticks(np.arange(len(METHODS)) + 0.4 - width / 2, [LABELS[m] for m in METHODS], rotation=60, ha="right", fontsize=7)
         ax.set_title(k.replace("_", " "))
-        ax.set_ylim(0, 1.05)
-    fig2.axes[0].legend(fontsize=7)
+        ax.set_ylim(0.4 if k == "balanced_accuracy" else 0.0, 1.0)
+    fig2.axes[1].legend(fontsize=7, loc="lower right")
     ev.figure("metrics", fig2, "Test balanced accuracy and minority recall per data set and imbalance ratio (mean over seeds).")
 
     # Leakage: resampling before the split.
@@ -387,8 +387,8 @@ def remedies(ctx: RunContext) -> Evidence:
     ax.bar(x + 0.2, [r[3] for r in leak], 0.4, label="held-out test")
     ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylabel("minority recall")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, 1.25)
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
     ax.set_title("SMOTE before the split inflates the estimate")
     ev.figure("leakage", fig3, "Resampling before the train/validation split puts synthetic neighbours of training points into validation.")
 
