@@ -361,6 +361,14 @@ def test_torch_clip_grad_value_silently_turns_inf_into_the_clip_value():
     assert m[0].bias.grad[1].item() == 0.5
 
 
+def test_torch_clip_grad_norm_spreads_nan_to_every_gradient():
+    # the behaviour our clip_grad_norm refuses by default (documented in its docstring)
+    m = _model_with_grads(0)
+    m[0].bias.grad[1] = float("nan")
+    torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+    assert all(torch.isnan(p.grad).all() for p in m.parameters())
+
+
 def test_clip_grad_value_equals_torch_on_finite():
     a = _model_with_grads(3, 10.0)
     b = _clone(a)
