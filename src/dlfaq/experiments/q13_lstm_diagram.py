@@ -198,9 +198,9 @@ def lstm_diagram(ctx: RunContext) -> Evidence:
     )
 
     # 3. The diagram, annotated with one real step of unit 0.
-    vals = {k: float(getattr(gates, k)[0, 0]) for k in ("f", "i", "g", "o")}
-    vals["c_t"] = float(gates.c[0, 0])
-    vals["c_{t−1}"] = float(c_prev[0, 0])
+    vals = {k: getattr(gates, k)[0, 0].item() for k in ("f", "i", "g", "o")}
+    vals["c_t"] = gates.c[0, 0].item()
+    vals["c_{t−1}"] = c_prev[0, 0].item()
     ev.figure(
         "lstm-cell",
         _draw(vals),
