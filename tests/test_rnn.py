@@ -141,7 +141,7 @@ def _run_pair(
     assert _max_diff(_grads(ours), _grads(ref)) < ATOL
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     mode=st.sampled_from(["LSTM", "GRU"]),
