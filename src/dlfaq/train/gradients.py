@@ -299,8 +299,11 @@ class GradientMonitor:
     ``backward()``, takes the norms of all noted gradients, of the weights and
     of the last update in one fused multi-tensor kernel and files them as a
     device tensor (no host sync). Nothing is copied to the host until
-    :meth:`history`, :meth:`diagnose` or :meth:`plot` asks, so the monitor is
-    cheap enough to leave on (``benchmarks/bench_monitor.py`` measures it).
+    :meth:`history`, :meth:`diagnose` or :meth:`plot` asks. The cost is a fixed
+    handful of tensor ops per step (``benchmarks/bench_monitor.py``): on CPU,
+    roughly 5-15 % of a training step of an 8- to 20-layer MLP on digits, but
+    20-30 % of the 0.3 ms step of a 2-layer one; ``every=10`` brings that to a
+    few percent.
 
     For tracked parameter (layer) :math:`l` at recorded step :math:`t`:
 
