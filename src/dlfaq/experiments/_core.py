@@ -372,6 +372,15 @@ def run_experiment(spec: ExperimentSpec, ctx: RunContext) -> dict[str, Any]:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     seed_everything(ctx.seed)
+    # One intra-op thread on CPU: the experiments' models are small, where a second
+    # thread mostly spins (10-40x slower steps were seen on a loaded 2-core machine),
+    # and a fixed thread count keeps float reductions in the same order on every
+    # machine, so metrics stay identical for a given seed.
+    import torch
+
+    threads = torch.get_num_threads()
+    if not str(ctx.device).startswith("cuda"):
+        torch.set_num_threads(1)
     t0 = time.perf_counter()
     try:
         ev = spec.func(ctx)
@@ -418,6 +427,8 @@ def run_experiment(spec: ExperimentSpec, ctx: RunContext) -> dict[str, Any]:
             missing_verdicts=[],
             notes="",
         )
+    finally:
+        torch.set_num_threads(threads)
     record["duration_s"] = round(time.perf_counter() - t0, 3)
     (tmp / "evidence.json").write_text(json.dumps(record, indent=1, ensure_ascii=False), encoding="utf-8")
     old = None
