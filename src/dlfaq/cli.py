@@ -154,13 +154,11 @@ def show_cmd(
 
 
 def _select(target: str) -> list:
+    qid = None if target == "all" else _parse_id(target)  # validate before importing torch
     from dlfaq.experiments import discover
 
     specs = list(discover().values())
-    if target == "all":
-        return specs
-    qid = _parse_id(target)
-    return [s for s in specs if s.question == qid]
+    return specs if qid is None else [s for s in specs if s.question == qid]
 
 
 @app.command("run")
