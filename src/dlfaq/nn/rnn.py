@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["GRU", "LSTM", "GRUCell", "GRUGates", "LSTMCell", "LSTMGates", "RNNCell"]
@@ -286,6 +286,93 @@ class _Regularized:
             return w_hh * _locked_mask(w_hh, w_hh.shape, self.weight_drop)
         return w_hh
 
+    # ------------------------------------------------------------------ gates from the fused kernel
+
+    def _gates_from_fused_ok(self) -> bool:
+        """Gates can be recomputed from torch's fused outputs when nothing random acts inside the
+        recurrence (and no weight or input/output mask would have to be shared with the kernel)."""
+        if self._needs_loop():
+            return False
+        return not (self.training and (self.weight_drop or any(self.variational_dropout)))
+
+    def _run_fused_with_gates(
+        self, x: Tensor, lengths: Tensor | None, h0: Tensor, c0: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor | None, list[list[Tensor]]]:
+        """Run each layer with torch's fused kernel, then recompute the gates of all steps at once.
+
+        Every gate depends only on x_t and h_{t-1}, and the kernel's output sequence *is*
+        h_1..h_T, so one batched product over all steps gives the gates; the LSTM's cell
+        states follow from an elementwise scan. Gradients through the gates flow into the
+        kernel's outputs, so they are exact.
+        """
+        T, B = x.shape[0], x.shape[1]
+        ndir = 2 if self.bidirectional else 1
+        h_out = self.proj_size if self.proj_size > 0 else self.hidden_size
+        valid = None
+        if lengths is not None:
+            valid = (torch.arange(T, device=x.device).unsqueeze(1) < lengths.to(x.device).unsqueeze(0)).unsqueeze(-1)
+        rev_index = _reverse_index(lengths, T, B, x.device) if self.bidirectional else None
+        gates_all: list[list[Tensor]] = []
+        h_n: list[Tensor] = []
+        c_n: list[Tensor] = []
+        layer_in = x
+        for layer in range(self.num_layers):
+            if layer > 0 and self.training and self.dropout:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+            sl = slice(layer * ndir, (layer + 1) * ndir)
+            weights: list[Tensor] = []
+            per_dir = []
+            for d in range(ndir):
+                w = self._layer_weights(layer, d)
+                per_dir.append(w)
+                weights.extend(t for t in w if t is not None)
+            hx = (h0[sl].contiguous(), c0[sl].contiguous()) if c0 is not None else h0[sl].contiguous()
+            out, hid = self._vf_layer(layer_in, lengths, hx, weights)
+            if isinstance(hid, tuple):
+                h_n.append(hid[0])
+                c_n.append(hid[1])
+            else:
+                h_n.append(hid)
+            for d in range(ndir):
+                w_ih, w_hh, b_ih, b_hh, w_hr = per_dir[d]
+                o_d = out[..., d * h_out : (d + 1) * h_out]
+                inp = layer_in
+                if d == 1:
+                    o_d = _gather_time(o_d, rev_index)
+                    inp = _gather_time(layer_in, rev_index)
+                h_prev = torch.cat([h0[layer * ndir + d].unsqueeze(0), o_d[:-1]])
+                g = self._gates_from_states(inp, h_prev, None if c0 is None else c0[layer * ndir + d], valid, w_ih, w_hh, b_ih, b_hh)
+                if d == 1:
+                    g = [_gather_time(t, rev_index) for t in g]
+                gates_all.append(g)
+            layer_in = out
+        return layer_in, torch.cat(h_n), (torch.cat(c_n) if c_n else None), gates_all
+
+    def _vf_layer(self, x: Tensor, lengths: Tensor | None, hx: Any, weights: list[Tensor]) -> tuple[Tensor, Any]:
+        """One layer (both directions) through torch's fused kernel, time-major, padded in and out."""
+        fn = _VF.lstm if self.mode == "LSTM" else _VF.gru
+        bidir = self.bidirectional
+        if lengths is None:
+            res = fn(x, hx, weights, self.bias, 1, 0.0, self.training, bidir, False)
+            return res[0], (tuple(res[1:]) if self.mode == "LSTM" else res[1])
+        packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+        sort, unsort = packed.sorted_indices, packed.unsorted_indices
+
+        def permute(h: Any, idx: Tensor) -> Any:
+            return tuple(t.index_select(1, idx) for t in h) if isinstance(h, tuple) else h.index_select(1, idx)
+
+        res = fn(packed.data, packed.batch_sizes, permute(hx, sort), weights, self.bias, 1, 0.0, self.training, bidir)
+        out = PackedSequence(res[0], packed.batch_sizes, sort, unsort)
+        out, _ = pad_packed_sequence(out, total_length=x.shape[0])
+        hid = tuple(res[1:]) if self.mode == "LSTM" else res[1]
+        return out, permute(hid, unsort)
+
+    def _gates_from_states(
+        self, x: Tensor, h_prev: Tensor, c0: Tensor | None, valid: Tensor | None,
+        w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
+    ) -> list[Tensor]:
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ loop engine
 
     def _run_loop(
@@ -405,7 +492,10 @@ class _Regularized:
         else:
             B = x.shape[1]
             h0, c0 = self._initial_state(x, hx, batched)
-            out, h_n, c_n, gates_list = self._run_loop(x, lens, h0, c0, return_gates)
+            if return_gates and self._gates_from_fused_ok():
+                out, h_n, c_n, gates_list = self._run_fused_with_gates(x, lens, h0, c0)
+            else:
+                out, h_n, c_n, gates_list = self._run_loop(x, lens, h0, c0, return_gates)
             hid = (h_n, c_n) if self.mode == "LSTM" else h_n
             gates = self._pack_gates(gates_list) if return_gates else None
 
@@ -505,6 +595,153 @@ def _check_lengths(lengths: Any, batch: int, steps: int) -> Tensor:
 def _check_proj(proj_size: int) -> None:
     if proj_size < 0:
         raise ValueError("proj_size must be >= 0")
+
+
+class _LSTMSequence(torch.autograd.Function):
+    """One LSTM direction over a whole sequence with a hand-written backward pass.
+
+    Autograd would record ~8 nodes per time step; here the forward loop runs
+    without recording, keeps the few activations the backward needs in
+    preallocated (T, B, ·) buffers, and the backward loop computes the gate
+    gradients in place. The recurrent weight gradient is one (H × T·B)·(T·B × 4H)
+    product after the loop instead of T small ones. Gate rows are in the order
+    i, f, o, g (sigmoid block first). Masks are constants (no gradient):
+    ``hmask`` (B, H) variational mask on h_{t-1}; ``gmask`` (T, B, H) recurrent
+    dropout on g; ``zc``/``zh`` zoneout weights, (T, B, H) in training or a float
+    in eval; ``valid`` (T, B, 1) for variable lengths.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        xw: Tensor,
+        w_hh_t: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        hmask: Tensor | None,
+        gmask: Tensor | None,
+        zc: Any,
+        zh: Any,
+        valid: Tensor | None,
+        want_gates: bool,
+    ) -> tuple[Tensor, ...]:
+        T, B, H4 = xw.shape
+        H = H4 // 4
+        H3 = 3 * H
+        S = xw.new_empty(T, B, H3)
+        G = xw.new_empty(T, B, H)
+        CN = xw.new_empty(T, B, H)
+        TC = xw.new_empty(T, B, H)
+        HP = xw.new_empty(T, B, H)
+        CP = xw.new_empty(T, B, H)
+        out = xw.new_empty(T, B, H)
+        h, c = h0, c0
+        for t in range(T):
+            HP[t] = h
+            CP[t] = c
+            hin = h if hmask is None else h * hmask
+            a = torch.addmm(xw[t], hin, w_hh_t)
+            s = torch.sigmoid(a[:, :H3], out=S[t])
+            g = torch.tanh(a[:, H3:], out=G[t])
+            gd = g if gmask is None else g * gmask[t]
+            cn = torch.addcmul(s[:, H : 2 * H] * c, s[:, :H], gd)
+            if zc is not None:
+                cn = torch.lerp(cn, c, zc if isinstance(zc, float) else zc[t])
+            CN[t] = cn
+            tc = torch.tanh(cn, out=TC[t])
+            hn = s[:, 2 * H :] * tc
+            if zh is not None:
+                hn = torch.lerp(hn, h, zh if isinstance(zh, float) else zh[t])
+            if valid is None:
+                out[t] = hn
+                h, c = hn, cn
+            else:
+                v = valid[t]
+                torch.mul(hn, v, out=out[t])
+                h = torch.where(v, hn, h)
+                c = torch.where(v, cn, c)
+        ctx.save_for_backward(w_hh_t, S, G, CN, TC, HP, CP)
+        ctx.masks = (hmask, gmask, zc, zh, valid)
+        ctx.want_gates = want_gates
+        if want_gates:
+            vf = 1.0 if valid is None else valid.to(xw.dtype)
+            gi, gf, go = S[..., :H], S[..., H : 2 * H], S[..., 2 * H :]
+            return out, h, c, gi * vf, gf * vf, G * vf, go * vf, CN * vf
+        return out, h, c
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:  # type: ignore[override]
+        w_hh_t, S, G, CN, TC, HP, CP = ctx.saved_tensors
+        hmask, gmask, zc, zh, valid = ctx.masks
+        T, B, H = G.shape
+        H3 = 3 * H
+        dA = S.new_empty(T, B, 4 * H)
+        dh = torch.zeros_like(HP[0]) if dhT is None else dhT.clone()
+        dc = torch.zeros_like(CP[0]) if dcT is None else dcT.clone()
+        has_gate_grads = ctx.want_gates and any(d is not None for d in dgates)
+        w_hh = w_hh_t.t().contiguous()
+        for t in range(T - 1, -1, -1):
+            s = S[t]
+            i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 2 * H :]
+            g, tc, cp = G[t], TC[t], CP[t]
+            if has_gate_grads:
+                # Reported gates are masked by validity; their gradients join the chain below.
+                vf = 1.0 if valid is None else valid[t].to(S.dtype)
+                gi_, gf_, gg_, go_, gc_ = (None if d is None else d[t] * vf for d in dgates)
+            else:
+                gi_ = gf_ = gg_ = go_ = gc_ = None
+            dhn = dh if dout is None else dh + dout[t]
+            dcn = dc
+            if valid is not None:
+                v = valid[t].to(S.dtype)
+                dh_carry = dh * (1 - v)
+                dc_carry = dc * (1 - v)
+                dhn = dhn * v
+                dcn = dcn * v
+            if gc_ is not None:
+                dcn = dcn + gc_
+            if zh is not None:
+                z = zh if isinstance(zh, float) else zh[t]
+                dh_hat = dhn * (1 - z)
+                dhp = dhn * z
+            else:
+                dh_hat = dhn
+                dhp = None
+            da = dA[t]
+            do = dh_hat * tc
+            dcn = torch.addcmul(dcn, dh_hat * o, 1 - tc * tc)
+            if zc is not None:
+                z = zc if isinstance(zc, float) else zc[t]
+                dc_hat = dcn * (1 - z)
+                dcp = dcn * z + dc_hat * f
+            else:
+                dc_hat = dcn
+                dcp = dc_hat * f
+            gd = g if gmask is None else g * gmask[t]
+            di = dc_hat * gd
+            df = dc_hat * cp
+            dg = dc_hat * i if gmask is None else dc_hat * i * gmask[t]
+            if gi_ is not None:
+                di = di + gi_
+            if gf_ is not None:
+                df = df + gf_
+            if gg_ is not None:
+                dg = dg + gg_
+            if go_ is not None:
+                do = do + go_
+            torch.mul(torch.cat([di, df, do], 1), s * (1 - s), out=da[:, :H3])
+            torch.mul(dg, 1 - g * g, out=da[:, H3:])
+            dhin = da.matmul(w_hh)
+            if hmask is not None:
+                dhin = dhin * hmask
+            dh = dhin if dhp is None else dhin + dhp
+            dc = dcp
+            if valid is not None:
+                dh = dh + dh_carry
+                dc = dc + dc_carry
+        hin_all = HP if hmask is None else HP * hmask
+        dw = hin_all.reshape(T * B, H).t().matmul(dA.reshape(T * B, 4 * H))
+        return dA, dw, dh, dc, None, None, None, None, None, None
 
 
 class LSTM(_Regularized, nn.LSTM):
@@ -609,6 +846,23 @@ class LSTM(_Regularized, nn.LSTM):
     ) -> Any:
         return self._forward_impl(super().forward, input, hx, lengths, return_gates)
 
+    def _gates_from_states(self, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh):  # type: ignore[no-untyped-def]
+        a = F.linear(x, w_ih, b_ih) + F.linear(h_prev, w_hh, b_hh)
+        ai, af, ag, ao = a.chunk(4, -1)
+        i, f, o, g = ai.sigmoid(), af.sigmoid(), ao.sigmoid(), ag.tanh()
+        # The cell states are not returned by the kernel: an elementwise scan rebuilds them.
+        c = c0
+        cs = []
+        for t in range(x.shape[0]):
+            c_new = torch.addcmul(f[t] * c, i[t], g[t])
+            c = c_new if valid is None else torch.where(valid[t], c_new, c)
+            cs.append(c_new)
+        cs_t = torch.stack(cs)
+        out = [i, f, g, o, cs_t]
+        if valid is not None:
+            out = [t * valid for t in out]
+        return out
+
     def _direction(self, x, valid, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, p_hid, want_gates):  # type: ignore[no-untyped-def]
         T, B = x.shape[0], x.shape[1]
         H = self.hidden_size
@@ -617,7 +871,8 @@ class LSTM(_Regularized, nn.LSTM):
             x.device
         )
         w_ih_p = w_ih.index_select(0, perm)
-        w_hh_t = w_hh.index_select(0, perm).t()
+        # (H, 4H) row-major: the per-step GEMM reads it without a transposed layout.
+        w_hh_t = w_hh.index_select(0, perm).t().contiguous()
         bias = None
         if b_ih is not None:
             bias = (b_ih + b_hh).index_select(0, perm)
@@ -634,6 +889,12 @@ class LSTM(_Regularized, nn.LSTM):
             zc_mask = x.new_empty(T, B, H).bernoulli_(z_c) if training else z_c
         if z_h:
             zh_mask = x.new_empty(T, B, h.shape[-1]).bernoulli_(z_h) if training else z_h
+        if w_hr is None:
+            res = _LSTMSequence.apply(xw, w_hh_t, h, c, hmask, gmask, zc_mask, zh_mask, valid, want_gates)
+            if want_gates:
+                return res[0], res[1], res[2], list(res[3:])
+            return res[0], res[1], res[2], None
+        # With a projection (proj_size > 0) the step is left to autograd.
         outs: list[Tensor] = []
         gi_l: list[Tensor] = []
         gf_l: list[Tensor] = []
@@ -734,6 +995,18 @@ class GRU(_Regularized, nn.GRU):
         self, input: Any, hx: Tensor | None = None, *, lengths: Any = None, return_gates: bool = False
     ) -> Any:
         return self._forward_impl(super().forward, input, hx, lengths, return_gates)
+
+    def _gates_from_states(self, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh):  # type: ignore[no-untyped-def]
+        H = self.hidden_size
+        gx = F.linear(x, w_ih, b_ih)
+        gh = F.linear(h_prev, w_hh, b_hh)
+        rz = (gx[..., : 2 * H] + gh[..., : 2 * H]).sigmoid()
+        r, z = rz[..., :H], rz[..., H:]
+        n = torch.addcmul(gx[..., 2 * H :], r, gh[..., 2 * H :]).tanh()
+        out = [r, z, n]
+        if valid is not None:
+            out = [t * valid for t in out]
+        return out
 
     def _direction(self, x, valid, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, p_hid, want_gates):  # type: ignore[no-untyped-def]
         T, B = x.shape[0], x.shape[1]
