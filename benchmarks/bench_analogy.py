@@ -1,6 +1,6 @@
 """Google analogy evaluation on GloVe 6B 50d: dlfaq.embeddings.evaluate_analogy vs gensim.
 
-    python benchmarks/bench_analogy.py [--repeats N] [--json]
+    python benchmarks/bench_analogy.py [--repeats N] [--precision auto|bfloat16|float32] [--json]
 
 Both evaluate the 19,544 questions of gensim's questions-words.txt with gensim's
 defaults (restrict_vocab=300000, case-insensitive, OOV questions skipped). The
@@ -27,6 +27,8 @@ from dlfaq.embeddings.benchmarks import dataset_path  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--precision", choices=["auto", "bfloat16", "float32"], default="auto",
+                    help="dtype of our first pass (auto: bfloat16 where the CPU has AVX512-BF16/AMX)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -36,7 +38,7 @@ def main() -> None:
     out: dict[str, object] = {}
 
     def ours() -> None:
-        out["ours"] = evaluate_analogy(vec)
+        out["ours"] = evaluate_analogy(vec, precision=args.precision)
 
     def anchor() -> None:
         out["gensim"] = kv.evaluate_word_analogies(path)
@@ -63,6 +65,7 @@ def main() -> None:
             "gensim_s": res["anchor_s"],
             "ratio": res["ratio"],
             "first pass": mine["settings"]["first_pass"],
+            "float32 redos": mine["float32_redos"],
             "exact fallbacks": mine["exact_fallbacks"],
         }
     ]

@@ -184,3 +184,27 @@ def test_analogy_full_google_set_reference_counts(glove):
     ours = evaluate_analogy(glove)
     assert (ours["correct"], ours["total"], ours["skipped"]) == (9036, 19486, 58)
     assert ours["accuracy"] == pytest.approx(0.4637, abs=5e-5)
+
+
+@pytest.mark.parametrize("dtype_name", ["bfloat16", "float32"])
+def test_first_pass_error_bound_holds(dtype_name):
+    """The first pass may only prune rows whose true score is provably below the answer:
+    check the stated bound against float64 cosines of real GloVe rows and random queries."""
+    import torch
+
+    from dlfaq.embeddings.evaluate import _score_bound
+
+    dtype = getattr(torch, dtype_name)
+    rng = np.random.default_rng(0)
+    u = load("glove-6b-50d", limit=20000).unit()
+    q = rng.standard_normal((64, 50))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    exact = q @ u.astype(np.float64).T
+    approx = (torch.from_numpy(q.astype(np.float32)).to(dtype)
+              @ torch.from_numpy(u).to(dtype).T).float().numpy()
+    err = np.abs(approx - exact).max()
+    bound = _score_bound(dtype, 50)
+    assert err <= bound
+    # and the bound is not vacuous: within a factor 50 of the worst error seen (it is a
+    # worst case: the d * 2^-24 accumulation term assumes every rounding goes the same way)
+    assert bound < 50 * max(err, 2.0**-24)

@@ -273,7 +273,7 @@ def evaluate_analogy(
         precision: the first pass's dtype; the answers do not depend on it.
         exclude_question_words: gensim and every published number exclude a, b
             and c from the answers; ``False`` takes the plain nearest neighbour
-            of the offset vector, which is nearly always b or c (Linzen, 2016).
+            of the offset vector, which is often b or c itself (Linzen, 2016).
 
     Returns:
         ``correct``, ``total`` (questions answered), ``skipped`` (questions with a
@@ -281,7 +281,8 @@ def evaluate_analogy(
         questions), ``sections`` (a list of ``{"name", "correct", "total",
         "skipped", "accuracy"}`` in file order), ``semantic`` and ``syntactic``
         aggregates, ``oov_ratio`` (percent of questions with an unknown word, as
-        gensim logs it), ``exact_fallbacks`` and ``settings``.
+        gensim logs it), ``float32_redos`` and ``exact_fallbacks`` (questions the
+        bfloat16 pass handed to float32, and to the full float64 scan) and ``settings``.
     """
     import torch
 
