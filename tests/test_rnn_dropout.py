@@ -286,7 +286,8 @@ def test_gru_regularizers_combined_train_step() -> None:
     [{}, {"zoneout": (0.3, 0.2), "recurrent_dropout": 0.3, "variational_dropout": 0.3}],
 )
 @pytest.mark.parametrize("training", [True, False])
-def test_hand_written_backward_passes_gradcheck(kw: dict, training: bool) -> None:
+@pytest.mark.parametrize("variable", [True, False])
+def test_hand_written_backward_passes_gradcheck(kw: dict, training: bool, variable: bool) -> None:
     # The loop path has its own backward; gradcheck compares it with finite differences
     # (float64, default tolerances) for outputs, final states and every returned gate,
     # with variable lengths, both directions, and masks held fixed by reseeding.
@@ -295,7 +296,7 @@ def test_hand_written_backward_passes_gradcheck(kw: dict, training: bool) -> Non
     x = torch.randn(4, 3, 3, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
     c0 = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
-    lengths = torch.tensor([4, 2, 3])
+    lengths = torch.tensor([4, 2, 3]) if variable else None
 
     def f(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, *params: torch.Tensor) -> tuple:
         torch.manual_seed(123)

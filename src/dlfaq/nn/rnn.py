@@ -600,15 +600,17 @@ def _check_proj(proj_size: int) -> None:
 class _LSTMSequence(torch.autograd.Function):
     """One LSTM direction over a whole sequence with a hand-written backward pass.
 
-    Autograd would record ~8 nodes per time step; here the forward loop runs
-    without recording, keeps the few activations the backward needs in
-    preallocated (T, B, ·) buffers, and the backward loop computes the gate
-    gradients in place. The recurrent weight gradient is one (H × T·B)·(T·B × 4H)
-    product after the loop instead of T small ones. Gate rows are in the order
-    i, f, o, g (sigmoid block first). Masks are constants (no gradient):
-    ``hmask`` (B, H) variational mask on h_{t-1}; ``gmask`` (T, B, H) recurrent
-    dropout on g; ``zc``/``zh`` zoneout weights, (T, B, H) in training or a float
-    in eval; ``valid`` (T, B, 1) for variable lengths.
+    Autograd would record ~10 nodes per time step; here the forward loop runs
+    without recording and writes the activations the backward needs straight
+    into preallocated (T, B, ·) buffers. The backward precomputes every
+    activation derivative for all steps in a few bulk operations, so its loop
+    is a handful of elementwise products and one matrix product per step, and
+    the recurrent weight gradient is a single (H × T·B)·(T·B × 4H) product.
+    Gate rows are in the order i, f, o, g (sigmoid block first). Masks are
+    constants (no gradient): ``hmask`` (B, H) variational mask on h_{t-1};
+    ``gmask`` (T, B, H) recurrent dropout on g; ``zc``/``zh`` zoneout weights,
+    (T, B, H) in training or a float in eval; ``valid`` (T, B, 1) for variable
+    lengths.
     """
 
     @staticmethod
@@ -632,35 +634,42 @@ class _LSTMSequence(torch.autograd.Function):
         G = xw.new_empty(T, B, H)
         CN = xw.new_empty(T, B, H)
         TC = xw.new_empty(T, B, H)
-        HP = xw.new_empty(T, B, H)
-        CP = xw.new_empty(T, B, H)
         out = xw.new_empty(T, B, H)
+        # Without padding the states are the buffers themselves (h_t = out[t], c_t = CN[t]);
+        # with padding the carried state can differ from them, so it is recorded.
+        HP = xw.new_empty(T, B, H) if valid is not None else None
+        CP = xw.new_empty(T, B, H) if valid is not None else None
         h, c = h0, c0
         for t in range(T):
-            HP[t] = h
-            CP[t] = c
+            if HP is not None and CP is not None:
+                HP[t] = h
+                CP[t] = c
             hin = h if hmask is None else h * hmask
             a = torch.addmm(xw[t], hin, w_hh_t)
             s = torch.sigmoid(a[:, :H3], out=S[t])
             g = torch.tanh(a[:, H3:], out=G[t])
             gd = g if gmask is None else g * gmask[t]
-            cn = torch.addcmul(s[:, H : 2 * H] * c, s[:, :H], gd)
+            cn = torch.mul(s[:, H : 2 * H], c, out=CN[t]).addcmul_(s[:, :H], gd)
             if zc is not None:
-                cn = torch.lerp(cn, c, zc if isinstance(zc, float) else zc[t])
-            CN[t] = cn
+                cn.lerp_(c, zc if isinstance(zc, float) else zc[t])
             tc = torch.tanh(cn, out=TC[t])
-            hn = s[:, 2 * H :] * tc
-            if zh is not None:
-                hn = torch.lerp(hn, h, zh if isinstance(zh, float) else zh[t])
             if valid is None:
-                out[t] = hn
+                hn = torch.mul(s[:, 2 * H :], tc, out=out[t])
+                if zh is not None:
+                    hn.lerp_(h, zh if isinstance(zh, float) else zh[t])
                 h, c = hn, cn
             else:
+                hn = s[:, 2 * H :] * tc
+                if zh is not None:
+                    hn = torch.lerp(hn, h, zh if isinstance(zh, float) else zh[t])
                 v = valid[t]
                 torch.mul(hn, v, out=out[t])
                 h = torch.where(v, hn, h)
                 c = torch.where(v, cn, c)
-        ctx.save_for_backward(w_hh_t, S, G, CN, TC, HP, CP)
+        if HP is None or CP is None:
+            ctx.save_for_backward(w_hh_t, S, G, CN, TC, out, h0, c0)
+        else:
+            ctx.save_for_backward(w_hh_t, S, G, CN, TC, HP, CP)
         ctx.masks = (hmask, gmask, zc, zh, valid)
         ctx.want_gates = want_gates
         if want_gates:
@@ -671,19 +680,32 @@ class _LSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:  # type: ignore[override]
-        w_hh_t, S, G, CN, TC, HP, CP = ctx.saved_tensors
         hmask, gmask, zc, zh, valid = ctx.masks
+        if valid is None:
+            w_hh_t, S, G, CN, TC, out, h0, c0 = ctx.saved_tensors
+            HP = torch.cat([h0.unsqueeze(0), out[:-1]])
+            CP = torch.cat([c0.unsqueeze(0), CN[:-1]])
+        else:
+            w_hh_t, S, G, CN, TC, HP, CP = ctx.saved_tensors
         T, B, H = G.shape
         H3 = 3 * H
+        # Bulk derivatives of all steps: sigmoid' = s(1-s), tanh' = 1 - tanh^2.
+        SD = S * (1 - S)
+        GD = 1 - G * G
+        TD = 1 - TC * TC
+        GI = S[..., :H] if gmask is None else S[..., :H] * gmask  # d(c)/d(g) = i * mask
+        GDm = G if gmask is None else G * gmask  # the g that was written
+        zc_t = None if zc is None else (zc if isinstance(zc, float) else zc)
+        zh_t = None if zh is None else (zh if isinstance(zh, float) else zh)
         dA = S.new_empty(T, B, 4 * H)
+        D3 = S.new_empty(B, H3)
         dh = torch.zeros_like(HP[0]) if dhT is None else dhT.clone()
         dc = torch.zeros_like(CP[0]) if dcT is None else dcT.clone()
         has_gate_grads = ctx.want_gates and any(d is not None for d in dgates)
         w_hh = w_hh_t.t().contiguous()
         for t in range(T - 1, -1, -1):
             s = S[t]
-            i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 2 * H :]
-            g, tc, cp = G[t], TC[t], CP[t]
+            f, o = s[:, H : 2 * H], s[:, 2 * H :]
             if has_gate_grads:
                 # Reported gates are masked by validity; their gradients join the chain below.
                 vf = 1.0 if valid is None else valid[t].to(S.dtype)
@@ -700,37 +722,36 @@ class _LSTMSequence(torch.autograd.Function):
                 dcn = dcn * v
             if gc_ is not None:
                 dcn = dcn + gc_
-            if zh is not None:
-                z = zh if isinstance(zh, float) else zh[t]
+            if zh_t is not None:
+                z = zh_t if isinstance(zh_t, float) else zh_t[t]
                 dh_hat = dhn * (1 - z)
                 dhp = dhn * z
             else:
                 dh_hat = dhn
                 dhp = None
-            da = dA[t]
-            do = dh_hat * tc
-            dcn = torch.addcmul(dcn, dh_hat * o, 1 - tc * tc)
-            if zc is not None:
-                z = zc if isinstance(zc, float) else zc[t]
+            torch.mul(dh_hat, TC[t], out=D3[:, 2 * H :])  # d o
+            dcn = torch.addcmul(dcn, dh_hat * o, TD[t])
+            if zc_t is not None:
+                z = zc_t if isinstance(zc_t, float) else zc_t[t]
                 dc_hat = dcn * (1 - z)
-                dcp = dcn * z + dc_hat * f
+                dcp = torch.addcmul(dcn * z, dc_hat, f)
             else:
                 dc_hat = dcn
                 dcp = dc_hat * f
-            gd = g if gmask is None else g * gmask[t]
-            di = dc_hat * gd
-            df = dc_hat * cp
-            dg = dc_hat * i if gmask is None else dc_hat * i * gmask[t]
+            torch.mul(dc_hat, GDm[t], out=D3[:, :H])  # d i
+            torch.mul(dc_hat, CP[t], out=D3[:, H : 2 * H])  # d f
+            dg = dc_hat * GI[t]
             if gi_ is not None:
-                di = di + gi_
+                D3[:, :H] += gi_
             if gf_ is not None:
-                df = df + gf_
+                D3[:, H : 2 * H] += gf_
+            if go_ is not None:
+                D3[:, 2 * H :] += go_
             if gg_ is not None:
                 dg = dg + gg_
-            if go_ is not None:
-                do = do + go_
-            torch.mul(torch.cat([di, df, do], 1), s * (1 - s), out=da[:, :H3])
-            torch.mul(dg, 1 - g * g, out=da[:, H3:])
+            da = dA[t]
+            torch.mul(D3, SD[t], out=da[:, :H3])
+            torch.mul(dg, GD[t], out=da[:, H3:])
             dhin = da.matmul(w_hh)
             if hmask is not None:
                 dhin = dhin * hmask
