@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import compare, report  # noqa: E402
 
 from dlfaq.nn.attention import AdditiveAttention, ScaledDotProductAttention  # noqa: E402
-from dlfaq.train.distill import distill  # noqa: E402
+from dlfaq.train.distillation import distill  # noqa: E402
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Tests for dlfaq.train.distill: the loss formula, its reduction, the T² factor and distill()."""
+"""Tests for dlfaq.train.distillation: the loss formula, its reduction, the T² factor and distill()."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlfaq.train.distill import DistillationLoss, distill, kd_kl, soft_targets
+from dlfaq.train.distillation import DistillationLoss, distill, kd_kl, soft_targets
 
 
 def reference_loss(

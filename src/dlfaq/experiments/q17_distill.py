@@ -54,7 +54,7 @@ def _run(ctx: RunContext) -> Evidence:
 
     from dlfaq.data import digits
     from dlfaq.nn.blocks import MLP
-    from dlfaq.train.distill import DistillationLoss, distill
+    from dlfaq.train.distillation import DistillationLoss, distill
     from dlfaq.train.loop import evaluate, fit
 
     dev = ctx.device
