@@ -69,17 +69,24 @@ def _child(which: str, n: int, d: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def memory_bound(n: int, d: int, minority: int, k: int = 5) -> int:
-    """The bound stated in the SMOTE docstring: output + class copies + neighbour table + one block + chunk buffers."""
+def memory_bound(n: int, d: int, minority: int, threads: int | None = None) -> int:
+    """The bound stated in the SMOTE docstring, for the 'auto' strategy on a binary target."""
+    import torch
+
     from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES
 
+    threads = threads or torch.get_num_threads()
     n_new = (n - minority) - minority
-    output = (n + n_new) * d * 8 + (n + n_new) * 8
-    class_copies = minority * d * (8 + 8 + 4)  # float64 rows, centred float64 copy, float32 copy
-    neighbours = minority * (k + 3) * 8 * 3 + minority * 8 * 4  # candidates, refined, values; sq norms
-    draws = n_new * (8 + 8 + 8 + 8)  # random ints, steps, rows, neighbour ids
-    chunk = 4 * 2 * 16384 * d * 8  # up to 4 worker threads, two row buffers each
-    return output + class_copies + neighbours + draws + chunk + DEFAULT_BLOCK_BYTES
+    output = (n + n_new) * (d * 8 + 8)
+    return (
+        output
+        + 24 * minority * d
+        + 104 * minority
+        + 40 * n_new
+        + DEFAULT_BLOCK_BYTES
+        + 2 * 16384 * d * 8 * threads
+        + 32 * 2**20
+    )
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ import torch
 
 __all__ = ["kneighbors_self"]
 
-DEFAULT_BLOCK_BYTES = 32 * 2**20
+DEFAULT_BLOCK_BYTES = 16 * 2**20
 
 
 def _block_rows(m: int, max_block_bytes: int, elem: int = 4) -> int:
@@ -142,12 +142,21 @@ def _candidates(
     return vals, idx
 
 
-def _refine(Xc64: torch.Tensor, rows: torch.Tensor, cand: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _refine(
+    Xc64: torch.Tensor,
+    rows: torch.Tensor,
+    cand: torch.Tensor,
+    k: int,
+    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact float64 distances of candidates, sorted by (distance, index); first k kept."""
     cand, _ = cand.sort(dim=1)
     out_i = torch.empty(rows.shape[0], k, dtype=torch.long, device=cand.device)
     out_d = torch.empty(rows.shape[0], k, dtype=torch.float64, device=cand.device)
-    step = max(1, (8 * 2**20) // max(1, cand.shape[1] * Xc64.shape[1] * 8))
+    # Three live (rows, n_cand, D) float64 temporaries per worker share the block budget.
+    workers = max(1, torch.get_num_threads()) if cand.device.type == "cpu" else 1
+    per_row = 3 * cand.shape[1] * Xc64.shape[1] * 8
+    step = max(1, max_block_bytes // max(1, per_row * workers))
 
     def block(s: int) -> None:
         c = cand[s : s + step]
@@ -199,7 +208,7 @@ def kneighbors_self(
     dt = torch.float32
     approx, cand = _candidates(X64, n_cand, max_block_bytes, dt)
     rows = torch.arange(m, device=X64.device)
-    dist, nn = _refine(X64, rows, cand, k)
+    dist, nn = _refine(X64, rows, cand, k, max_block_bytes)
     if n_cand < m - 1:
         # Certificate: every non-candidate j has computed distance >= approx[:, -1];
         # its true distance is at least that minus the rounding bound.
@@ -222,7 +231,7 @@ def kneighbors_self(
                 r = torch.arange(d.shape[0], device=d.device)
                 d[r, sub_rows[s : s + per]] = math.inf
                 cands.append(d.topk(n_cand, dim=1, largest=False).indices)
-            d2, n2 = _refine(X64, sub_rows, torch.cat(cands), k)
+            d2, n2 = _refine(X64, sub_rows, torch.cat(cands), k, max_block_bytes)
             dist[sub_rows] = d2
             nn[sub_rows] = n2
     if is_np:

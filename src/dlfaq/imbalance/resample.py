@@ -191,10 +191,20 @@ class SMOTE(BaseSampler):
         max_block_bytes: memory bound of the neighbour search (see below).
 
     Memory: besides the input and the output (allocated once, the input copied
-    into its head), SMOTE holds one class's rows (in float64 and float32), its
-    neighbour table (``m * (k_neighbors + 3)`` indices), one block of float32
-    distances of at most ``max_block_bytes`` (default 32 MiB) and a generation
-    buffer of at most 16,384 rows per worker thread. The exact neighbour search is
+    into its head), SMOTE needs at most, for a class of ``m`` rows, ``D``
+    features, ``n_new`` new rows and ``T = torch.get_num_threads()`` workers::
+
+        24 m D          the class's rows (float64, centred float64, float32 and its transpose)
+      + 104 m           neighbour candidates, refined lists, norms
+      + 40 n_new        random draws (sample, step, row, neighbour) and the new labels
+      + max_block_bytes one block of float32 distances (or of float64 re-ranking
+                        buffers), split between the workers
+      + 2 * 16384 D * 8 * T   generation buffers
+      + ~32 MiB         torch runtime (thread pool, BLAS workspaces)
+
+    independent of ``m**2``: the distance matrix is never materialised
+    (default ``max_block_bytes`` is 16 MiB). ``benchmarks/bench_smote.py --large``
+    checks this bound on 2,000,000 rows. The exact neighbour search is
     :func:`dlfaq.imbalance.neighbors.kneighbors_self`.
 
     Integer X gives a float64 output (imbalanced-learn truncates the synthetic
@@ -263,6 +273,7 @@ class SMOTE(BaseSampler):
             steps_t = torch.from_numpy(steps).to(device=Xc.device, dtype=work)
             rows_all = torch.div(flat_t, k, rounding_mode="floor")
             nbrs_all = nn.view(-1)[flat_t]
+            del flat, flat_t, nn
             chunk = self._chunk if workers <= 1 else max(4096, -(-n_new // workers))
             chunk = min(chunk, self._chunk)
 

@@ -191,6 +191,18 @@ def _labels_numpy(y: Any) -> np.ndarray:
     return np.asarray(y)
 
 
+def _all_finite(X: Any, rows: int = 65536) -> bool:
+    """NaN/inf check in row chunks: a full boolean mask would cost N*D bytes at millions of rows."""
+    for s in range(0, X.shape[0], rows):
+        part = X[s : s + rows]
+        if _is_torch(part):
+            if not bool(part.isfinite().all()):
+                return False
+        elif not np.isfinite(part).all():
+            return False
+    return True
+
+
 def check_X_y(X: Any, y: Any, *, numeric: bool = True) -> tuple[Any, Any]:
     """Validate a feature matrix and a label vector for resampling.
 
@@ -204,7 +216,7 @@ def check_X_y(X: Any, y: Any, *, numeric: bool = True) -> tuple[Any, Any]:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
         if numeric and X.dtype.is_complex:
             raise ValueError("X must be real-valued")
-        if X.is_floating_point() and not bool(X.isfinite().all()):
+        if X.is_floating_point() and not _all_finite(X):
             raise ValueError("X contains NaN or inf; impute or drop those rows before resampling")
     else:
         X = np.asarray(X)
@@ -212,7 +224,7 @@ def check_X_y(X: Any, y: Any, *, numeric: bool = True) -> tuple[Any, Any]:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
         if numeric and X.dtype.kind not in "biuf":
             raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-        if X.dtype.kind == "f" and not np.isfinite(X).all():
+        if X.dtype.kind == "f" and not _all_finite(X):
             raise ValueError("X contains NaN or inf; impute or drop those rows before resampling")
     if _is_torch(y):
         if y.ndim != 1:
