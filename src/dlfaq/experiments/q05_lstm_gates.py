@@ -222,7 +222,11 @@ def _gates_delayed_recall(ctx: RunContext) -> Evidence:
     hand_err = float(
         max((h_n[0] - out[-1]).abs().max().item(), np.abs(c_n[0].cpu().numpy() - c[-1]).max())
     )
-    ev.metrics.update(update_identity_err=upd_err, output_identity_err=h_err, final_state_err=hand_err)
+    # float32 rounding grows with the magnitude of c (memory units reach |c| of tens), so the
+    # identity tolerance is relative to the largest |c|.
+    scale = max(1.0, float(np.abs(c).max()))
+    tol = IDENTITY_TOL * scale
+    ev.metrics.update(update_identity_err=upd_err, output_identity_err=h_err, final_state_err=hand_err, max_abs_c=scale)
 
     # Memory units: the cell units whose final value depends most on the first token.
     eta = _eta2(c[-1], labels)
@@ -368,9 +372,9 @@ def _gates_delayed_recall(ctx: RunContext) -> Evidence:
     ev.add(
         judge(
             "q05.input-gate-sigmoid-times-tanh",
-            supported=upd_err <= IDENTITY_TOL and i_mem_first > i_mem_delay,
-            partly=upd_err <= IDENTITY_TOL,
-            rule=f"supported if the written amount is exactly i⊙g (c_t − f⊙c_{{t−1}} = i⊙g within {IDENTITY_TOL:g}) "
+            supported=upd_err <= tol and i_mem_first > i_mem_delay,
+            partly=upd_err <= tol,
+            rule=f"supported if the written amount is exactly i⊙g (c_t − f⊙c_{{t−1}} = i⊙g within {IDENTITY_TOL:g} × max(1, max|c|)) "
             "and the memory units' input gate is more open on the token to remember than during the delay; "
             "partly if only the identity holds",
             reason=f"max identity error {upd_err:.1e}; memory units' i at step 0 {i_mem_first:.3f} vs during "
@@ -380,18 +384,19 @@ def _gates_delayed_recall(ctx: RunContext) -> Evidence:
     ev.add(
         judge(
             "q05.cell-state-update",
-            supported=upd_err <= IDENTITY_TOL,
-            rule=f"supported if c_t = f⊙c_{{t−1}} + i⊙g holds within {IDENTITY_TOL:g} at every step of the trained LSTM",
+            supported=upd_err <= tol,
+            rule=f"supported if c_t = f⊙c_{{t−1}} + i⊙g holds within {IDENTITY_TOL:g} × max(1, max|c|) (float32 "
+            "rounding scales with |c|) at every step of the trained LSTM",
             reason=f"max |c_t − (f⊙c_{{t−1}} + i⊙g)| = {upd_err:.1e} over {T} steps × 512 sequences",
         )
     )
     ev.add(
         judge(
             "q05.output-gate",
-            supported=h_err <= IDENTITY_TOL and hand_err <= IDENTITY_TOL,
-            rule=f"supported if h_t = o⊙tanh(c_t) within {IDENTITY_TOL:g} at every step and the returned (h_n, c_n) "
+            supported=h_err <= tol and hand_err <= tol,
+            rule=f"supported if h_t = o⊙tanh(c_t) within {IDENTITY_TOL:g} × max(1, max|c|) at every step and the returned (h_n, c_n) "
             "are the last step's h and c (what the next step receives)",
-            reason=f"max |h_t − o⊙tanh(c_t)| = {h_err:.1e}; final-state mismatch {hand_err:.1e}",
+            reason=f"max |h_t − o⊙tanh(c_t)| = {h_err:.1e}; final-state mismatch {hand_err:.1e}; max|c| = {scale:.1f}",
         )
     )
     ev.notes = (
