@@ -243,6 +243,25 @@ def test_random_samplers_counts_and_torch_device_kept():
     np.testing.assert_array_equal(Xu.numpy(), Xn)
 
 
+def test_smote_on_tensor_that_requires_grad():
+    X, y = _data()
+    Xt = torch.from_numpy(X).requires_grad_(True)
+    Xo, _ = SMOTE(random_state=0).fit_resample(Xt, torch.from_numpy(y))
+    assert not Xo.requires_grad
+    Xn, _ = SMOTE(random_state=0).fit_resample(X, y)
+    np.testing.assert_array_equal(Xo.numpy(), Xn)
+
+
+def test_string_labels_and_integer_features():
+    X, y = _data(n_classes=2)
+    labels = np.where(y == 1, "rare", "common")
+    Xo, yo = SMOTE(random_state=0).fit_resample(X.round().astype(np.int64), labels)
+    assert Xo.dtype == np.float64 and yo.dtype == labels.dtype
+    assert _counts(yo) == {"common": int((y == 0).sum()), "rare": int((y == 0).sum())}
+    Xr, yr = RandomOverSampler(random_state=0).fit_resample(X, labels)
+    assert _counts(yr)["rare"] == _counts(yr)["common"]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_smote_cuda_matches_cpu():
     X, y = _data()

@@ -87,8 +87,15 @@ def run_blocks(fn: Callable[[Any], None], items: Iterable[Any], workers: int) ->
         for it in items:
             fn(it)
         return
+    # Grad mode is thread-local: carry the caller's into the workers.
+    grad = torch.is_grad_enabled()
+
+    def call(it: Any) -> None:
+        with torch.set_grad_enabled(grad):
+            fn(it)
+
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as ex:
-        for f in [ex.submit(fn, it) for it in items]:
+        for f in [ex.submit(call, it) for it in items]:
             f.result()
 
 
@@ -171,6 +178,7 @@ def _refine(
     return out_d, out_i
 
 
+@torch.no_grad()
 def kneighbors_self(
     X: Any,
     k: int,

@@ -309,7 +309,8 @@ class SMOTE(BaseSampler):
             out = np.empty((n + total, d), dtype=out_np_dtype)
             out_t = torch.from_numpy(out)
         device = out_t.device
-        with cpu_workers(device) as workers:
+        # Resampling is data preparation: never part of an autograd graph.
+        with torch.no_grad(), cpu_workers(device) as workers:
             self._generate(Xt, y, y_np, out_t, k, workers)
         labels = []
         for cls, n_new in self.sampling_strategy_.items():
