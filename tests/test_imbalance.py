@@ -11,8 +11,10 @@ from sklearn.datasets import make_classification
 
 from dlfaq.imbalance import (
     SMOTE,
+    BorderlineSMOTE,
     RandomOverSampler,
     RandomUnderSampler,
+    kneighbors,
     kneighbors_self,
     resolve_sampling_strategy,
 )
@@ -140,6 +142,41 @@ def test_smote_same_output_as_imblearn(strategy):
     np.testing.assert_array_equal(yo, yt)
     # Identical float64 operations in the same order; allow 1e-12 for BLAS-free reordering.
     np.testing.assert_allclose(Xo, Xt, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["borderline-1", "borderline-2"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_borderline_smote_same_output_as_imblearn(kind, n_classes):
+    X, y = _data(n=900, n_classes=n_classes, seed=1)
+    ours = BorderlineSMOTE(random_state=4, kind=kind)
+    theirs = imb_over.BorderlineSMOTE(random_state=4, kind=kind)
+    Xo, yo = ours.fit_resample(X, y)
+    Xt, yt = theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(yo, yt)
+    np.testing.assert_allclose(Xo, Xt, rtol=0, atol=1e-12)
+    assert ours.in_danger_indices_.keys() == theirs.in_danger_indices.keys()
+    for c, idx in ours.in_danger_indices_.items():
+        np.testing.assert_array_equal(idx, theirs.in_danger_indices[c])
+    # torch input gives the same rows.
+    Xq, yq = BorderlineSMOTE(random_state=4, kind=kind).fit_resample(torch.from_numpy(X), torch.from_numpy(y))
+    np.testing.assert_allclose(Xq.numpy(), Xo, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="kind"):
+        BorderlineSMOTE(kind="borderline-3").fit_resample(X, y)
+    with pytest.raises(ValueError, match="m_neighbors"):
+        BorderlineSMOTE(m_neighbors=0).fit_resample(X, y)
+
+
+def test_kneighbors_queries_against_reference():
+    rng = np.random.RandomState(3)
+    R, Q = rng.randn(700, 5), rng.randn(50, 5)
+    D = ((Q[:, None] - R[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(kneighbors(Q, R, 4), np.argsort(D, 1, kind="stable")[:, :4])
+    idx = rng.choice(700, 30, replace=False)
+    D = ((R[idx][:, None] - R[None]) ** 2).sum(-1)
+    D[np.arange(30), idx] = np.inf
+    np.testing.assert_array_equal(kneighbors(R[idx], R, 4, self_index=idx), np.argsort(D, 1, kind="stable")[:, :4])
+    with pytest.raises(ValueError, match="reference points"):
+        kneighbors(Q, R[:3], 4)
 
 
 def test_smote_float32_and_torch_agree_with_imblearn():

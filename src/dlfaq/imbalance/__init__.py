@@ -1,8 +1,9 @@
 """Class-imbalance toolkit (FAQ question 6).
 
 * Resampling with the imbalanced-learn contract (``fit_resample``):
-  :class:`RandomOverSampler`, :class:`RandomUnderSampler`, :class:`SMOTE`
-  (exact, blocked k-NN in torch; NumPy or torch input, CPU or CUDA).
+  :class:`RandomOverSampler`, :class:`RandomUnderSampler`, :class:`SMOTE`,
+  :class:`BorderlineSMOTE` (exact, blocked k-NN in torch: :func:`kneighbors`;
+  NumPy or torch input, CPU or CUDA).
 * Reweighting for ``torch.nn``: :func:`class_weights` (inverse frequency,
   effective number), :class:`FocalLoss`, :class:`LogitAdjustedLoss`, :func:`logit_adjust`.
 * :class:`BalancedBatchSampler`: per-class quotas for a ``DataLoader``.

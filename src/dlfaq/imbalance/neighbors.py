@@ -30,9 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 
-__all__ = ["kneighbors_self"]
+__all__ = ["kneighbors", "kneighbors_self"]
 
 DEFAULT_BLOCK_BYTES = 16 * 2**20
 
@@ -100,9 +101,16 @@ def run_blocks(fn: Callable[[Any], None], items: Iterable[Any], workers: int) ->
 
 
 def _candidates(
-    Xc: torch.Tensor, n_cand: int, max_block_bytes: int, dtype: torch.dtype
+    Q: torch.Tensor,
+    R: torch.Tensor,
+    self_idx: torch.Tensor | None,
+    n_cand: int,
+    max_block_bytes: int,
+    dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Approximate (value, index) of the ``n_cand`` smallest distances of each row, self excluded.
+    """Approximate (value, index) of the ``n_cand`` smallest distances from each row of Q to R.
+
+    ``self_idx[i]`` (when >= 0) is the index of query i in R, which is excluded.
 
     A full ``topk`` over every row of the block costs more than the matrix
     product. Instead the columns are cut into groups of ``_GROUP``; the
@@ -111,46 +119,51 @@ def _candidates(
     all of those), so ``topk`` runs on the group minima and then on the
     ``n_cand * _GROUP`` values of the chosen groups only.
     """
-    m = Xc.shape[0]
-    A = Xc.to(dtype)
-    sq = (A * A).sum(1)
-    AT = A.T.contiguous()
+    nq, nr = Q.shape[0], R.shape[0]
+    B = R.to(dtype)
+    A = B if Q is R else Q.to(dtype)
+    sq_r = (B * B).sum(1)
+    sq_q = sq_r if Q is R else (A * A).sum(1)
+    BT = B.T.contiguous()
     g = _GROUP
-    n_groups = -(-m // g)
+    n_groups = -(-nr // g)
     rows = _block_rows(n_groups * g, max_block_bytes, A.element_size())
-    vals = torch.empty(m, n_cand, dtype=dtype, device=Xc.device)
-    idx = torch.empty(m, n_cand, dtype=torch.long, device=Xc.device)
+    vals = torch.empty(nq, n_cand, dtype=dtype, device=Q.device)
+    idx = torch.empty(nq, n_cand, dtype=torch.long, device=Q.device)
     n_grp_cand = min(n_cand, n_groups)
     local = threading.local()
 
     def block(s: int) -> None:
-        e = min(m, s + rows)
+        e = min(nq, s + rows)
         b = e - s
         buf = getattr(local, "buf", None)
         if buf is None:
             # One buffer per worker; padding columns stay +inf so they never win.
-            buf = local.buf = torch.full((rows, n_groups * g), math.inf, dtype=dtype, device=Xc.device)
+            buf = local.buf = torch.full((rows, n_groups * g), math.inf, dtype=dtype, device=Q.device)
         d = buf[:b]
-        r = torch.arange(b, device=Xc.device)
         # ||b||^2 - 2 a.b; ||a||^2 is a per-row constant added afterwards.
-        torch.addmm(sq.unsqueeze(0), A[s:e], AT, alpha=-2.0, out=d[:, :m])
-        d[r, r + s] = math.inf
+        torch.addmm(sq_r.unsqueeze(0), A[s:e], BT, alpha=-2.0, out=d[:, :nr])
+        if self_idx is not None:
+            si = self_idx[s:e]
+            keep = si >= 0
+            d[torch.arange(b, device=Q.device)[keep], si[keep]] = math.inf
         dv = d.view(b, n_groups, g)
         gid = dv.amin(2).topk(n_grp_cand, dim=1, largest=False, sorted=False).indices
         sub = dv.gather(1, gid.unsqueeze(2).expand(b, n_grp_cand, g)).view(b, n_grp_cand * g)
         v, i = sub.topk(n_cand, dim=1, largest=False, sorted=True)
-        vals[s:e] = v + sq[s:e, None]
+        vals[s:e] = v + sq_q[s:e, None]
         idx[s:e] = gid.gather(1, torch.div(i, g, rounding_mode="floor")) * g + i % g
 
-    with cpu_workers(Xc.device) as workers:
+    with cpu_workers(Q.device) as workers:
         # Each worker holds its own block: split the memory budget between them.
         rows = max(1, rows // workers) if workers > 1 else rows
-        run_blocks(block, range(0, m, rows), workers)
+        run_blocks(block, range(0, nq, rows), workers)
     return vals, idx
 
 
 def _refine(
-    Xc64: torch.Tensor,
+    Q64: torch.Tensor,
+    R64: torch.Tensor,
     rows: torch.Tensor,
     cand: torch.Tensor,
     k: int,
@@ -162,12 +175,12 @@ def _refine(
     out_d = torch.empty(rows.shape[0], k, dtype=torch.float64, device=cand.device)
     # Three live (rows, n_cand, D) float64 temporaries per worker share the block budget.
     workers = max(1, torch.get_num_threads()) if cand.device.type == "cpu" else 1
-    per_row = 3 * cand.shape[1] * Xc64.shape[1] * 8
+    per_row = 3 * cand.shape[1] * R64.shape[1] * 8
     step = max(1, max_block_bytes // max(1, per_row * workers))
 
     def block(s: int) -> None:
         c = cand[s : s + step]
-        diff = Xc64[c] - Xc64[rows[s : s + step]].unsqueeze(1)
+        diff = R64[c] - Q64[rows[s : s + step]].unsqueeze(1)
         d = (diff * diff).sum(-1)
         d, order = d.sort(dim=1, stable=True)
         out_d[s : s + step] = d[:, :k]
@@ -179,6 +192,95 @@ def _refine(
 
 
 @torch.no_grad()
+def kneighbors(
+    Q: Any,
+    R: Any,
+    k: int,
+    *,
+    self_index: Any = None,
+    margin: int = 3,
+    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+    return_distance: bool = False,
+) -> Any:
+    """Indices (n_Q, k) of the k nearest rows of ``R`` for each row of ``Q`` (Euclidean, exact).
+
+    Args:
+        Q: (n_Q, d) queries; R: (n_R, d) reference points. NumPy arrays or
+            torch tensors (CPU or CUDA); the result lives where ``Q`` lives (a
+            NumPy array for NumPy input).
+        k: neighbours per query.
+        self_index: optional (n_Q,) integer array: ``self_index[i]`` is the row
+            of R that *is* query i (excluded from its neighbours), or -1.
+        margin: extra float32 candidates per row that the float64 check re-ranks.
+        max_block_bytes: bound on the memory of one block of float32 distances.
+        return_distance: also return the (n_Q, k) float64 Euclidean distances.
+
+    Neighbours are ordered by distance, ties by the lower index. Duplicates of
+    a query count as neighbours at distance 0 (the excluded row itself never does).
+    """
+    is_np = not isinstance(Q, torch.Tensor)
+    Qt = torch.as_tensor(Q)
+    Rt = Qt if R is Q else torch.as_tensor(R, device=Qt.device)
+    if Qt.ndim != 2 or Rt.ndim != 2 or Qt.shape[1] != Rt.shape[1]:
+        raise ValueError(f"Q and R must be 2-D with the same width, got {tuple(Qt.shape)} and {tuple(Rt.shape)}")
+    nq, nr = Qt.shape[0], Rt.shape[0]
+    si = None
+    if self_index is not None:
+        si = torch.as_tensor(np.asarray(self_index) if not isinstance(self_index, torch.Tensor) else self_index)
+        si = si.to(device=Qt.device, dtype=torch.long)
+        if si.shape != (nq,) or bool((si >= nr).any()):
+            raise ValueError("self_index must hold one row index of R (or -1) per query")
+    excluded = 0 if si is None else 1
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if nr - excluded < k:
+        raise ValueError(
+            f"need at least k + {excluded} = {k + excluded} reference points for k = {k} neighbours, got {nr}"
+        )
+    # Centring leaves distances unchanged and shrinks the norms that the error bound scales with.
+    R64 = Rt.to(torch.float64)
+    mu = R64.mean(0, keepdim=True)
+    R64 = R64 - mu
+    Q64 = R64 if Rt is Qt else Qt.to(torch.float64) - mu
+    n_cand = min(nr - excluded, k + max(0, margin))
+    dt = torch.float32
+    approx, cand = _candidates(Q64, R64, si, n_cand, max_block_bytes, dt)
+    rows = torch.arange(nq, device=Q64.device)
+    dist, nn = _refine(Q64, R64, rows, cand, k, max_block_bytes)
+    if n_cand < nr - excluded:
+        # Certificate: every non-candidate j has computed distance >= approx[:, -1];
+        # its true distance is at least that minus the rounding bound.
+        eps = torch.finfo(dt).eps
+        sq_r = (R64 * R64).sum(1)
+        sq_q = sq_r if Q64 is R64 else (Q64 * Q64).sum(1)
+        # (d + 2) eps (|a|^2 + |b|^2 + 2|a.b|) <= 2 (d + 2) eps (|a|^2 + max|b|^2); a further
+        # factor 2 covers rounding the inputs themselves to float32.
+        bound = 4.0 * (R64.shape[1] + 2) * eps * (sq_q + sq_r.max())
+        ok = approx[:, -1].to(torch.float64) - bound > dist[:, -1]
+        bad = (~ok).nonzero().flatten()
+        if bad.numel():
+            # Exact float64 pass for the uncertified rows only, still blocked.
+            per = _block_rows(nr, max_block_bytes, 8)
+            cands = []
+            for s in range(0, bad.numel(), per):
+                rws = bad[s : s + per]
+                d = torch.addmm(sq_r.unsqueeze(0), Q64[rws], R64.T, alpha=-2.0)
+                if si is not None:
+                    sj = si[rws]
+                    keep = sj >= 0
+                    d[torch.arange(d.shape[0], device=d.device)[keep], sj[keep]] = math.inf
+                cands.append(d.topk(n_cand, dim=1, largest=False).indices)
+            d2, n2 = _refine(Q64, R64, bad, torch.cat(cands), k, max_block_bytes)
+            dist[bad] = d2
+            nn[bad] = n2
+    if is_np:
+        nn_out: Any = nn.numpy()
+        dist_out: Any = dist.sqrt().numpy()
+    else:
+        nn_out, dist_out = nn, dist.sqrt()
+    return (nn_out, dist_out) if return_distance else nn_out
+
+
 def kneighbors_self(
     X: Any,
     k: int,
@@ -187,64 +289,14 @@ def kneighbors_self(
     max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     return_distance: bool = False,
 ) -> Any:
-    """Indices (m, k) of each row's k nearest other rows of ``X`` (Euclidean, exact).
+    """Indices (m, k) of each row's k nearest other rows of ``X``: :func:`kneighbors` of X among itself.
 
-    Args:
-        X: (m, d) NumPy array or torch tensor (CPU or CUDA); the result lives
-            on the same device (a NumPy array for NumPy input).
-        k: neighbours per row, excluding the row itself; needs ``m >= k + 1``.
-        margin: extra float32 candidates per row that the float64 check re-ranks.
-        max_block_bytes: bound on the memory of one block of float32 distances.
-        return_distance: also return the (m, k) float64 Euclidean distances.
-
-    Neighbours are ordered by distance, ties by the lower index. A duplicate of
-    a row counts as a neighbour at distance 0 (the row itself never does).
+    Needs ``m >= k + 1``. A duplicate of a row counts as a neighbour at
+    distance 0 (the row itself never does).
     """
-    is_np = not isinstance(X, torch.Tensor)
-    Xt = torch.as_tensor(X)
-    if Xt.ndim != 2:
-        raise ValueError(f"X must be 2-D, got shape {tuple(Xt.shape)}")
-    m = Xt.shape[0]
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    if m < k + 1:
-        raise ValueError(f"need at least k + 1 = {k + 1} points for k = {k} neighbours, got {m}")
-    # Centring leaves distances unchanged and shrinks the norms that the error bound scales with.
-    X64 = Xt.to(torch.float64)
-    X64 = X64 - X64.mean(0, keepdim=True)
-    n_cand = min(m - 1, k + max(0, margin))
-    dt = torch.float32
-    approx, cand = _candidates(X64, n_cand, max_block_bytes, dt)
-    rows = torch.arange(m, device=X64.device)
-    dist, nn = _refine(X64, rows, cand, k, max_block_bytes)
-    if n_cand < m - 1:
-        # Certificate: every non-candidate j has computed distance >= approx[:, -1];
-        # its true distance is at least that minus the rounding bound.
-        eps = torch.finfo(dt).eps
-        sq = (X64 * X64).sum(1)
-        # (d + 2) eps (|a|^2 + |b|^2 + 2|a.b|) <= 2 (d + 2) eps (|a|^2 + max|b|^2); a further
-        # factor 2 covers rounding X itself to float32.
-        bound = 4.0 * (X64.shape[1] + 2) * eps * (sq + sq.max())
-        ok = approx[:, -1].to(torch.float64) - bound > dist[:, -1]
-        bad = (~ok).nonzero().flatten()
-        if bad.numel():
-            sub_rows = bad
-            sub = X64[sub_rows]
-            # Exact float64 pass for the uncertified rows only, still blocked.
-            sq64 = sq
-            per = _block_rows(m, max_block_bytes, 8)
-            cands = []
-            for s in range(0, sub.shape[0], per):
-                d = torch.addmm(sq64.unsqueeze(0), sub[s : s + per], X64.T, alpha=-2.0)
-                r = torch.arange(d.shape[0], device=d.device)
-                d[r, sub_rows[s : s + per]] = math.inf
-                cands.append(d.topk(n_cand, dim=1, largest=False).indices)
-            d2, n2 = _refine(X64, sub_rows, torch.cat(cands), k, max_block_bytes)
-            dist[sub_rows] = d2
-            nn[sub_rows] = n2
-    if is_np:
-        nn_out: Any = nn.numpy()
-        dist_out: Any = dist.sqrt().numpy()
-    else:
-        nn_out, dist_out = nn, dist.sqrt()
-    return (nn_out, dist_out) if return_distance else nn_out
+    m = X.shape[0]
+    self_index = torch.arange(m, device=X.device) if isinstance(X, torch.Tensor) else np.arange(m)
+    return kneighbors(
+        X, X, k, self_index=self_index, margin=margin, max_block_bytes=max_block_bytes,
+        return_distance=return_distance,
+    )

@@ -37,7 +37,7 @@ from dlfaq.imbalance.sampling import (
     take_rows,
 )
 
-__all__ = ["SMOTE", "BaseSampler", "RandomOverSampler", "RandomUnderSampler"]
+__all__ = ["SMOTE", "BaseSampler", "BorderlineSMOTE", "RandomOverSampler", "RandomUnderSampler"]
 
 
 class BaseSampler(BaseEstimator):
@@ -321,3 +321,115 @@ class SMOTE(BaseSampler):
             else:
                 labels.append(np.full(n_new, cls, dtype=y.dtype))
         return out, _concat_labels(y, labels)
+
+
+class BorderlineSMOTE(SMOTE):
+    r"""Borderline-SMOTE (Han, Wang & Mao, 2005): SMOTE from the samples on the class border only.
+
+    A sample of the over-sampled class is *in danger* when, among its
+    ``m_neighbors`` nearest neighbours in the whole data set, at least half
+    but not all belong to other classes (all of them: noise, skipped; fewer
+    than half: safe, skipped). New samples are made from the danger samples
+    only:
+
+    * ``kind='borderline-1'``: :math:`x_{new} = x_i + u\,(x_{nn} - x_i)` with
+      :math:`x_{nn}` among the ``k_neighbors`` nearest samples of the same class;
+    * ``kind='borderline-2'``: :math:`x_{nn}` among the ``k_neighbors`` nearest
+      samples of any class; towards a sample of another class the step is
+      further multiplied by :math:`U[0, 0.5)`, so the new point stays on the
+      class's side.
+
+    A class without danger samples gets no new samples (as in imbalanced-learn),
+    so the output can have fewer rows than ``sampling_strategy`` asks for.
+    Random draws and output order are imbalanced-learn's.
+
+    Args:
+        sampling_strategy, random_state, k_neighbors, max_block_bytes: as :class:`SMOTE`.
+        m_neighbors: neighbours that decide whether a sample is in danger.
+        kind: ``'borderline-1'`` or ``'borderline-2'``.
+
+    Attributes:
+        in_danger_indices_: ``{class: indices of its danger samples}``.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N,)`
+        - output: :math:`(N + N_{new}, D)` and :math:`(N + N_{new},)`
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy: SamplingStrategy = "auto",
+        random_state: Any = None,
+        k_neighbors: int = 5,
+        m_neighbors: int = 10,
+        kind: str = "borderline-1",
+        max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+    ):
+        super().__init__(
+            sampling_strategy=sampling_strategy,
+            random_state=random_state,
+            k_neighbors=k_neighbors,
+            max_block_bytes=max_block_bytes,
+        )
+        self.m_neighbors = m_neighbors
+        self.kind = kind
+
+    def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
+        import torch
+
+        from dlfaq.imbalance.neighbors import kneighbors
+
+        if self.kind not in ("borderline-1", "borderline-2"):
+            raise ValueError(f"kind must be 'borderline-1' or 'borderline-2', got {self.kind!r}")
+        m = self.m_neighbors
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1 or m >= len(y_np):
+            raise ValueError(f"m_neighbors must be an int in [1, n_samples - 1], got {m!r}")
+        k = self._check_params(y_np) if self.kind == "borderline-1" else int(self.k_neighbors)
+        Xt = X if _is_torch(X) else torch.from_numpy(np.ascontiguousarray(X))
+        work = torch.float64
+        budget = int(self.max_block_bytes)
+        self.in_danger_indices_: dict[Any, np.ndarray] = {}
+        new_X, new_y = [], []
+        with torch.no_grad():
+            X64 = Xt.to(work)
+            for cls, n_new in self.sampling_strategy_.items():
+                if n_new == 0:
+                    continue
+                idx = class_indices(y_np, cls)
+                nn_m = kneighbors(X64[idx], X64, int(m), self_index=idx, max_block_bytes=budget)
+                n_other = (y_np[np.asarray(nn_m.cpu())] != cls).sum(1)
+                danger = (n_other >= m / 2) & (n_other < m)
+                if not danger.any():
+                    continue
+                self.in_danger_indices_[cls] = idx[danger]
+                Xd = X64[idx[danger]]
+                if self.kind == "borderline-1":
+                    ref, ref_y, self_idx = X64[idx], None, np.flatnonzero(danger)
+                else:
+                    ref, ref_y, self_idx = X64, y_np, idx[danger]
+                nn = kneighbors(Xd, ref, k, self_index=self_idx, max_block_bytes=budget)
+                rng = check_random_state(self.random_state)
+                flat = torch.from_numpy(rng.randint(low=0, high=nn.numel(), size=n_new)).to(Xd.device)
+                steps = torch.from_numpy(rng.uniform(size=n_new)).to(Xd.device, work)[:, None]
+                rows = torch.div(flat, k, rounding_mode="floor")
+                nbrs = nn.reshape(-1)[flat]
+                base = Xd.index_select(0, rows)
+                diffs = ref.index_select(0, nbrs) - base
+                if ref_y is not None:
+                    # Same fresh stream as imbalanced-learn for the half-steps towards other classes.
+                    other = ref_y[nbrs.cpu().numpy()] != cls
+                    shrink = check_random_state(self.random_state).uniform(0.0, 0.5, size=(int(other.sum()), 1))
+                    o = torch.from_numpy(np.flatnonzero(other)).to(Xd.device)
+                    diffs[o] = diffs[o] * torch.from_numpy(shrink).to(Xd.device, work)
+                new_X.append(base + steps * diffs)
+                new_y.append(n_new)
+        out_dtype = Xt.dtype if Xt.is_floating_point() else torch.float64
+        X_res_t = torch.cat([Xt.to(out_dtype), *[a.to(out_dtype) for a in new_X]])
+        classes = [c for c in self.sampling_strategy_ if c in self.in_danger_indices_]
+        if _is_torch(y):
+            labels = [torch.full((n,), c, dtype=y.dtype, device=y.device) for c, n in zip(classes, new_y, strict=True)]
+        else:
+            labels = [np.full(n, c, dtype=y.dtype) for c, n in zip(classes, new_y, strict=True)]
+        X_res: Any = X_res_t if _is_torch(X) else X_res_t.numpy()
+        return X_res, _concat_labels(y, labels)
