@@ -210,4 +210,4 @@ def test_q12_experiment_smoke(tmp_path):
     # the default-settings relatedness numbers are gensim's (see test_embeddings_eval.py)
     assert m["wordsim353_glove_spearman"] == pytest.approx(0.5033, abs=5e-5)
     assert min(m["purity_glove"]) > max(m["purity_random"])
-    assert {f["name"] for f in rec["figures"]} == {"relatedness-analogy", "categories-pca"}
+    assert {f["name"] for f in rec["figures"]} == {"relatedness-analogy", "categories-2d"}

@@ -72,6 +72,9 @@ class Vectors:
 
     Shape:
         - ``matrix``: :math:`(V, d)`; ``vectors[word]``: :math:`(d,)`.
+
+    Treat a ``Vectors`` as immutable: unit vectors, norms and the case-folded
+    lookup tables of the evaluations are computed once and cached on it.
     """
 
     def __init__(
