@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sklearn.datasets import make_classification
 
 from dlfaq.imbalance import (
+    ADASYN,
     SMOTE,
     BorderlineSMOTE,
     RandomOverSampler,
@@ -164,6 +165,19 @@ def test_borderline_smote_same_output_as_imblearn(kind, n_classes):
         BorderlineSMOTE(kind="borderline-3").fit_resample(X, y)
     with pytest.raises(ValueError, match="m_neighbors"):
         BorderlineSMOTE(m_neighbors=0).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_adasyn_same_output_as_imblearn(n_classes):
+    X, y = _data(n=900, n_classes=n_classes, seed=1)
+    Xo, yo = ADASYN(random_state=4).fit_resample(X, y)
+    Xt, yt = imb_over.ADASYN(random_state=4).fit_resample(X, y)
+    np.testing.assert_array_equal(yo, yt)
+    np.testing.assert_allclose(Xo, Xt, rtol=0, atol=1e-12)
+    # Separated classes: no minority sample has a majority neighbour -> clear error.
+    Xs = np.r_[np.zeros((20, 2)), np.full((8, 2), 100.0)] + np.random.RandomState(0).rand(28, 2)
+    with pytest.raises(RuntimeError, match="neighbour of another class"):
+        ADASYN().fit_resample(Xs, np.r_[np.zeros(20), np.ones(8)])
 
 
 def test_kneighbors_queries_against_reference():

@@ -2,7 +2,7 @@
 
 * Resampling with the imbalanced-learn contract (``fit_resample``):
   :class:`RandomOverSampler`, :class:`RandomUnderSampler`, :class:`SMOTE`,
-  :class:`BorderlineSMOTE` (exact, blocked k-NN in torch: :func:`kneighbors`;
+  :class:`BorderlineSMOTE`, :class:`ADASYN` (exact, blocked k-NN in torch: :func:`kneighbors`;
   NumPy or torch input, CPU or CUDA).
 * Reweighting for ``torch.nn``: :func:`class_weights` (inverse frequency,
   effective number), :class:`FocalLoss`, :class:`LogitAdjustedLoss`, :func:`logit_adjust`.

@@ -37,7 +37,7 @@ from dlfaq.imbalance.sampling import (
     take_rows,
 )
 
-__all__ = ["SMOTE", "BaseSampler", "BorderlineSMOTE", "RandomOverSampler", "RandomUnderSampler"]
+__all__ = ["ADASYN", "SMOTE", "BaseSampler", "BorderlineSMOTE", "RandomOverSampler", "RandomUnderSampler"]
 
 
 class BaseSampler(BaseEstimator):
@@ -431,5 +431,99 @@ class BorderlineSMOTE(SMOTE):
             labels = [torch.full((n,), c, dtype=y.dtype, device=y.device) for c, n in zip(classes, new_y, strict=True)]
         else:
             labels = [np.full(n, c, dtype=y.dtype) for c, n in zip(classes, new_y, strict=True)]
+        X_res: Any = X_res_t if _is_torch(X) else X_res_t.numpy()
+        return X_res, _concat_labels(y, labels)
+
+
+class ADASYN(BaseSampler):
+    r"""ADASYN, adaptive synthetic sampling (He, Bai, Garcia & Li, 2008).
+
+    Like SMOTE, but the number of new samples made from each sample :math:`x_i`
+    of the over-sampled class grows with the share :math:`r_i` of other classes
+    among its ``n_neighbors`` nearest neighbours in the whole data set:
+    :math:`g_i = \mathrm{rint}(G\, r_i / \sum_j r_j)`, so hard, border samples
+    get more synthetic neighbours. Each new sample is
+    :math:`x_i + u\,(x_{nn} - x_i)` with :math:`x_{nn}` one of the
+    ``n_neighbors`` nearest samples of the same class. Because of the rounding,
+    the number of new samples can differ slightly from ``sampling_strategy``.
+    Random draws and output order are imbalanced-learn's.
+
+    Raises ``RuntimeError`` when no sample of a class has a neighbour of
+    another class (the weights would be 0/0), as imbalanced-learn does.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N,)`
+        - output: :math:`(N + N_{new}, D)` and :math:`(N + N_{new},)`
+    """
+
+    _sampling_type: SamplingKind = "over-sampling"
+    _numeric_only = True
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy: SamplingStrategy = "auto",
+        random_state: Any = None,
+        n_neighbors: int = 5,
+        max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.n_neighbors = n_neighbors
+        self.max_block_bytes = max_block_bytes
+
+    def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
+        import torch
+
+        from dlfaq.imbalance.neighbors import kneighbors
+
+        k = self.n_neighbors
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"n_neighbors must be an int >= 1, got {k!r}")
+        k = int(k)
+        for cls, n_new in self.sampling_strategy_.items():
+            n = int((y_np == cls).sum())
+            if n_new > 0 and n < k + 1:
+                raise ValueError(
+                    f"ADASYN with n_neighbors={k} needs at least {k + 1} samples in every class it "
+                    f"over-samples; class {cls!r} has {n}."
+                )
+        Xt = X if _is_torch(X) else torch.from_numpy(np.ascontiguousarray(X))
+        budget = int(self.max_block_bytes)
+        rng = check_random_state(self.random_state)
+        new_X, labels = [], []
+        with torch.no_grad():
+            X64 = Xt.to(torch.float64)
+            for cls, n_new in self.sampling_strategy_.items():
+                if n_new == 0:
+                    continue
+                idx = class_indices(y_np, cls)
+                nn_all = np.asarray(kneighbors(X64[idx], X64, k, self_index=idx, max_block_bytes=budget).cpu())
+                ratio = (y_np[nn_all] != cls).sum(1) / k
+                if not ratio.sum():
+                    raise RuntimeError(
+                        f"No sample of class {cls!r} has a neighbour of another class, so ADASYN's "
+                        "weights are undefined (0/0). Use SMOTE instead."
+                    )
+                ratio = ratio / ratio.sum()
+                per_sample = np.rint(ratio * n_new).astype(int)
+                total = int(per_sample.sum())
+                if not total:
+                    raise ValueError("No samples will be generated with the provided ratio settings.")
+                Xc = X64[idx]
+                nn = kneighbors(Xc, Xc, k, self_index=np.arange(len(idx)), max_block_bytes=budget)
+                rows = np.repeat(np.arange(len(idx)), per_sample)
+                cols = rng.choice(k, size=total)
+                steps = torch.from_numpy(rng.uniform(size=(total, 1))).to(Xc.device)
+                rows_t = torch.from_numpy(rows).to(Xc.device)
+                nbrs = nn[rows_t, torch.from_numpy(cols).to(Xc.device)]
+                base = Xc.index_select(0, rows_t)
+                new_X.append(base + steps * (Xc.index_select(0, nbrs) - base))
+                if _is_torch(y):
+                    labels.append(torch.full((total,), cls, dtype=y.dtype, device=y.device))
+                else:
+                    labels.append(np.full(total, cls, dtype=y.dtype))
+        out_dtype = Xt.dtype if Xt.is_floating_point() else torch.float64
+        X_res_t = torch.cat([Xt.to(out_dtype), *[a.to(out_dtype) for a in new_X]])
         X_res: Any = X_res_t if _is_torch(X) else X_res_t.numpy()
         return X_res, _concat_labels(y, labels)
