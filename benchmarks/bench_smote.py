@@ -86,6 +86,7 @@ def memory_bound(n: int, d: int, minority: int, threads: int | None = None) -> i
         + DEFAULT_BLOCK_BYTES
         + 2 * 16384 * d * 8 * threads
         + 32 * 2**20
+        + output // 20
     )
 
 

@@ -201,6 +201,9 @@ class SMOTE(BaseSampler):
                         buffers), split between the workers
       + 2 * 16384 D * 8 * T   generation buffers
       + ~32 MiB         torch runtime (thread pool, BLAS workspaces)
+      + 5 % of output   allocator slack: freed buffers that the C allocator keeps
+                        mapped in per-thread arenas (an allowance from measurements,
+                        not a derived quantity)
 
     independent of ``m**2``: the distance matrix is never materialised
     (default ``max_block_bytes`` is 16 MiB). ``benchmarks/bench_smote.py --large``
