@@ -18,11 +18,20 @@ What is added:
   (Krueger et al., 2017). All are inactive in ``eval()`` (zoneout then uses its
   expectation, as in the paper) and cost nothing when set to 0.
 
-When the step-by-step loop is needed (gates or a recurrent-state regularizer),
-the input projection ``W_ih x_t + b`` is computed for all time steps in one
-matrix product and the loop only does the recurrent product and the gate math,
-with the LSTM's gate rows reordered so that the three sigmoid gates are one
-contiguous slice.
+Three execution paths, chosen per call:
+
+1. nothing random inside the recurrence and no gates requested: torch's fused
+   kernel (cuDNN / oneDNN), with ``weight_drop`` applied by handing it the
+   dropped ``W_hh`` and input/output variational masks applied around it;
+2. gates requested, nothing random inside the recurrence: the fused kernel
+   again, then the gates of all steps recomputed from its output sequence
+   (h_{t-1} is the previous output) in one batched matrix product, the LSTM's
+   cell states by an elementwise scan; gradients through the gates are exact;
+3. a regularizer inside the recurrence (recurrent-state variational dropout,
+   recurrent dropout, zoneout): a step loop. The input projection is one
+   matrix product for all steps; for the LSTM the loop is a custom autograd
+   function with a hand-written backward (gate rows reordered i, f, o, g so
+   the three sigmoids are one slice); the GRU's loop uses autograd.
 """
 
 from __future__ import annotations
@@ -350,6 +359,14 @@ class _Regularized:
 
     def _vf_layer(self, x: Tensor, lengths: Tensor | None, hx: Any, weights: list[Tensor]) -> tuple[Tensor, Any]:
         """One layer (both directions) through torch's fused kernel, time-major, padded in and out."""
+        if x.is_cuda:
+            # One layer's weights are not cuDNN's flat buffer; the native CUDA kernel takes them
+            # as they are instead of compacting them (and warning) at every call.
+            with torch.backends.cudnn.flags(enabled=False):
+                return self._vf_layer_impl(x, lengths, hx, weights)
+        return self._vf_layer_impl(x, lengths, hx, weights)
+
+    def _vf_layer_impl(self, x: Tensor, lengths: Tensor | None, hx: Any, weights: list[Tensor]) -> tuple[Tensor, Any]:
         fn = _VF.lstm if self.mode == "LSTM" else _VF.gru
         bidir = self.bidirectional
         if lengths is None:
@@ -702,7 +719,8 @@ class _LSTMSequence(torch.autograd.Function):
         dh = torch.zeros_like(HP[0]) if dhT is None else dhT.clone()
         dc = torch.zeros_like(CP[0]) if dcT is None else dcT.clone()
         has_gate_grads = ctx.want_gates and any(d is not None for d in dgates)
-        w_hh = w_hh_t.t().contiguous()
+        # da @ W_hh is fastest with W_hh as a transposed view of a row-major (H, 4H) matrix (measured).
+        w_hh = w_hh_t.contiguous().t()
         for t in range(T - 1, -1, -1):
             s = S[t]
             f, o = s[:, H : 2 * H], s[:, 2 * H :]
@@ -807,9 +825,11 @@ class LSTM(_Regularized, nn.LSTM):
       expectation :math:`c_t = z c_{t-1} + (1-z) \tilde c_t` is used, as in the
       paper (so zoneout, unlike the others, changes the eval-mode network).
 
-    With no gates requested and only ``dropout``/``weight_drop`` (or
-    input/output variational dropout on a one-layer model) active, the
-    forward pass runs torch's fused kernel; otherwise a step loop.
+    With only ``dropout``/``weight_drop`` (or input/output variational
+    dropout on a one-layer model) active, the forward pass runs torch's fused
+    kernel; with ``return_gates`` and no random recurrence, the fused kernel
+    plus a batched recomputation of the gates; otherwise a step loop with a
+    hand-written backward (see the module docstring).
 
     Args:
         input_size, hidden_size, num_layers, bias, batch_first, dropout,
@@ -892,8 +912,9 @@ class LSTM(_Regularized, nn.LSTM):
             x.device
         )
         w_ih_p = w_ih.index_select(0, perm)
-        # (H, 4H) row-major: the per-step GEMM reads it without a transposed layout.
-        w_hh_t = w_hh.index_select(0, perm).t().contiguous()
+        # A transposed view of the (4H, H) matrix: measured faster for the per-step GEMM than a
+        # row-major (H, 4H) copy (the layout torch's own Linear uses).
+        w_hh_t = w_hh.index_select(0, perm).t()
         bias = None
         if b_ih is not None:
             bias = (b_ih + b_hh).index_select(0, perm)
