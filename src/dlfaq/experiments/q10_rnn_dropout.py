@@ -253,7 +253,7 @@ def _train_lm(variant: dict[str, Any], seed: int, steps: int, hidden: int, data:
     torch.manual_seed(seed)
     model = _CharLM(vocab, hidden, variant, device)
     params = model.params()
-    opt = torch.optim.Adam(params, lr=3e-3)
+    opt = torch.optim.Adam(params, lr=1e-2)
     bptt, batch = 50, 32
     gen = torch.Generator().manual_seed(seed)
     n = len(train_ids) - bptt - 1
@@ -320,7 +320,7 @@ def _char_lm_regularizers(ctx: RunContext) -> Evidence:
     _check_definitions(ctx, ev)
 
     data = _corpus(dev)
-    steps = ctx.pick(quick=120, full=1500, smoke=4)
+    steps = ctx.pick(quick=300, full=1500, smoke=4)
     hidden = ctx.pick(quick=128, full=256, smoke=16)
     seeds = ctx.seeds(quick=1, full=3, smoke=1)
     results: dict[str, list[dict[str, Any]]] = {k: [] for k in VARIANTS}
