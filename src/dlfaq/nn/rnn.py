@@ -895,14 +895,22 @@ class LSTM(_Regularized, nn.LSTM):
         return self._forward_impl(super().forward, input, hx, lengths, return_gates)
 
     def _gates_from_states(self, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh):  # type: ignore[no-untyped-def]
-        a = F.linear(x, w_ih, b_ih) + F.linear(h_prev, w_hh, b_hh)
-        ai, af, ag, ao = a.chunk(4, -1)
-        i, f, o, g = ai.sigmoid(), af.sigmoid(), ao.sigmoid(), ag.tanh()
+        H = self.hidden_size
+        # One product over [x_t, h_{t-1}] with the gate rows reordered i, f, o, g, so that a
+        # single sigmoid covers a contiguous 3H block.
+        perm = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)]).to(x.device)
+        w = torch.cat([w_ih, w_hh], 1).index_select(0, perm)
+        b = None if b_ih is None else (b_ih + b_hh).index_select(0, perm)
+        a = F.linear(torch.cat([x, h_prev], -1), w, b)
+        sig = a[..., : 3 * H].sigmoid()
+        i, f, o = sig[..., :H], sig[..., H : 2 * H], sig[..., 2 * H :]
+        g = a[..., 3 * H :].tanh()
         # The cell states are not returned by the kernel: an elementwise scan rebuilds them.
+        ig = i * g
         c = c0
         cs = []
         for t in range(x.shape[0]):
-            c_new = torch.addcmul(f[t] * c, i[t], g[t])
+            c_new = torch.addcmul(ig[t], f[t], c)
             c = c_new if valid is None else torch.where(valid[t], c_new, c)
             cs.append(c_new)
         cs_t = torch.stack(cs)
