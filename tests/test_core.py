@@ -236,3 +236,29 @@ def test_cli_language_from_locale():
     assert "feature map" in en.stdout.splitlines()[0]
     forced = dlfaq("show", "3", "--lang", "en", env_lang="zh_CN.UTF-8")
     assert "feature map" in forced.stdout.splitlines()[0]
+
+
+def test_every_api_pointer_resolves():
+    """The knowledge base's `api` entries name real objects (and real sub-commands)."""
+    import importlib
+
+    from dlfaq.cli import app
+
+    commands = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    for entry in load_all():
+        for api in entry.api:
+            if api.startswith("dlfaq "):
+                assert api.split()[1] in commands, f"q{entry.id:02d}: no command {api!r}"
+                continue
+            path = api.split("(")[0]
+            parts = path.split(".")
+            obj, i = None, len(parts)
+            while i > 0:  # longest importable module prefix, then attributes
+                try:
+                    obj = importlib.import_module(".".join(parts[:i]))
+                    break
+                except ModuleNotFoundError:
+                    i -= 1
+            for name in parts[i:]:
+                obj = getattr(obj, name, None)
+                assert obj is not None, f"q{entry.id:02d}: {api!r} does not resolve"
