@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -13,23 +11,6 @@ from dlfaq.experiments._core import Evidence, RunContext, experiment, judge
 VOCAB = 8  # tokens 1..7 (0 unused), chance = 1/7
 IDENTITY_TOL = 1e-5  # float32 gate identities
 SOLVED = 0.9  # test accuracy that counts as "solved"
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run with one intra-op thread, then restore the caller's setting.
-
-    These models are tiny (hidden 32): a second thread only adds synchronisation at
-    every time step, and on a busy machine its spin-waits cost 10-50x the work itself.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class _Recaller:
@@ -149,8 +130,7 @@ def _intervene(model: _Recaller, tokens: Any, units: Any, start: int, stop: int)
     },
 )
 def gates_delayed_recall(ctx: RunContext) -> Evidence:
-    with _one_thread():
-        return _gates_delayed_recall(ctx)
+    return _gates_delayed_recall(ctx)
 
 
 def _gates_delayed_recall(ctx: RunContext) -> Evidence:

@@ -11,8 +11,6 @@ imbalance remedy differs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -49,22 +47,6 @@ REMEDIES = {
 }
 MIN_GAIN = 0.02  # 2 points of balanced accuracy
 MIN_WIN = 0.75  # share of runs where the method beats "none"
-
-
-@contextmanager
-def _one_thread(device: str) -> Iterator[None]:
-    """Tiny full-batch problems: on CPU, extra OpenMP threads cost ~10x more than they save."""
-    import torch
-
-    if not device.startswith("cpu"):
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 class LinearSoftmax:
@@ -269,12 +251,11 @@ def remedies(ctx: RunContext) -> Evidence:
     # results[(dataset, ratio)][method] -> list of metric dicts (one per seed)
     results: dict[tuple[str, int], dict[str, list[dict[str, float]]]] = {}
     jobs = [(c, s) for c in cells for s in seeds]
-    with _one_thread(ctx.device):
-        for (name, ratio), seed in ctx.track(jobs, desc="q06 remedies"):
-            Xtr, ytr, Xte, yte = _imbalanced_split(*data[name], ratio, seed)
-            cell = results.setdefault((name, ratio), {m: [] for m in METHODS})
-            for m in METHODS:
-                cell[m].append(_metrics(yte, _fit_predict(m, Xtr, ytr, Xte, seed, ctx.device), 1))
+    for (name, ratio), seed in ctx.track(jobs, desc="q06 remedies"):
+        Xtr, ytr, Xte, yte = _imbalanced_split(*data[name], ratio, seed)
+        cell = results.setdefault((name, ratio), {m: [] for m in METHODS})
+        for m in METHODS:
+            cell[m].append(_metrics(yte, _fit_predict(m, Xtr, ytr, Xte, seed, ctx.device), 1))
 
     metric_names = ("balanced_accuracy", "macro_f1", "g_mean", "minority_recall")
     rows = []
@@ -367,8 +348,7 @@ def remedies(ctx: RunContext) -> Evidence:
     ev.figure("metrics", fig2, "Test balanced accuracy and minority recall per data set and imbalance ratio (mean over seeds).")
 
     # Leakage: resampling before the split.
-    with _one_thread(ctx.device):
-        leak = _leakage(ctx, seeds)
+    leak = _leakage(ctx, seeds)
     ev.table(
         "leakage",
         ["model", "SMOTE applied", "validation estimate", "test (untouched)", "optimism"],

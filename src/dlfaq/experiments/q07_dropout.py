@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from dlfaq.experiments._core import Evidence, RunContext, experiment, judge
-
-
-@contextlib.contextmanager
-def _one_thread(device: str) -> Iterator[None]:
-    # Tiny MLPs run fastest on one thread; extra threads only contend on a shared machine.
-    import torch
-
-    n = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 @experiment(
@@ -42,8 +26,7 @@ def _one_thread(device: str) -> Iterator[None]:
     },
 )
 def dropout_sweeps(ctx: RunContext) -> Evidence:
-    with _one_thread(ctx.device):
-        return _run(ctx)
+    return _run(ctx)
 
 
 def _run(ctx: RunContext) -> Evidence:

@@ -17,11 +17,9 @@ Four experiments:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -37,20 +35,6 @@ RECOMMENDED_INIT = {
     "leaky_relu": "he",
     "elu": "he",
 }
-
-
-@contextlib.contextmanager
-def _one_thread(device: str) -> Iterator[None]:
-    # Small models: one thread is fastest and does not fight other processes for cores.
-    import torch
-
-    n = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def _fmt(x: float) -> str:
@@ -116,8 +100,7 @@ def _log10(x: float) -> float:
     },
 )
 def gradient_flow(ctx: RunContext) -> Evidence:
-    with _one_thread(ctx.device):
-        return _gradient_flow(ctx)
+    return _gradient_flow(ctx)
 
 
 def _gradient_flow(ctx: RunContext) -> Evidence:
@@ -462,8 +445,7 @@ def _gradient_flow(ctx: RunContext) -> Evidence:
     },
 )
 def saturation(ctx: RunContext) -> Evidence:
-    with _one_thread(ctx.device):
-        return _saturation(ctx)
+    return _saturation(ctx)
 
 
 def _saturation(ctx: RunContext) -> Evidence:
@@ -623,8 +605,7 @@ def _saturation(ctx: RunContext) -> Evidence:
     },
 )
 def clipping(ctx: RunContext) -> Evidence:
-    with _one_thread(ctx.device):
-        return _clipping(ctx)
+    return _clipping(ctx)
 
 
 def _clipping(ctx: RunContext) -> Evidence:
@@ -807,8 +788,7 @@ def _clipping(ctx: RunContext) -> Evidence:
     },
 )
 def rnn_vs_lstm(ctx: RunContext) -> Evidence:
-    with _one_thread(ctx.device):
-        return _rnn_vs_lstm(ctx)
+    return _rnn_vs_lstm(ctx)
 
 
 def _make_rnn(kind: str, hidden: int, inp: int):

@@ -3,28 +3,12 @@ sampling is fixed, and full-batch gradient descent against mini-batch SGD on dig
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from dlfaq.experiments._core import Evidence, RunContext, experiment, judge
-
-
-@contextlib.contextmanager
-def _one_thread(device: str) -> Iterator[None]:
-    # Small models: one thread is fastest and does not fight other processes for cores.
-    import torch
-
-    n = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def _mlp(seed: int, device: str):
@@ -61,8 +45,7 @@ def _flat_params(model) -> Any:
     },
 )
 def gradient_noise(ctx: RunContext) -> Evidence:
-    with _one_thread(ctx.device):
-        return _gradient_noise(ctx)
+    return _gradient_noise(ctx)
 
 
 def _per_example_grads(model, X, y):
@@ -293,8 +276,7 @@ class _FullLossTracker:
     },
 )
 def sgd_vs_gd(ctx: RunContext) -> Evidence:
-    with _one_thread(ctx.device):
-        return _sgd_vs_gd(ctx)
+    return _sgd_vs_gd(ctx)
 
 
 def _sgd_vs_gd(ctx: RunContext) -> Evidence:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -12,19 +10,6 @@ import numpy as np
 from dlfaq.experiments._core import Evidence, RunContext, experiment, judge
 
 SIGMAS = 5  # rate bounds: |measured - p| <= 5 binomial standard deviations
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread for these small recurrent models (a second one mostly waits)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _rate_ok(fraction: float, p: float, n: int) -> bool:
@@ -308,8 +293,7 @@ def _train_lm(variant: dict[str, Any], seed: int, steps: int, hidden: int, data:
     },
 )
 def char_lm_regularizers(ctx: RunContext) -> Evidence:
-    with _one_thread():
-        return _char_lm_regularizers(ctx)
+    return _char_lm_regularizers(ctx)
 
 
 def _char_lm_regularizers(ctx: RunContext) -> Evidence:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -13,21 +11,6 @@ from dlfaq.experiments._core import Evidence, RunContext, experiment, judge
 
 TARGET_ACC = 0.90  # "reached the target": test accuracy at least this (chance is 0.10)
 TRAINS_ACC = 0.80  # "trains": finite loss and final test accuracy at least this
-
-
-@contextlib.contextmanager
-def _one_thread(device: str) -> Iterator[None]:
-    # Tiny MLPs run fastest on one thread, and on a shared 2-core machine extra threads only
-    # contend; restore the caller's setting afterwards.
-    import torch
-
-    n = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 @experiment(
@@ -45,8 +28,7 @@ def _one_thread(device: str) -> Iterator[None]:
     },
 )
 def batchnorm_benefits(ctx: RunContext) -> Evidence:
-    with _one_thread(ctx.device):
-        return _run(ctx)
+    return _run(ctx)
 
 
 def _run(ctx: RunContext) -> Evidence:

@@ -81,16 +81,7 @@ def _build(vocab: int, emb: int, hidden: int, attention: bool):  # noqa: ANN202 
     },
 )
 def seq2seq_length(ctx: RunContext) -> Evidence:
-    import torch
-
-    # Small GRUs do not gain from intra-op threads; on a shared machine OpenMP
-    # spin-waits make a 2-thread run several times slower than a 1-thread one.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run(ctx)
-    finally:
-        torch.set_num_threads(threads)
+    return _run(ctx)
 
 
 def _run(ctx: RunContext) -> Evidence:

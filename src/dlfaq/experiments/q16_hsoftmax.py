@@ -22,33 +22,14 @@ Two experiments:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import numpy as np
 
 from dlfaq.experiments._core import Evidence, RunContext, experiment, judge
-
-
-@contextlib.contextmanager
-def _threads(device: str, n: int = 1) -> Iterator[None]:
-    """Run small-batch CPU loops on one thread: with many tiny kernels, OpenMP
-    hand-offs between threads cost more than they save, especially on a shared machine."""
-    import torch
-
-    if device != "cpu":
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _lee_vocab(n_docs: int | None = None, min_count: int = 1) -> tuple[list[str], np.ndarray, list[list[str]]]:
@@ -219,13 +200,12 @@ def huffman_depth(ctx: RunContext) -> Evidence:
     B = ctx.pick(quick=4096, full=4096, smoke=256)
     repeats = ctx.pick(quick=7, full=15, smoke=2)
     gen = torch.Generator().manual_seed(ctx.seed)
-    with _threads(ctx.device, 1):
-        hs = HierarchicalSoftmax(d, counts, sparse=True).to(dev)
-        torch.nn.init.normal_(hs.weight, std=0.1, generator=gen)
-        x = torch.randn(B, d, generator=gen).to(dev)
-        y_freq = torch.from_numpy(top10[torch.randint(0, 10, (B,), generator=gen).numpy()]).to(dev)
-        y_rare = torch.from_numpy(hapax[torch.randint(0, hapax.size, (B,), generator=gen).numpy()]).to(dev)
-        t_freq, t_rare = _median_step_time(hs, x, [y_freq, y_rare], repeats)
+    hs = HierarchicalSoftmax(d, counts, sparse=True).to(dev)
+    torch.nn.init.normal_(hs.weight, std=0.1, generator=gen)
+    x = torch.randn(B, d, generator=gen).to(dev)
+    y_freq = torch.from_numpy(top10[torch.randint(0, 10, (B,), generator=gen).numpy()]).to(dev)
+    y_rare = torch.from_numpy(hapax[torch.randint(0, hapax.size, (B,), generator=gen).numpy()]).to(dev)
+    t_freq, t_rare = _median_step_time(hs, x, [y_freq, y_rare], repeats)
     evals_freq = float(depths[y_freq.cpu().numpy()].mean())
     evals_rare = float(depths[y_rare.cpu().numpy()].mean())
     eval_ratio = evals_rare / evals_freq
@@ -472,16 +452,15 @@ def skipgram_output_layers(ctx: RunContext) -> Evidence:
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     dev = ctx.torch_device()
     jobs = [(k, s) for s in seeds for k in kinds]
-    with _threads(ctx.device, 1):
-        for i, (kind, seed) in enumerate(jobs):
-            ctx.report(i, len(jobs), f"skip-gram, {kind}, seed {seed}")
-            r = _train_skipgram(kind, ids, counts, dim=dim, window=window, epochs=epochs, batch=batch,
-                                negatives=negatives, seed=seed, device=dev)
-            for bench in ("wordsim353", "simlex999"):
-                s = evaluate_relatedness((words, r["vectors"]), bench)
-                r[bench] = s
-            results[kind].append(r)
-        ctx.report(len(jobs), len(jobs), "skip-gram done")
+    for i, (kind, seed) in enumerate(jobs):
+        ctx.report(i, len(jobs), f"skip-gram, {kind}, seed {seed}")
+        r = _train_skipgram(kind, ids, counts, dim=dim, window=window, epochs=epochs, batch=batch,
+                            negatives=negatives, seed=seed, device=dev)
+        for bench in ("wordsim353", "simlex999"):
+            s = evaluate_relatedness((words, r["vectors"]), bench)
+            r[bench] = s
+        results[kind].append(r)
+    ctx.report(len(jobs), len(jobs), "skip-gram done")
     # Noise floor: the same benchmarks scored with random vectors over this vocabulary.
     null_rng = np.random.default_rng(ctx.seed + 1000)
     null = {

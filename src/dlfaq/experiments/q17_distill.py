@@ -35,16 +35,7 @@ def _entropy(p: np.ndarray) -> float:
     },
 )
 def distill_digits(ctx: RunContext) -> Evidence:
-    import torch
-
-    # These networks are far too small to gain from intra-op threads; on a busy machine
-    # OpenMP spin-waits make a 2-thread run several times slower than a 1-thread one.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run(ctx)
-    finally:
-        torch.set_num_threads(threads)
+    return _run(ctx)
 
 
 def _run(ctx: RunContext) -> Evidence:
