@@ -124,7 +124,41 @@ def _finish(
     return (out, weights) if return_weights else out
 
 
-class AdditiveAttention(nn.Module):
+class _ScoredAttention(nn.Module):
+    """Shared forward of the attentions defined by a score function ``scores(query, keys)``.
+
+    ``forward(query, keys, values, mask=None, return_weights=False)``: query (B, D_q)
+    or (B, M, D_q), keys (B, N, D_k), values (B, N, D_v), mask (B, N) or (B, M, N),
+    True where a key may be attended to. Returns the context (B, [M,] D_v) and, with
+    ``return_weights``, the attention weights (B, [M,] N).
+    """
+
+    dropout: nn.Module | None
+
+    def scores(self, query: Tensor, keys: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Tensor,
+        mask: Tensor | None = None,
+        return_weights: bool = False,
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        query, single = _as_batched_query(query)
+        _check_kv(keys, values)
+        return _finish(
+            self.scores(query, keys),
+            values,
+            _as_batched_mask(mask),
+            single,
+            self.dropout,
+            return_weights,
+        )
+
+
+class AdditiveAttention(_ScoredAttention):
     r"""Additive (Bahdanau) attention.
 
     .. math::
@@ -178,30 +212,11 @@ class AdditiveAttention(nn.Module):
         k = self.w_key(keys).unsqueeze(1)  # (B, 1, N, H)
         return self.v(torch.tanh(q + k)).squeeze(-1)
 
-    def forward(
-        self,
-        query: Tensor,
-        keys: Tensor,
-        values: Tensor,
-        mask: Tensor | None = None,
-        return_weights: bool = False,
-    ) -> Tensor | tuple[Tensor, Tensor]:
-        query, single = _as_batched_query(query)
-        _check_kv(keys, values)
-        return _finish(
-            self.scores(query, keys),
-            values,
-            _as_batched_mask(mask),
-            single,
-            self.dropout,
-            return_weights,
-        )
-
     def extra_repr(self) -> str:
         return f"query_size={self.query_size}, key_size={self.key_size}, hidden_size={self.hidden_size}"
 
 
-class MultiplicativeAttention(nn.Module):
+class MultiplicativeAttention(_ScoredAttention):
     r"""Luong-style global attention with the ``dot``, ``general`` or ``concat`` score.
 
     .. math::
@@ -270,25 +285,6 @@ class MultiplicativeAttention(nn.Module):
         q = self.w_query(query).unsqueeze(2)
         k = self.w_key(keys).unsqueeze(1)
         return self.v(torch.tanh(q + k)).squeeze(-1)
-
-    def forward(
-        self,
-        query: Tensor,
-        keys: Tensor,
-        values: Tensor,
-        mask: Tensor | None = None,
-        return_weights: bool = False,
-    ) -> Tensor | tuple[Tensor, Tensor]:
-        query, single = _as_batched_query(query)
-        _check_kv(keys, values)
-        return _finish(
-            self.scores(query, keys),
-            values,
-            _as_batched_mask(mask),
-            single,
-            self.dropout,
-            return_weights,
-        )
 
     def extra_repr(self) -> str:
         s = f"query_size={self.query_size}, key_size={self.key_size}, score={self.score!r}"
