@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -179,7 +180,7 @@ def test_records_match_direct_computation(data):
     model = mlp(3, nn.Tanh)
     lr = 0.05
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    mon = GradientMonitor(model, include="all")
+    mon = GradientMonitor(model, include="all", update_every=1)
     expected_grad, expected_w = [], []
     for i in range(3):
         loss = F.cross_entropy(model(X[i * 32 : (i + 1) * 32]), y[i * 32 : (i + 1) * 32])
@@ -198,6 +199,45 @@ def test_records_match_direct_computation(data):
     # plain SGD: ||ΔW|| = lr ||g||, so update ratio = lr * rel_grad
     assert h["update_ratio"][:2] == pytest.approx(lr * h["rel_grad"][:2], rel=1e-4)
     assert all(math.isnan(v) for v in h["update_ratio"][2])
+    mon.close()
+
+
+def test_update_ratio_sampled_every_tenth_record_and_record_grows(data):
+    X, y = data
+    torch.manual_seed(0)
+    model = mlp(2, nn.Tanh)
+    lr = 0.05
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    mon = GradientMonitor(model, every=2)  # default update_every=10
+    weights = [p for p in model.parameters() if p.ndim >= 2]
+    expected, snapshots = [], []
+    # 300 records: more than the table's initial 256 rows and than the 256 records kept
+    # before they move into the table; history() halfway also moves a partial batch
+    for i in range(600):
+        opt.zero_grad()
+        F.cross_entropy(model(X[i % 8 * 32 :][:32]), y[i % 8 * 32 :][:32]).backward()
+        if i % 2 == 0:
+            expected.append([p.grad.norm().item() for p in weights])
+            snapshots.append([p.detach().clone() for p in weights])
+        mon.step()
+        opt.step()
+        if i == 201:
+            assert mon.history()["grad_norm"].shape == (101, 3)
+    h = mon.history()
+    assert h["steps"].tolist() == list(range(0, 600, 2))
+    # float32 norms recomputed by another kernel: agree to float32 rounding
+    assert h["grad_norm"] == pytest.approx(torch.tensor(expected).numpy(), rel=1e-5)
+    measured = np.isfinite(h["update_ratio"]).all(axis=1)
+    assert np.flatnonzero(measured).tolist() == list(range(0, 300, 10))
+    assert np.isnan(h["update_ratio"][~measured]).all()
+    # the change over the two SGD steps between record r and r + 1, relative to W at record r;
+    # rel=1e-4: a difference of float32 weights ~1e-3 of their size keeps ~4 significant digits
+    for r in np.flatnonzero(measured):
+        direct = [
+            ((b - a).norm() / a.norm()).item()
+            for a, b in zip(snapshots[r], snapshots[r + 1], strict=True)
+        ]
+        assert h["update_ratio"][r] == pytest.approx(direct, rel=1e-4)
     mon.close()
 
 
@@ -223,11 +263,13 @@ def test_every_and_close(data):
         mon.step()
     assert mon.history()["steps"].tolist() == [0, 3, 6]
     mon.close()
-    assert "hooks=removed" in repr(mon)
-    model.zero_grad()
-    F.cross_entropy(model(X[:16]), y[:16]).backward()
-    assert all(p is None for p in mon._pending)  # hooks no longer fire
+    assert "closed" in repr(mon)
+    for _ in range(3):  # would include record 9 if the monitor were still recording
+        model.zero_grad()
+        F.cross_entropy(model(X[:16]), y[:16]).backward()
+        mon.step()
     assert mon.num_records == 3
+    assert mon.history()["steps"].tolist() == [0, 3, 6]
 
 
 def test_unused_parameter_records_zero(data):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -281,38 +281,32 @@ class Finding:
         return f"{self.kind} gradients in {len(self.layers)} layer(s) ({shown}) since step {self.step}: {self.advice}"
 
 
-@dataclass
-class _Record:
-    steps: list[int] = field(default_factory=list)
-    # per recorded step: norms of [gradients, weights, last updates] (the updates
-    # are missing from the first record), each block one entry per layer
-    norms: list[Tensor] = field(default_factory=list)
-
-
 class GradientMonitor:
     r"""Per-layer gradient statistics recorded with tensor hooks, and a diagnosis.
 
-    ``GradientMonitor(model)`` registers a post-accumulate-grad hook
-    (:meth:`torch.Tensor.register_post_accumulate_grad_hook`) on every tracked
-    parameter. During ``backward()`` each hook notes the parameter's freshly
-    accumulated gradient; :meth:`step`, called once per optimizer step after
-    ``backward()``, takes the norms of all noted gradients, of the weights and
-    of the last update in one fused multi-tensor kernel and files them as a
-    device tensor (no host sync). Nothing is copied to the host until
-    :meth:`history`, :meth:`diagnose` or :meth:`plot` asks. The cost is a fixed
-    handful of tensor ops per step (``benchmarks/bench_monitor.py``): on CPU,
-    roughly 5-15 % of a training step of an 8- to 20-layer MLP on digits, but
-    20-30 % of the 0.3 ms step of a 2-layer one; ``every=10`` brings that to a
-    few percent.
+    ``GradientMonitor(model)`` attaches nothing to the model: :meth:`step`,
+    called once per optimizer step after ``backward()``, reads each tracked
+    parameter's ``.grad`` (the accumulated gradient the optimizer is about to
+    apply), takes the norms of all gradients and weights in one multi-tensor
+    kernel (:func:`torch._foreach_norm`) and writes them into a preallocated
+    record on the parameters' device (no host sync). Nothing is copied to the
+    host until :meth:`history`, :meth:`diagnose` or :meth:`plot` asks.
+    Per-parameter tensor hooks were measured and dropped: on CPU each costs a
+    Python call (about 1.5-2 µs) per parameter per backward, more than the
+    norm it would feed. The cost is a fixed handful of tensor ops per record
+    (``benchmarks/bench_monitor.py``): on one CPU thread, about 15 µs per step
+    for a 2-layer MLP (3 weight matrices) and 60-70 µs for a 20-layer one, a
+    few percent of a training step on digits; ``every=10`` makes it negligible.
 
     For tracked parameter (layer) :math:`l` at recorded step :math:`t`:
 
     * gradient norm :math:`\|g_l\|`, weight norm :math:`\|W_l\|` (Frobenius);
     * relative gradient :math:`r_l = \|g_l\| / \|W_l\|` (scale-free, so layers
       of different widths compare);
-    * update ratio :math:`\|W_l^{(t)} - W_l^{(t-1)}\| / \|W_l^{(t-1)}\|`: how much
-      the optimizer step between two recorded steps changed the layer. A common
-      rule of thumb for SGD puts healthy values near :math:`10^{-3}`.
+    * update ratio :math:`\|W_l^{(t+1)} - W_l^{(t)}\| / \|W_l^{(t)}\|`: how much
+      the optimizer step(s) between two consecutive records changed the layer
+      (sampled every ``update_every`` records). A common rule of thumb for SGD
+      puts healthy values near :math:`10^{-3}`.
 
     Findings (:meth:`diagnose`), each judged per layer and per step, then
     summarized over time (see below):
@@ -342,10 +336,16 @@ class GradientMonitor:
         include: ``"weights"`` (default: parameters with 2 or more dimensions,
             i.e. the weight matrices and kernels that depth multiplies),
             ``"all"``, or a predicate ``(name, param) -> bool``.
-        every: record every ``every``-th call to :meth:`step` (hooks of other
-            steps return at once).
+        every: record every ``every``-th call to :meth:`step` (other calls
+            only count).
         track_updates: keep a copy of the tracked weights to measure update
             ratios (memory: one extra copy of the tracked parameters).
+        update_every: measure the update ratio after every ``update_every``-th
+            record (default 10: records 0, 10, 20, ...; the others hold NaN).
+            Each measurement costs a copy of the weights at record ``t`` and a
+            subtraction and norm at record ``t + 1``, twice what the gradient
+            and weight norms cost together, and the ratio drifts slowly, so
+            sampling it keeps the monitor cheap; ``1`` measures every record.
         on_nonfinite: ``"record"`` (default) or ``"raise"``: raise
             :class:`NonFiniteGradientError` from :meth:`step` (one host sync per step).
 
@@ -369,6 +369,7 @@ class GradientMonitor:
         include: str | Callable[[str, Tensor], bool] = "weights",
         every: int = 1,
         track_updates: bool = True,
+        update_every: int = 10,
         on_nonfinite: Literal["record", "raise"] = "record",
         depth_ratio: float = 1e-3,
         min_rel: float = 1e-6,
@@ -379,6 +380,8 @@ class GradientMonitor:
     ) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
+        if update_every < 1:
+            raise ValueError(f"update_every must be >= 1, got {update_every}")
         if on_nonfinite not in ("record", "raise"):
             raise ValueError(f"on_nonfinite must be 'record' or 'raise', got {on_nonfinite!r}")
         if include == "weights":
@@ -400,6 +403,7 @@ class GradientMonitor:
             raise ValueError("GradientMonitor: the model has no parameter to track")
         self.every = every
         self.track_updates = track_updates
+        self.update_every = update_every
         self.on_nonfinite = on_nonfinite
         self.depth_ratio = depth_ratio
         self.min_rel = min_rel
@@ -408,77 +412,122 @@ class GradientMonitor:
         self.window = window
         self.min_fraction = min_fraction
         self._calls = 0
-        self._pending: list[Tensor | None] = [None] * len(self._params)
+        self._open = True
+        k = len(self._params)
+        first = self._params[0]
+        self._device = first.device
+        # Norms of float16/bfloat16 tensors would overflow or round in their own
+        # dtype; asking _foreach_norm for float32 costs a cast, so only when needed.
+        self._norm_dtype = (
+            None if all(p.dtype == torch.float32 for p in self._params) else torch.float32
+        )
+        # The record: a table with one row of 3k floats per record, [gradient
+        # norms | weight norms | norm of the change since the previous record],
+        # on the parameters' device, NaN where nothing was measured, so recording
+        # never syncs with a GPU. Each step stacks its norms into one small
+        # tensor; every 256 records (or when history() asks) they are moved into
+        # the table in one op, which costs less per step than writing each row in
+        # place; the table doubles when full (amortized O(1) per step).
+        self._table = torch.full((256, 3 * k), math.nan, device=first.device)
+        self._stored = 0  # rows of the table filled
+        self._recent: list[Tensor] = []  # records not yet moved into the table
+        self._steps: list[int] = []
+        # snapshot of the tracked weights at the last record, for the update ratio
         self._prev: list[Tensor] | None = None
-        self._rec = _Record()
         self._initial_gain: list[float] | None = None
-        self._handles = [
-            p.register_post_accumulate_grad_hook(self._make_hook(i))
-            for i, p in enumerate(self._params)
-        ]
 
     # -- recording ----------------------------------------------------------
 
-    def _make_hook(self, i: int) -> Callable[[Tensor], None]:
-        def hook(p: Tensor) -> None:
-            # Keep a reference only: the norms of all layers are taken in one
-            # fused kernel at step(), which costs far less than one kernel per
-            # hook. With gradient accumulation the last backward wins, so the
-            # gradient filed is the one the optimizer will use.
-            if self._calls % self.every == 0:
-                self._pending[i] = p.grad
-
-        return hook
-
     def step(self) -> None:
-        """File the gradient norms of the last backward pass(es); call once per optimizer step."""
-        if self._calls % self.every == 0:
-            self._file()
-        self._calls += 1
-
-    def _file(self) -> None:
-        # Runs on every step, so it is kept to four tensor ops (sub_, norm, stack,
-        # copy_) and no per-parameter Python work beyond building two lists;
-        # splitting the record into its parts waits until history().
+        """Record the gradients the optimizer is about to use; call once per optimizer step,
+        after ``backward()`` (and after any gradient accumulation) and before ``opt.step()``."""
+        # The hot path of the monitor. Per-parameter Python work costs ~1-2 µs a
+        # parameter on CPU, more than the norms themselves, so a record is a fixed
+        # handful of multi-tensor ops: one _foreach_norm over gradients, weights
+        # (and weight changes), one stack, and, on the records that measure the
+        # update ratio, one _foreach_sub_ or _foreach_copy_.
+        calls = self._calls
+        self._calls = calls + 1
+        if calls % self.every or not self._open:
+            return
         params = self._params
-        pending = self._pending
-        with torch.no_grad():
-            if any(
-                g is None for g in pending
-            ):  # a parameter got no gradient (unused in this forward): filed as 0
-                pending = [
+        grads = [p.grad for p in params]
+        row = len(self._steps)
+        measure = snapshot = False
+        if self.track_updates:
+            phase = row % self.update_every
+            snapshot = phase == 0
+            # the snapshot taken at record row - 1 gives the change made since
+            measure = row > 0 and phase == 1 % self.update_every
+        prev = self._prev
+        # cheaper than the torch.no_grad() context manager, and this runs every step
+        grad_mode = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+        try:
+            tensors = grads + params
+            if measure:
+                torch._foreach_sub_(prev, params)  # prev now holds -(the change since)
+                tensors += prev
+            try:
+                norms = torch._foreach_norm(tensors, 2, dtype=self._norm_dtype)
+            except TypeError:
+                if all(g is not None for g in grads):
+                    raise
+                # a parameter unused by this forward has no gradient: filed as 0
+                zeros = [
                     g if g is not None else p.new_zeros(())
-                    for g, p in zip(pending, params, strict=True)
+                    for g, p in zip(grads, params, strict=True)
                 ]
-            tensors = pending + params
-            prev = self._prev
-            if self.track_updates and prev is not None:
-                torch._foreach_sub_(prev, params)  # prev now holds -(last update)
-                norms = torch.stack(torch._foreach_norm(tensors + prev))
-                torch._foreach_copy_(prev, params)
-            else:
-                norms = torch.stack(torch._foreach_norm(tensors))
-                if self.track_updates:
+                norms = torch._foreach_norm(
+                    zeros + tensors[len(grads) :], 2, dtype=self._norm_dtype
+                )
+            record = torch.stack(norms)
+            if snapshot:
+                if prev is None:
                     self._prev = [p.detach().clone() for p in params]
-        self._rec.steps.append(self._calls)
-        self._rec.norms.append(norms)
-        self._pending = [None] * len(params)
+                else:
+                    torch._foreach_copy_(prev, params)
+        finally:
+            torch._C._set_grad_enabled(grad_mode)
+        self._steps.append(calls)
+        self._recent.append(record)
+        if len(self._recent) == 256:
+            self._flush()
         if self._initial_gain is None:
             self._initial_gain = [_init_gain(p) for p in params]
-        if self.on_nonfinite == "raise":
-            k = len(params)
-            if not bool(torch.isfinite(norms[:k]).all()):
-                vals = norms[:k].tolist()
-                bad = [n for n, v in zip(self.names, vals, strict=True) if not math.isfinite(v)]
-                raise NonFiniteGradientError(
-                    f"non-finite gradient at step {self._calls} in: {', '.join(bad)}", bad
-                )
+        if self.on_nonfinite == "raise" and not bool(torch.isfinite(record[: len(grads)]).all()):
+            vals = record[: len(grads)].tolist()
+            bad = [n for n, v in zip(self.names, vals, strict=True) if not math.isfinite(v)]
+            raise NonFiniteGradientError(
+                f"non-finite gradient at step {calls} in: {', '.join(bad)}", bad
+            )
+
+    def _flush(self) -> None:
+        """Move the recent records (one small tensor each) into the table."""
+        recent, self._recent = self._recent, []
+        if not recent:
+            return
+        k = len(self._params)
+        start = self._stored
+        end = start + len(recent)
+        rows = self._table.shape[0]
+        if end > rows:
+            grown = torch.full((max(2 * rows, end), 3 * k), math.nan, device=self._table.device)
+            grown[:start] = self._table[:start]
+            self._table = grown
+        full = [i for i, r in enumerate(recent) if r.shape[0] == 3 * k]
+        part = [i for i, r in enumerate(recent) if r.shape[0] == 2 * k]
+        for idx, width in ((full, 3 * k), (part, 2 * k)):
+            if idx:
+                where = torch.tensor(idx, device=self._table.device) + start
+                self._table[where, :width] = torch.stack([recent[i] for i in idx])
+        self._stored = end
 
     # -- results --------------------------------------------------------------
 
     @property
     def num_records(self) -> int:
-        return len(self._rec.steps)
+        return len(self._steps)
 
     def history(self) -> dict[str, Any]:
         """The record as NumPy arrays.
@@ -487,34 +536,23 @@ class GradientMonitor:
         index of each record), ``grad_norm`` and ``weight_norm`` (shape
         steps × layers), ``rel_grad`` (their ratio) and ``update_ratio``: row
         ``t`` holds the relative change made by the optimizer step(s) after
-        record ``t`` (NaN for the last record and when updates are not tracked).
+        record ``t`` (NaN for the last record, for records not a multiple of
+        ``update_every`` and when updates are not tracked).
         """
         import numpy as np
 
         n, k = self.num_records, len(self.names)
-        if n == 0:
-            empty = np.zeros((0, k))
-            return {
-                "names": list(self.names),
-                "steps": np.zeros(0, dtype=int),
-                "grad_norm": empty,
-                "weight_norm": empty,
-                "rel_grad": empty,
-                "update_ratio": empty,
-            }
-        norms = self._rec.norms
-        gw = torch.stack([r[: 2 * k] for r in norms]).to("cpu", torch.float64).numpy()
-        grad, weight = gw[:, :k], gw[:, k:]
+        self._flush()
+        rec = self._table[:n].to("cpu", torch.float64).numpy()
+        grad, weight = rec[:, :k], rec[:, k : 2 * k]
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = grad / weight
             upd = np.full((n, k), np.nan)
-            has = [t for t in range(n - 1) if len(norms[t + 1]) == 3 * k]
-            if has:
-                u = torch.stack([norms[t + 1][2 * k :] for t in has]).to("cpu", torch.float64)
-                upd[has] = u.numpy() / weight[has]
+            if n > 1:
+                upd[:-1] = rec[1:, 2 * k :] / weight[:-1]
         return {
             "names": list(self.names),
-            "steps": np.asarray(self._rec.steps),
+            "steps": np.asarray(self._steps, dtype=int),
             "grad_norm": grad,
             "weight_norm": weight,
             "rel_grad": rel,
@@ -703,8 +741,10 @@ class GradientMonitor:
             for j in range(k):
                 c = cmap(j / max(k - 1, 1))
                 axes[1].semilogy(h["steps"], np.abs(h["rel_grad"][:, j]) + 1e-30, color=c, lw=1)
-                if n > 1:
-                    axes[2].semilogy(h["steps"], h["update_ratio"][:, j], color=c, lw=1)
+                u = h["update_ratio"][:, j]
+                ok = np.isfinite(u)  # measured every update_every records only
+                if ok.any():
+                    axes[2].semilogy(h["steps"][ok], u[ok], ".-", color=c, lw=1, ms=2)
             axes[0].legend(fontsize=7)
         axes[0].set(
             xlabel="layer (input → output)", ylabel="gradient norm", title="per-layer gradient norm"
@@ -721,10 +761,9 @@ class GradientMonitor:
     # -- lifetime -------------------------------------------------------------
 
     def close(self) -> None:
-        """Remove the hooks (the record stays available)."""
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+        """Stop recording (later :meth:`step` calls do nothing) and free the weight
+        snapshot; the record stays available."""
+        self._open = False
         self._prev = None
 
     def __enter__(self) -> GradientMonitor:
@@ -736,7 +775,7 @@ class GradientMonitor:
     def __repr__(self) -> str:
         return (
             f"GradientMonitor({len(self.names)} layers, {self.num_records} records, "
-            f"every={self.every}, hooks={'on' if self._handles else 'removed'})"
+            f"every={self.every}, {'recording' if self._open else 'closed'})"
         )
 
 
