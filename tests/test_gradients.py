@@ -241,6 +241,22 @@ def test_update_ratio_sampled_every_tenth_record_and_record_grows(data):
     mon.close()
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_norms_of_low_and_high_precision_parameters(dtype):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).to(dtype)
+    mon = GradientMonitor(model)
+    # a gradient norm of ~1e5: above float16's largest value (65504), so a float16 norm
+    # would read inf; the record is float32 for half types and float64 for float64 models
+    (1e4 * model(torch.randn(5, 4, dtype=dtype)).sum()).backward()
+    mon.step()
+    direct = [p.grad.double().norm().item() for p in model.parameters() if p.ndim >= 2]
+    assert max(direct) > 65504
+    # float32 accumulation of half-precision values: float32 rounding (1e-5)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    assert mon.history()["grad_norm"][0] == pytest.approx(direct, rel=tol)
+
+
 def test_gradient_accumulation_records_the_accumulated_gradient(data):
     X, y = data
     model = mlp(2, nn.ReLU)

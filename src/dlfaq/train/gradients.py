@@ -415,12 +415,12 @@ class GradientMonitor:
         self._open = True
         k = len(self._params)
         first = self._params[0]
-        self._device = first.device
         # Norms of float16/bfloat16 tensors would overflow or round in their own
-        # dtype; asking _foreach_norm for float32 costs a cast, so only when needed.
-        self._norm_dtype = (
-            None if all(p.dtype == torch.float32 for p in self._params) else torch.float32
-        )
+        # dtype, so the record is float32 (float64 if any tracked parameter is);
+        # asking _foreach_norm for that dtype costs a cast, so only when needed.
+        dtype = torch.float64 if any(p.dtype == torch.float64 for p in self._params) else None
+        dtype = dtype or torch.float32
+        self._norm_dtype = None if all(p.dtype == dtype for p in self._params) else dtype
         # The record: a table with one row of 3k floats per record, [gradient
         # norms | weight norms | norm of the change since the previous record],
         # on the parameters' device, NaN where nothing was measured, so recording
@@ -428,7 +428,7 @@ class GradientMonitor:
         # tensor; every 256 records (or when history() asks) they are moved into
         # the table in one op, which costs less per step than writing each row in
         # place; the table doubles when full (amortized O(1) per step).
-        self._table = torch.full((256, 3 * k), math.nan, device=first.device)
+        self._table = torch.full((256, 3 * k), math.nan, dtype=dtype, device=first.device)
         self._stored = 0  # rows of the table filled
         self._recent: list[Tensor] = []  # records not yet moved into the table
         self._steps: list[int] = []
@@ -512,7 +512,7 @@ class GradientMonitor:
         end = start + len(recent)
         rows = self._table.shape[0]
         if end > rows:
-            grown = torch.full((max(2 * rows, end), 3 * k), math.nan, device=self._table.device)
+            grown = self._table.new_full((max(2 * rows, end), 3 * k), math.nan)
             grown[:start] = self._table[:start]
             self._table = grown
         full = [i for i, r in enumerate(recent) if r.shape[0] == 3 * k]
