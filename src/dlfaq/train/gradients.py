@@ -752,7 +752,8 @@ class GradientMonitor:
         axes[1].set(xlabel="step", ylabel="|g| / |W|", title="relative gradient (colour = depth)")
         axes[1].axhline(self.max_rel, color="red", ls=":", lw=1)
         axes[1].axhline(self.min_rel, color="grey", ls=":", lw=1)
-        axes[2].set(xlabel="step", ylabel="|ΔW| / |W|", title="update ratio")
+        sampled = f" (every {self.update_every} records)" if self.update_every > 1 else ""
+        axes[2].set(xlabel="step", ylabel="|ΔW| / |W|", title="update ratio" + sampled)
         if title:
             fig.suptitle(title)
         fig.tight_layout()
