@@ -758,18 +758,26 @@ class _LSTMSequence(torch.autograd.Function):
         # with padding the carried state can differ from them, so it is recorded.
         HP = xw.new_empty(T, B, H) if valid is not None else None
         CP = xw.new_empty(T, B, H) if valid is not None else None
+        # The masked h_{t-1} that met W_hh, kept for the weight gradient (no bulk product later).
+        HIN = xw.new_empty(T, B, H) if hmask is not None else None
         h, c = h0, c0
         rec = _step_linear(w_hh_t.t(), B)
         # Recurrent dropout without reported gates: d(g) = m (2 s - 1) is one addcmul with the
         # bulk constants 2m and -m, and G holds the dropped g (all the backward needs).
         fuse_mask = gmask is not None and not want_gates
         if fuse_mask:
-            gm2, gmn = gmask * 2.0, gmask.neg()
+            # The mask is drawn for this call alone (see LSTM._direction), so it is rescaled in place.
+            gm2 = gmask.mul_(2.0)
+            gmn = gm2 * -0.5
+        # tanh' = 1 - tanh^2 of the cell, written per step while it is in cache, if a backward
+        # can follow.
+        TD = xw.new_empty(T, B, H) if any(ctx.needs_input_grad) else None
+        ones = xw.new_ones(B, H) if TD is not None else None
         for t in range(T):
             if HP is not None and CP is not None:
                 HP[t] = h
                 CP[t] = c
-            hin = h if hmask is None else h * hmask
+            hin = h if HIN is None else torch.mul(h, hmask, out=HIN[t])
             s = torch.add(xw[t], rec(hin), out=S[t]).sigmoid_()
             if fuse_mask:
                 gd = torch.addcmul(gmn[t], s[:, 2 * H : 3 * H], gm2[t], out=G[t])
@@ -780,6 +788,8 @@ class _LSTMSequence(torch.autograd.Function):
             if zc is not None:
                 cn.lerp_(c, zc if isinstance(zc, float) else zc[t])
             tc = _tanh_(TC[t].copy_(cn))
+            if TD is not None:
+                torch.addcmul(ones, tc, tc, value=-1.0, out=TD[t])
             if valid is None:
                 hn = torch.mul(s[:, 3 * H :], tc, out=out[t])
                 if zh is not None:
@@ -794,12 +804,12 @@ class _LSTMSequence(torch.autograd.Function):
                 h = torch.where(v, hn, h)
                 c = torch.where(v, cn, c)
         if HP is None or CP is None:
-            ctx.save_for_backward(w_hh_t, S, G, CN, TC, out, h0, c0)
+            ctx.save_for_backward(w_hh_t, S, G, CN, TC, TD, HIN, out, h0, c0)
         else:
-            ctx.save_for_backward(w_hh_t, S, G, CN, TC, HP, CP)
+            ctx.save_for_backward(w_hh_t, S, G, CN, TC, TD, HIN, HP, CP)
         ctx.masks = (hmask, gmask, zc, zh, valid)
         ctx.want_gates = want_gates
-        ctx.g_dropped = fuse_mask
+        ctx.gm2 = gm2 if fuse_mask else None
         if want_gates:
             vf = 1.0 if valid is None else valid.to(xw.dtype)
             gi, gf, go = S[..., :H], S[..., H : 2 * H], S[..., 3 * H :]
@@ -809,26 +819,27 @@ class _LSTMSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:  # type: ignore[override]
         hmask, gmask, zc, zh, valid = ctx.masks
+        HP = CP = None
         if valid is None:
-            w_hh_t, S, G, CN, TC, out, h0, c0 = ctx.saved_tensors
-            HP = torch.cat([h0.unsqueeze(0), out[:-1]])
-            CP = torch.cat([c0.unsqueeze(0), CN[:-1]])
+            w_hh_t, S, G, CN, TC, TD, HIN, out, h0, c0 = ctx.saved_tensors
         else:
-            w_hh_t, S, G, CN, TC, HP, CP = ctx.saved_tensors
+            w_hh_t, S, G, CN, TC, TD, HIN, HP, CP = ctx.saved_tensors
+            h0, c0 = HP[0], CP[0]
         T, B, H = G.shape
-        # Bulk derivatives of all steps. sigmoid' = s(1-s) for all four blocks; the g block's
+        # Bulk derivatives where one pass over all steps is cheaper than one per step. The
+        # sigmoid' = s(1-s) of the four blocks is taken per step (cache-resident); the g block's
         # pre-activation was doubled, so d g / d a'_g = 2 s(1-s) and the 2 goes into GI2.
-        SD = (1 - S).mul_(S)
-        TD = (TC * TC).neg_().add_(1)
-        GI2 = S[..., :H] * 2.0 if gmask is None else S[..., :H] * gmask * 2.0  # 2 d(c)/d(g)
-        GDm = G if (gmask is None or ctx.g_dropped) else G * gmask  # the g that was written
+        if ctx.gm2 is not None:
+            GI2 = S[..., :H] * ctx.gm2  # 2 d(c)/d(g); G already holds the dropped g
+            GDm = G
+        else:
+            GI2 = S[..., :H] * 2.0 if gmask is None else S[..., :H] * gmask * 2.0
+            GDm = G if gmask is None else G * gmask  # the g that was written
         zc_t, zh_t = zc, zh
-        zc_1 = None if zc is None else 1 - zc  # bulk complements, not one subtraction per step
-        zh_1 = None if zh is None else 1 - zh
         dA = S.new_empty(T, B, 4 * H)
         D4 = S.new_empty(B, 4 * H)
-        dh = torch.zeros_like(HP[0]) if dhT is None else dhT.clone()
-        dc = torch.zeros_like(CP[0]) if dcT is None else dcT.clone()
+        dh = torch.zeros_like(h0) if dhT is None else dhT.clone()
+        dc = torch.zeros_like(c0) if dcT is None else dcT.clone()
         has_gate_grads = ctx.want_gates and any(d is not None for d in dgates)
         back = _step_linear(w_hh_t.contiguous(), B)  # da -> da @ W_hh
         for t in range(T - 1, -1, -1):
@@ -852,8 +863,8 @@ class _LSTMSequence(torch.autograd.Function):
                 dcn = dcn + gc_
             if zh_t is not None:
                 z = zh_t if isinstance(zh_t, float) else zh_t[t]
-                dh_hat = dhn * (zh_1 if isinstance(zh_1, float) else zh_1[t])
                 dhp = dhn * z
+                dh_hat = dhn - dhp  # dhn * (1 - z)
             else:
                 dh_hat = dhn
                 dhp = None
@@ -861,13 +872,15 @@ class _LSTMSequence(torch.autograd.Function):
             dcn = torch.addcmul(dcn, dh_hat * o, TD[t])
             if zc_t is not None:
                 z = zc_t if isinstance(zc_t, float) else zc_t[t]
-                dc_hat = dcn * (zc_1 if isinstance(zc_1, float) else zc_1[t])
-                dcp = torch.addcmul(dcn * z, dc_hat, f)
+                dcz = dcn * z
+                dc_hat = dcn - dcz
+                dcp = torch.addcmul(dcz, dc_hat, f)
             else:
                 dc_hat = dcn
                 dcp = dc_hat * f
             torch.mul(dc_hat, GDm[t], out=D4[:, :H])  # d i
-            torch.mul(dc_hat, CP[t], out=D4[:, H : 2 * H])  # d f
+            c_prev = CP[t] if CP is not None else (c0 if t == 0 else CN[t - 1])
+            torch.mul(dc_hat, c_prev, out=D4[:, H : 2 * H])  # d f
             torch.mul(dc_hat, GI2[t], out=D4[:, 2 * H : 3 * H])  # 2 d g
             if gi_ is not None:
                 D4[:, :H] += gi_
@@ -877,7 +890,8 @@ class _LSTMSequence(torch.autograd.Function):
                 D4[:, 2 * H : 3 * H].add_(gg_, alpha=2.0)
             if go_ is not None:
                 D4[:, 3 * H :] += go_
-            da = torch.mul(D4, SD[t], out=dA[t])
+            da = torch.mul(D4, s, out=dA[t])
+            da.addcmul_(da, s, value=-1.0)  # D4 * s(1 - s)
             dhin = back(da)
             if hmask is not None:
                 dhin.mul_(hmask)
@@ -886,7 +900,12 @@ class _LSTMSequence(torch.autograd.Function):
             if valid is not None:
                 dh = dh + dh_carry
                 dc = dc + dc_carry
-        hin_all = HP if hmask is None else HP * hmask
+        if HIN is not None:
+            hin_all = HIN
+        elif HP is not None:
+            hin_all = HP
+        else:
+            hin_all = torch.cat([h0.unsqueeze(0), out[:-1]])
         hin2, dA2 = hin_all.reshape(T * B, H).t(), dA.reshape(T * B, 4 * H)
         dw = _dnn_mm(hin2, dA2) if _use_dnn(dA2) else hin2.matmul(dA2)
         return dA, dw, dh, dc, None, None, None, None, None, None
