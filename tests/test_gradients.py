@@ -280,6 +280,9 @@ def test_every_and_close(data):
     assert mon.history()["steps"].tolist() == [0, 3, 6]
     mon.close()
     assert "closed" in repr(mon)
+    model.zero_grad()
+    F.cross_entropy(model(X[:16]), y[:16]).backward()
+    assert not any(mon._seen)  # the hooks are gone
     for _ in range(3):  # would include record 9 if the monitor were still recording
         model.zero_grad()
         F.cross_entropy(model(X[:16]), y[:16]).backward()
@@ -306,6 +309,20 @@ def test_unused_parameter_records_zero(data):
     mon.step()
     h = mon.history()
     assert h["grad_norm"][0, 1] == 0.0 and h["grad_norm"][0, 0] > 0
+
+
+def test_stale_gradient_of_a_parameter_this_backward_missed_records_zero(data):
+    X, _ = data
+    a, b = nn.Linear(64, 4), nn.Linear(64, 4)
+    model = nn.ModuleDict({"a": a, "b": b})
+    mon = GradientMonitor(model)
+    (a(X[:4]).sum() + b(X[:4]).sum()).backward()
+    mon.step()
+    a(X[:4]).sum().backward()  # no zero_grad: b.weight.grad still holds the first step's
+    mon.step()
+    h = mon.history()
+    assert h["grad_norm"][0, 1] > 0 and h["grad_norm"][1, 1] == 0.0
+    assert h["grad_norm"][1, 0] == pytest.approx(a.weight.grad.norm().item(), rel=1e-5)
 
 
 def test_plot_returns_figure(data):

@@ -284,19 +284,23 @@ class Finding:
 class GradientMonitor:
     r"""Per-layer gradient statistics recorded with tensor hooks, and a diagnosis.
 
-    ``GradientMonitor(model)`` attaches nothing to the model: :meth:`step`,
-    called once per optimizer step after ``backward()``, reads each tracked
-    parameter's ``.grad`` (the accumulated gradient the optimizer is about to
-    apply), takes the norms of all gradients and weights in one multi-tensor
-    kernel (:func:`torch._foreach_norm`) and writes them into a preallocated
-    record on the parameters' device (no host sync). Nothing is copied to the
-    host until :meth:`history`, :meth:`diagnose` or :meth:`plot` asks.
-    Per-parameter tensor hooks were measured and dropped: on CPU each costs a
-    Python call (about 1.5-2 µs) per parameter per backward, more than the
-    norm it would feed. The cost is a fixed handful of tensor ops per record
-    (``benchmarks/bench_monitor.py``): on one CPU thread, about 15 µs per step
-    for a 2-layer MLP (3 weight matrices) and 60-70 µs for a 20-layer one, a
-    few percent of a training step on digits; ``every=10`` makes it negligible.
+    ``GradientMonitor(model)`` registers a post-accumulate-grad hook
+    (:meth:`torch.Tensor.register_post_accumulate_grad_hook`) on every tracked
+    parameter; the hook only notes that the parameter received a gradient.
+    :meth:`step`, called once per optimizer step after ``backward()``, reads the
+    accumulated ``.grad`` of every parameter a backward reached since the last
+    call (the others are filed as 0), takes the norms of all gradients and
+    weights in one multi-tensor kernel (:func:`torch._foreach_norm`) and keeps
+    them on the parameters' device (no host sync). Nothing is copied to the
+    host until :meth:`history`, :meth:`diagnose` or :meth:`plot` asks. The
+    update ratio needs a copy of the weights and two more multi-tensor ops, so
+    it is sampled every ``update_every`` (10) records. Measured with
+    ``python benchmarks/bench_monitor.py`` (one CPU thread, machine shared with
+    another job), a step of an MLP on digits with the monitor on every step
+    takes 1.04-1.07 times as long as without it for 8 and 20 layers, and 1.13
+    times for a 2-layer MLP whose whole step is 0.25 ms (the monitor's ~15 µs
+    is then mostly the fixed cost of launching a handful of small kernels);
+    ``every=10`` brings that to about 1.02.
 
     For tracked parameter (layer) :math:`l` at recorded step :math:`t`:
 
@@ -435,8 +439,25 @@ class GradientMonitor:
         # snapshot of the tracked weights at the last record, for the update ratio
         self._prev: list[Tensor] | None = None
         self._initial_gain: list[float] | None = None
+        # seen[i]: parameter i received a gradient since the last step() (set by
+        # its post-accumulate-grad hook, a single list store: the hooks cost
+        # nothing measurable, see benchmarks/bench_monitor.py)
+        self._seen = [False] * k
+        self._unseen = [False] * k
+        self._handles = [
+            p.register_post_accumulate_grad_hook(self._make_hook(i))
+            for i, p in enumerate(self._params)
+        ]
 
     # -- recording ----------------------------------------------------------
+
+    def _make_hook(self, i: int) -> Callable[[Tensor], None]:
+        seen = self._seen
+
+        def hook(p: Tensor) -> None:
+            seen[i] = True
+
+        return hook
 
     def step(self) -> None:
         """Record the gradients the optimizer is about to use; call once per optimizer step,
@@ -448,10 +469,20 @@ class GradientMonitor:
         # update ratio, one _foreach_sub_ or _foreach_copy_.
         calls = self._calls
         self._calls = calls + 1
+        seen = self._seen
         if calls % self.every or not self._open:
+            seen[:] = self._unseen
             return
         params = self._params
         grads = [p.grad for p in params]
+        if not all(seen):
+            # a parameter that no backward since the last step() reached (unused
+            # by the forward) is filed as 0, whatever stale .grad it may hold
+            grads = [
+                g if s and g is not None else p.new_zeros(())
+                for g, s, p in zip(grads, seen, params, strict=True)
+            ]
+        seen[:] = self._unseen
         row = len(self._steps)
         measure = snapshot = False
         if self.track_updates:
@@ -468,19 +499,7 @@ class GradientMonitor:
             if measure:
                 torch._foreach_sub_(prev, params)  # prev now holds -(the change since)
                 tensors += prev
-            try:
-                norms = torch._foreach_norm(tensors, 2, dtype=self._norm_dtype)
-            except TypeError:
-                if all(g is not None for g in grads):
-                    raise
-                # a parameter unused by this forward has no gradient: filed as 0
-                zeros = [
-                    g if g is not None else p.new_zeros(())
-                    for g, p in zip(grads, params, strict=True)
-                ]
-                norms = torch._foreach_norm(
-                    zeros + tensors[len(grads) :], 2, dtype=self._norm_dtype
-                )
+            norms = torch._foreach_norm(tensors, 2, dtype=self._norm_dtype)
             record = torch.stack(norms)
             if snapshot:
                 if prev is None:
@@ -762,8 +781,11 @@ class GradientMonitor:
     # -- lifetime -------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop recording (later :meth:`step` calls do nothing) and free the weight
-        snapshot; the record stays available."""
+        """Remove the hooks, stop recording (later :meth:`step` calls do nothing) and
+        free the weight snapshot; the record stays available."""
+        for h in self._handles:
+            h.remove()
+        self._handles = []
         self._open = False
         self._prev = None
 
@@ -776,7 +798,7 @@ class GradientMonitor:
     def __repr__(self) -> str:
         return (
             f"GradientMonitor({len(self.names)} layers, {self.num_records} records, "
-            f"every={self.every}, {'recording' if self._open else 'closed'})"
+            f"every={self.every}, {'recording' if self._open else 'closed, hooks removed'})"
         )
 
 
