@@ -300,7 +300,7 @@ class GradientMonitor:
     takes 1.04-1.07 times as long as without it for 8 and 20 layers, and 1.13
     times for a 2-layer MLP whose whole step is 0.25 ms (the monitor's ~15 µs
     is then mostly the fixed cost of launching a handful of small kernels);
-    ``every=10`` brings that to about 1.02.
+    ``every=10`` brings that to about 1.03.
 
     For tracked parameter (layer) :math:`l` at recorded step :math:`t`:
 
