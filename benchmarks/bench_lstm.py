@@ -1,7 +1,8 @@
 """Forward + backward time of ``dlfaq.nn.LSTM`` versus ``torch.nn.LSTM`` (CPU, 2 threads).
 
 Run: ``python benchmarks/bench_lstm.py`` (add ``--quick`` for the small size only,
-``--threads N`` to change the 2 intra-op threads, ``--json`` for machine-readable output). Targets (issue 3): ours / torch at most
+``--threads N`` to change the 2 intra-op threads, ``--repeats N`` for more interleaved
+repeats on a busy machine, ``--json`` for machine-readable output). Targets (issue 3): ours / torch at most
 1.1 on the fast path, 1.6 with ``return_gates=True`` and 2.0 with zoneout +
 recurrent dropout + variational dropout on.
 """
@@ -50,6 +51,8 @@ def main() -> None:
             "weight_drop (fused)": (LSTM(hidden, hidden, weight_drop=0.5), {}),
         }
         repeats = 11 if hidden <= 256 else 5
+        if "--repeats" in sys.argv:
+            repeats = int(sys.argv[sys.argv.index("--repeats") + 1])
         for name, (model, kw) in configs.items():
             model.load_state_dict(ref.state_dict())
             model.train()
