@@ -25,13 +25,22 @@ Three execution paths, chosen per call:
    dropped ``W_hh`` and input/output variational masks applied around it;
 2. gates requested, nothing random inside the recurrence: the fused kernel
    again, then the gates of all steps recomputed from its output sequence
-   (h_{t-1} is the previous output) in one batched matrix product, the LSTM's
-   cell states by an elementwise scan; gradients through the gates are exact;
+   (h_{t-1} is the previous output) in one batched matrix product with the
+   sigmoid fused in, the LSTM's cell states by an elementwise scan; gradients
+   through the gates are exact (a CPU float32 LSTM with batch * hidden >= 16384
+   takes path 3 instead, which is then faster: the recomputation costs one more
+   forward product);
 3. a regularizer inside the recurrence (recurrent-state variational dropout,
    recurrent dropout, zoneout): a step loop. The input projection is one
    matrix product for all steps; for the LSTM the loop is a custom autograd
-   function with a hand-written backward (gate rows reordered i, f, o, g so
-   the three sigmoids are one slice); the GRU's loop uses autograd.
+   function with a hand-written backward (the g rows doubled so one in-place
+   sigmoid per step gives all four gates, tanh(a) = 2 sigmoid(2a) - 1; the
+   weight gradient is one product after the loop); the GRU's loop uses autograd.
+
+On CPU in float32 the matrix products of paths 2 and 3 go through oneDNN (the
+library torch's own fused LSTM kernel uses), with W_hh reordered once per call
+for the per-step products: MKL, where torch sends a plain float32 ``mm``,
+measured 1.5-3x slower for these shapes on the AMD EPYC used for the benchmarks.
 """
 
 from __future__ import annotations
@@ -310,6 +319,22 @@ class _Regularized:
             return False
         return not (self.training and (self.weight_drop or any(self.variational_dropout)))
 
+    # N * H from which the LSTM step loop beats "fused kernel + recomputed gates" for
+    # return_gates. The recomputation costs one more forward product (about a third of a
+    # forward+backward); the loop's per-step overhead is fixed and fades as the step grows.
+    # Measured forward+backward / torch at 2 CPU threads, T=50 (loop vs recomputed):
+    # N=32 H=256 1.74 vs 1.41; N=64 H=256 1.13 vs 1.28; N=32 H=512 1.05 vs 1.32;
+    # N=64 H=1024 0.99 vs 1.5.
+    _GATES_LOOP_MIN_NH = 16384
+
+    def _gates_loop_cheaper(self, x: Tensor) -> bool:
+        return (
+            self.mode == "LSTM"
+            and self.proj_size == 0
+            and _use_dnn(x)
+            and x.shape[1] * self.hidden_size >= self._GATES_LOOP_MIN_NH
+        )
+
     def _run_fused_with_gates(
         self, x: Tensor, lengths: Tensor | None, h0: Tensor, c0: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor | None, list[list[Tensor]]]:
@@ -515,7 +540,7 @@ class _Regularized:
         else:
             B = x.shape[1]
             h0, c0 = self._initial_state(x, hx, batched)
-            if return_gates and self._gates_from_fused_ok():
+            if return_gates and self._gates_from_fused_ok() and not self._gates_loop_cheaper(x):
                 out, h_n, c_n, gates_list = self._run_fused_with_gates(x, lens, h0, c0)
             else:
                 out, h_n, c_n, gates_list = self._run_loop(x, lens, h0, c0, return_gates)
@@ -962,7 +987,8 @@ class LSTM(_Regularized, nn.LSTM):
     With only ``dropout``/``weight_drop`` (or input/output variational
     dropout on a one-layer model) active, the forward pass runs torch's fused
     kernel; with ``return_gates`` and no random recurrence, the fused kernel
-    plus a batched recomputation of the gates; otherwise a step loop with a
+    plus a batched recomputation of the gates (or, for large batch * hidden on
+    CPU, the step loop below, measured faster there); otherwise a step loop with a
     hand-written backward (see the module docstring).
 
     Args:
@@ -1177,8 +1203,8 @@ class GRU(_Regularized, nn.GRU):
 
     def _gates_from_states(self, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh):  # type: ignore[no-untyped-def]
         H = self.hidden_size
-        gx = F.linear(x, w_ih, b_ih)
-        gh = F.linear(h_prev, w_hh, b_hh)
+        gx = _linear(x, w_ih, b_ih)
+        gh = _linear(h_prev, w_hh, b_hh)
         rz = (gx[..., : 2 * H] + gh[..., : 2 * H]).sigmoid()
         r, z = rz[..., :H], rz[..., H:]
         n = torch.addcmul(gx[..., 2 * H :], r, gh[..., 2 * H :]).tanh()
@@ -1190,7 +1216,7 @@ class GRU(_Regularized, nn.GRU):
     def _direction(self, x, valid, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, p_hid, want_gates):  # type: ignore[no-untyped-def]
         T, B = x.shape[0], x.shape[1]
         H = self.hidden_size
-        xw = F.linear(x, w_ih, b_ih)
+        xw = _linear(x, w_ih, b_ih)
         w_hh_t = w_hh.t()
         if b_hh is None:
             b_hh = x.new_zeros(3 * H)
