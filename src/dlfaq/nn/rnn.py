@@ -659,7 +659,7 @@ def _tanh_into(x: Tensor, out: Tensor) -> Tensor:
 
 
 def _lstm_scale(w: Tensor, hidden: int) -> Tensor:
-    """Gate rows i, f, g, o scaled by 1, 1, 2, 1 (a view-free constant for the step loop).
+    """The (4H,) row scale 1, 1, 2, 1 for the gate blocks i, f, g, o.
 
     With the g rows doubled one sigmoid covers all four gates of a step in place,
     because tanh(a) = 2 sigmoid(2a) - 1.
