@@ -274,3 +274,35 @@ def test_step_loop_engine_matches_torch_and_fused_gates(cls: type, tcls: type) -
     x.grad = None
     (out_ref * w).sum().backward()
     assert (gx - x.grad).abs().max() < ATOL
+
+
+def test_return_gates_loop_for_large_sizes_matches_recompute_path(monkeypatch) -> None:
+    # For large batch*hidden on CPU, return_gates takes the step loop instead of "fused
+    # kernel + recomputed gates". Lower the switch-over point so a small model takes the
+    # loop, and compare outputs, gates and every gradient with the recompute path
+    # (tolerance: float32 sums over a few dozen products, as in the other parity tests).
+    torch.manual_seed(21)
+    m = LSTM(6, 8, num_layers=2, bidirectional=True)
+    x = torch.randn(9, 3, 6)
+
+    def run(loop_min: int):
+        monkeypatch.setattr(LSTM, "_GATES_LOOP_MIN_NH", loop_min)
+        xi = x.clone().requires_grad_(True)
+        m.zero_grad()
+        out, (h, c), g = m(xi, return_gates=True)
+        (out.sum() + (g.f * g.g).sum() + c.sum()).backward()
+        grads = {n: p.grad.clone() for n, p in m.named_parameters()}
+        return out, g, xi.grad, grads
+
+    from dlfaq.nn.rnn import _use_dnn
+
+    if not _use_dnn(x):
+        pytest.skip("the step-loop switch applies only where oneDNN products are used")
+    out_l, g_l, dx_l, gr_l = run(1)  # always the loop
+    out_r, g_r, dx_r, gr_r = run(10**9)  # never the loop
+    assert (out_l - out_r).abs().max() < ATOL
+    for name in ("i", "f", "g", "o", "c"):
+        assert (getattr(g_l, name) - getattr(g_r, name)).abs().max() < ATOL, name
+    assert (dx_l - dx_r).abs().max() < ATOL
+    for n in gr_l:
+        assert (gr_l[n] - gr_r[n]).abs().max() < 1e-4, n

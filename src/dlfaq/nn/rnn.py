@@ -45,6 +45,7 @@ measured 1.5-3x slower for these shapes on the AMD EPYC used for the benchmarks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -669,6 +670,23 @@ def _lstm_scale(w: Tensor, hidden: int) -> Tensor:
     return scale.reshape(-1)
 
 
+@functools.lru_cache(maxsize=1)
+def _dnn_works() -> bool:
+    """Whether this torch build has oneDNN's linear op and it computes ``F.linear``.
+
+    ``torch.ops.mkldnn._linear_pointwise`` is an internal op (the one torch's own
+    CPU kernels use); probing it once, against ``F.linear``, keeps a torch release
+    that renamed or changed it on the plain, public path instead of failing.
+    """
+    try:
+        a = torch.arange(6, dtype=torch.float32).reshape(2, 3) / 7
+        w = torch.arange(12, dtype=torch.float32).reshape(4, 3) / 11
+        y = torch.ops.mkldnn._linear_pointwise(a, w, None, "none", [], "")
+        return bool(torch.allclose(y, F.linear(a, w), atol=1e-6))
+    except Exception:  # noqa: BLE001 - any failure means: do not use it
+        return False
+
+
 def _use_dnn(t: Tensor) -> bool:
     """Whether oneDNN's matrix products apply: float32 on a CPU build with oneDNN, eager mode."""
     return (
@@ -677,6 +695,7 @@ def _use_dnn(t: Tensor) -> bool:
         and torch.backends.mkldnn.is_available()
         and torch.backends.mkldnn.enabled
         and not torch.compiler.is_compiling()
+        and _dnn_works()
     )
 
 
