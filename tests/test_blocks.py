@@ -11,14 +11,7 @@ import torch.nn.functional as F
 from dlfaq.nn import MLP
 from dlfaq.nn.blocks import ACTIVATIONS, HiddenLayer
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models: one thread is faster, and extra threads only contend on a shared CI machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("norm", ["none", "batch"])

@@ -16,14 +16,7 @@ from dlfaq.nn import MLP
 from dlfaq.train.loop import History, evaluate, fit, make_optimizer
 from dlfaq.train.regularization import EarlyStopping, l2_penalty
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models: one thread is faster, and extra threads only contend on a shared CI machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def data():
