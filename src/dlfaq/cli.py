@@ -41,10 +41,6 @@ app = typer.Typer(
 )
 
 DEFAULT_OUT = Path("dlfaq-results")
-STATUS_TEXT = {
-    "en": {"untested": "not yet tested", "failed": "experiment failed", "pending": "not run yet"},
-    "zh": {"untested": "尚未检验", "failed": "实验失败", "pending": "尚未运行"},
-}
 
 
 def _parse_id(value: str) -> int:
@@ -113,21 +109,21 @@ def show_cmd(
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results folder to read verdicts from."),
 ) -> None:
     """Show one question: the answer, its claims and their verdicts (if it was run)."""
-    from dlfaq.experiments import load_evidence
     from dlfaq.faq import get_entry
+    from dlfaq.report import LABELS, question_view
 
     lang = check_lang(lang)
     entry = get_entry(_parse_id(qid))
-    verdicts = {}
-    for name in entry.experiments:
-        rec = load_evidence(out, name)
-        if rec and rec.get("status") == "ok":
-            for v in rec.get("verdicts", []):
-                verdicts[v["claim"]] = v
+    view = question_view(entry, out)
     if as_json:
         data = entry.to_json()
-        for c in data["claims"]:
-            c["verdict"] = verdicts.get(c["id"])
+        for c, cv in zip(data["claims"], view.claims, strict=True):
+            c["status"] = cv.status
+            c["verdict"] = (
+                {"claim": cv.id, "verdict": cv.status, "reason": cv.reason, "rule": cv.rule}
+                if cv.status in ("supported", "partly", "not supported")
+                else None
+            )
         print_json(data)
         return
     con = console()
@@ -140,11 +136,7 @@ def show_cmd(
     else:
         print(entry.answer[lang])
     con.print("")
-    rows = []
-    for c in entry.claims:
-        v = verdicts.get(c.id)
-        status = v["verdict"] if v else (STATUS_TEXT[lang]["untested"] if not c.tested_by else STATUS_TEXT[lang]["pending"])
-        rows.append([c.id, c.text[lang], status])
+    rows = [[c.id, c.text[lang], LABELS[c.status][lang]] for c in view.claims]
     print_table(["claim", "论断" if lang == "zh" else "text", "verdict"], rows)
     if entry.api:
         con.print(("API: " + ", ".join(entry.api)), markup=False)

@@ -7,6 +7,6 @@ folder and moved into place at the end, so an interrupted run leaves the last
 good site untouched.
 """
 
-from dlfaq.report.build import build_site, collect
+from dlfaq.report.build import LABELS, build_site, collect, question_view
 
-__all__ = ["build_site", "collect"]
+__all__ = ["LABELS", "build_site", "collect", "question_view"]

@@ -74,34 +74,35 @@ class QuestionView:
     records: list[dict[str, Any]] = field(default_factory=list)
 
 
+def question_view(entry: Entry, results_dir: Path | str) -> QuestionView:
+    """Join one entry's claims with the saved evidence of the experiments that judge them."""
+    records = {}
+    for name in entry.experiments:
+        rec = load_evidence(results_dir, name)
+        if rec is not None:
+            records[name] = rec
+    claims = []
+    for c in entry.claims:
+        if c.tested_by is None:
+            claims.append(ClaimView(c.id, c.text, "untested"))
+            continue
+        rec = records.get(c.tested_by)
+        if rec is None:
+            claims.append(ClaimView(c.id, c.text, "pending", experiment=c.tested_by))
+        elif rec.get("status") != "ok":
+            claims.append(ClaimView(c.id, c.text, "failed", reason=rec.get("error") or "", experiment=c.tested_by))
+        else:
+            v = next((v for v in rec.get("verdicts", []) if v["claim"] == c.id), None)
+            if v is None:
+                claims.append(ClaimView(c.id, c.text, "failed", reason="the experiment gave no verdict for this claim", experiment=c.tested_by))
+            else:
+                claims.append(ClaimView(c.id, c.text, v["verdict"], v.get("reason", ""), v.get("rule", ""), c.tested_by))
+    return QuestionView(entry, claims, [records[n] for n in entry.experiments if n in records])
+
+
 def collect(results_dir: Path | str) -> list[QuestionView]:
     """Join the knowledge base with the saved evidence under ``results_dir``."""
-    results_dir = Path(results_dir)
-    views = []
-    for entry in load_all():
-        records = {}
-        for name in entry.experiments:
-            rec = load_evidence(results_dir, name)
-            if rec is not None:
-                records[name] = rec
-        claims = []
-        for c in entry.claims:
-            if c.tested_by is None:
-                claims.append(ClaimView(c.id, c.text, "untested"))
-                continue
-            rec = records.get(c.tested_by)
-            if rec is None:
-                claims.append(ClaimView(c.id, c.text, "pending", experiment=c.tested_by))
-            elif rec.get("status") != "ok":
-                claims.append(ClaimView(c.id, c.text, "failed", reason=rec.get("error") or "", experiment=c.tested_by))
-            else:
-                v = next((v for v in rec.get("verdicts", []) if v["claim"] == c.id), None)
-                if v is None:
-                    claims.append(ClaimView(c.id, c.text, "failed", reason="the experiment gave no verdict for this claim", experiment=c.tested_by))
-                else:
-                    claims.append(ClaimView(c.id, c.text, v["verdict"], v.get("reason", ""), v.get("rule", ""), c.tested_by))
-        views.append(QuestionView(entry, claims, [records[n] for n in entry.experiments if n in records]))
-    return views
+    return [question_view(entry, results_dir) for entry in load_all()]
 
 
 # --------------------------------------------------------------------------- HTML
