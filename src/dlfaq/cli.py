@@ -29,6 +29,7 @@ from dlfaq.commands._common import (
     print_json,
     print_table,
     run_specs,
+    writable_dir,
 )
 
 app = typer.Typer(
@@ -51,23 +52,6 @@ def _parse_id(value: str) -> int:
     if not 1 <= qid <= 18:
         raise UserError(f"no question {qid}: ids run from 1 to 18")
     return qid
-
-
-def _writable_dir(path: Path, what: str) -> Path:
-    """Create ``path`` if needed and make sure files can be written there."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create {what} folder {str(path)!r}: {exc.strerror or exc}") from None
-    if not path.is_dir():
-        raise UserError(f"{what} path {str(path)!r} is not a folder")
-    probe = path / ".dlfaq-write-test"
-    try:
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(f"cannot write to {what} folder {str(path)!r}: {exc.strerror or exc}") from None
-    return path
 
 
 # --------------------------------------------------------------------------- list / show
@@ -170,7 +154,7 @@ def run_cmd(
     if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise UserError(f"--device must be 'cpu' or 'cuda', not {device!r}")
     specs = _select(target)
-    _writable_dir(out, "results")
+    writable_dir(out, "results")
     t0 = time.perf_counter()
     records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=not as_json)
     if as_json:

@@ -125,3 +125,20 @@ def run_specs(
             ctx = RunContext(seed=seed, profile=profile, device=dev, out_dir=out, progress=prog)
             records.append(run_experiment(spec, ctx))
     return records
+
+
+def writable_dir(path: Path, what: str) -> Path:
+    """Create ``path`` if needed and make sure files can be written there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {what} folder {str(path)!r}: {exc.strerror or exc}") from None
+    if not path.is_dir():
+        raise UserError(f"{what} path {str(path)!r} is not a folder")
+    probe = path / ".dlfaq-write-test"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"cannot write to {what} folder {str(path)!r}: {exc.strerror or exc}") from None
+    return path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from dlfaq.commands._common import LangOpt, UserError, check_lang, run_specs
+from dlfaq.commands._common import LangOpt, UserError, check_lang, run_specs, writable_dir
 
 
 def report_cmd(
@@ -20,16 +20,15 @@ def report_cmd(
     lang: str = LangOpt,
 ) -> None:
     """Run the experiments that have no result yet (quick profile) and write the bilingual site."""
-    from dlfaq.cli import _writable_dir
     from dlfaq.experiments import discover, load_evidence
     from dlfaq.report import build_site
 
     lang = check_lang(lang)
     if rerun and no_run:
         raise UserError("--rerun and --no-run contradict each other")
-    _writable_dir(out, "results")
+    writable_dir(out, "results")
     site = site or out / "site"
-    _writable_dir(site.parent, "site")
+    writable_dir(site.parent, "site")
     t0 = time.perf_counter()
     specs = list(discover().values())
     todo = [] if no_run else [s for s in specs if rerun or load_evidence(out, s.name) is None]
