@@ -12,13 +12,14 @@ import pytest
 from dlfaq.experiments import (
     Evidence,
     RunContext,
+    check,
     discover,
     experiment,
-    judge,
     load_evidence,
     run_experiment,
 )
 from dlfaq.experiments._core import _REGISTRY, ExperimentSpec
+from dlfaq.experiments.stats import VERDICTS
 from dlfaq.faq import KnowledgeBaseError, all_claims, load_all, parse_entry, validate_entry
 
 # --------------------------------------------------------------------------- knowledge base
@@ -63,6 +64,8 @@ def test_parse_entry_rejects_malformed_files():
 
 # --------------------------------------------------------------------------- runner
 
+R = {"en": "a rule", "zh": "规则"}
+
 
 @pytest.fixture
 def toy_experiments(monkeypatch):
@@ -86,7 +89,7 @@ def test_runner_records_failure_and_keeps_going(tmp_path, toy_experiments):
 
     def fine(ctx):
         ev = Evidence(metrics={"x": 1.5})
-        ev.add(judge("q03.conv-output-formula", supported=True, rule="r", reason="x=1.5"))
+        ev.add(check("q03.conv-output-formula", True, rule=R, reason={"en": "x=1.5", "zh": "x=1.5"}))
         return ev
 
     bad = toy_experiments("toy-boom", boom)
@@ -103,7 +106,7 @@ def test_runner_records_failure_and_keeps_going(tmp_path, toy_experiments):
 def test_runner_rejects_verdicts_for_claims_it_does_not_own(tmp_path, toy_experiments):
     def wrong(ctx):
         ev = Evidence()
-        ev.add(judge("q18.something-else", supported=True, rule="r", reason="r"))
+        ev.add(check("q18.something-else", True, rule=R, reason=R))
         return ev
 
     rec = run_experiment(toy_experiments("toy-wrong", wrong), RunContext(out_dir=tmp_path))
@@ -116,7 +119,7 @@ def test_rerun_replaces_evidence_atomically(tmp_path, toy_experiments):
     def counting(ctx):
         calls.append(1)
         ev = Evidence(metrics={"n": len(calls)})
-        ev.add(judge("q03.conv-output-formula", supported=False, rule="r", reason="r"))
+        ev.add(check("q03.conv-output-formula", False, rule=R, reason=R))
         return ev
 
     spec = toy_experiments("toy-count", counting)
@@ -131,9 +134,14 @@ def test_verdict_must_be_known():
     from dlfaq.experiments import Verdict
 
     with pytest.raises(ValueError):
-        Verdict("q03.x", "maybe", "r")
-    assert judge("c", supported=False, partly=True, rule="", reason="").verdict == "partly"
-    assert judge("c", supported=False, rule="", reason="").verdict == "not supported"
+        Verdict("q03.x", "maybe", "check", R, R)
+    with pytest.raises(ValueError, match="a check is"):
+        Verdict("q03.x", "inconclusive", "check", R, R)
+    with pytest.raises(ValueError, match="kind"):
+        Verdict("q03.x", "supported", "guess", R, R)
+    assert check("c", False, rule=R, reason=R).verdict == "contradicted"
+    with pytest.raises(TypeError, match="both languages"):
+        check("c", True, rule="english only", reason=R)
 
 
 def _spec(name: str) -> ExperimentSpec:
@@ -199,7 +207,7 @@ def test_cli_run_json(tmp_path):
     assert exp["name"] == "q03.feature-map-sizes" and exp["status"] == "ok"
     assert exp["metrics"]["layers_checked"] > 30
     for v in exp["verdicts"]:
-        assert v["verdict"] in ("supported", "partly", "not supported") and v["reason"]
+        assert v["verdict"] in VERDICTS and v["reason"]
 
 
 @pytest.mark.parametrize(

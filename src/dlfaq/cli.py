@@ -93,6 +93,7 @@ def show_cmd(
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results folder to read verdicts from."),
 ) -> None:
     """Show one question: the answer, its claims and their verdicts (if it was run)."""
+    from dlfaq.experiments.stats import VERDICTS
     from dlfaq.faq import get_entry
     from dlfaq.report import LABELS, question_view
 
@@ -101,13 +102,10 @@ def show_cmd(
     view = question_view(entry, out)
     if as_json:
         data = entry.to_json()
+        data["answer"] = view.answer
         for c, cv in zip(data["claims"], view.claims, strict=True):
             c["status"] = cv.status
-            c["verdict"] = (
-                {"claim": cv.id, "verdict": cv.status, "reason": cv.reason, "rule": cv.rule}
-                if cv.status in ("supported", "partly", "not supported")
-                else None
-            )
+            c["verdict"] = cv.record if cv.status in VERDICTS else None
         print_json(data)
         return
     con = console()
@@ -116,9 +114,9 @@ def show_cmd(
     if sys.stdout.isatty():
         from rich.markdown import Markdown
 
-        con.print(Markdown(entry.answer[lang]))
+        con.print(Markdown(view.answer[lang]))
     else:
-        print(entry.answer[lang])
+        print(view.answer[lang])
     con.print("")
     rows = [[c.id, c.text[lang], LABELS[c.status][lang]] for c in view.claims]
     print_table(["claim", "论断" if lang == "zh" else "text", "verdict"], rows)

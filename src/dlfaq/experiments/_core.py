@@ -25,47 +25,195 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-VERDICTS = ("supported", "partly", "not supported")
+from dlfaq.experiments import stats
+
+#: The verdict words. ``check`` verdicts are supported / contradicted; ``experiment``
+#: verdicts come from :func:`dlfaq.experiments.stats.decide` / ``combine``.
+VERDICTS = stats.VERDICTS
+KINDS = ("check", "experiment")
 PROFILES = ("quick", "full")
 # "smoke" is for the test suite only: tiny sizes that exercise every code path of
 # an experiment in a few seconds. Its verdicts are computed but not meaningful.
 ALL_PROFILES = ("smoke", "quick", "full")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 T = TypeVar("T")
 Profile = Literal["smoke", "quick", "full"]
 ProgressFn = Callable[[float, float, str], None]
+Lang = Mapping[str, str]
 
 
 # --------------------------------------------------------------------------- verdicts
 
 
+def _lang(v: Lang | str, what: str) -> dict[str, str]:
+    if isinstance(v, str):
+        raise TypeError(f"{what} must be given in both languages as {{'en': ..., 'zh': ...}}, got a str")
+    d = {k: str(v.get(k, "")).strip() for k in ("en", "zh")}
+    if not d["en"] or not d["zh"]:
+        raise ValueError(f"{what} needs non-empty 'en' and 'zh' text, got {dict(v)!r}")
+    return d
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome for one claim: ``verdict`` is one of :data:`VERDICTS`.
+    """The outcome for one claim.
 
-    ``rule`` says how the verdict was computed; ``reason`` gives the measured
-    numbers that the rule was applied to.
+    ``kind`` says what decided it:
+
+    - ``"check"``: an identity, a theorem or a property of dlfaq's own code,
+      decided exactly; ``verdict`` is ``supported`` or ``contradicted``.
+    - ``"experiment"``: noisy measurements over ``n`` independent runs, an
+      oriented ``effect`` (positive = the claim's direction) in ``unit``, its
+      95 % interval ``ci`` and the ``margin`` declared before the run; the
+      verdict is the one :mod:`dlfaq.experiments.stats` computes from them
+      (checked here, so a record can never disagree with the rule). A claim
+      with several ``parts`` carries one such record per part. ``control`` is
+      the positive control; when it failed, the verdict is ``inconclusive``.
+
+    ``rule`` says how the verdict was computed and ``reason`` what was
+    measured, both as ``{"en": ..., "zh": ...}`` sentences. ``evidence`` names
+    the figures and tables of the experiment that show it.
     """
 
     claim: str
     verdict: str
-    reason: str
-    rule: str = ""
+    kind: str
+    reason: dict[str, str]
+    rule: dict[str, str]
+    n: int | None = None
+    effect: float | None = None
+    unit: str = ""
+    ci: tuple[float, float] | None = None
+    margin: float | None = None
+    values: tuple[float, ...] = ()
+    parts: tuple[dict[str, Any], ...] = ()
+    control: dict[str, Any] | None = None
+    control_failed: bool = False
+    evidence: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if self.kind == "check" and self.verdict not in stats.CHECK_VERDICTS:
+            raise ValueError(f"a check is {stats.CHECK_VERDICTS}, got {self.verdict!r}")
+        if self.kind == "experiment":
+            if self.parts:
+                expected = stats.combine([p["verdict"] for p in self.parts])
+            else:
+                if self.n is None or self.effect is None or self.ci is None or self.margin is None:
+                    raise ValueError(f"{self.claim}: an experiment verdict needs n, effect, ci and margin")
+                e = stats.Effect(self.effect, self.ci, self.n, self.unit, self.values)
+                expected = stats.decide(e, self.margin)
+            expected, failed = stats.decide_with_control(
+                expected, None if self.control is None else _control_from_json(self.control))
+            if (expected, failed) != (self.verdict, self.control_failed):
+                raise ValueError(f"{self.claim}: verdict {self.verdict!r} disagrees with the rule ({expected!r})")
 
-    def to_json(self) -> dict[str, str]:
-        return {"claim": self.claim, "verdict": self.verdict, "reason": self.reason, "rule": self.rule}
+    @property
+    def runs(self) -> list[int]:
+        """Every ``n`` this verdict rests on (itself, its parts, its control)."""
+        ns = [self.n] if self.n is not None else []
+        ns += [int(p["n"]) for p in self.parts]
+        if self.control is not None:
+            ns.append(int(self.control["n"]))
+        return ns
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"claim": self.claim, "verdict": self.verdict, "kind": self.kind,
+                               "reason": dict(self.reason), "rule": dict(self.rule)}
+        if self.kind == "experiment":
+            out.update(n=self.n, effect=self.effect, unit=self.unit,
+                       ci=None if self.ci is None else list(self.ci), margin=self.margin,
+                       values=list(self.values), parts=[dict(p) for p in self.parts],
+                       control=self.control, control_failed=self.control_failed)
+        out["evidence"] = list(self.evidence)
+        return _jsonable(out)
+
+
+def _control_from_json(d: Mapping[str, Any]) -> stats.Control:
+    e = stats.Effect(float(d["effect"]), (float(d["ci"][0]), float(d["ci"][1])), int(d["n"]), d.get("unit", ""))
+    return stats.Control(d.get("name", {}), e, float(d["margin"]), d.get("source", ""))
+
+
+def check(
+    claim: str,
+    holds: bool,
+    *,
+    rule: Lang,
+    reason: Lang,
+    evidence: Sequence[str] = (),
+) -> Verdict:
+    """A verdict decided exactly: ``supported`` when ``holds``, else ``contradicted``.
+
+    For identities, theorems, and properties of dlfaq's own code (a formula
+    matches torch to rounding, a function refuses NaN). ``rule`` states the
+    property checked; ``reason`` what was found.
+    """
+    return Verdict(claim=claim, verdict="supported" if holds else "contradicted", kind="check",
+                   reason=_lang(reason, "reason"), rule=_lang(rule, "rule"), evidence=tuple(evidence))
+
+
+def measured(
+    claim: str,
+    effect: stats.Effect | None = None,
+    margin: float | None = None,
+    *,
+    parts: Sequence[stats.Part] = (),
+    control: stats.Control | None = None,
+    rule: Lang,
+    reason: Lang | None = None,
+    evidence: Sequence[str] = (),
+) -> Verdict:
+    """A verdict decided by noisy measurements with :mod:`dlfaq.experiments.stats`.
+
+    Give either one ``effect`` with its ``margin`` or several ``parts``.
+    ``rule`` says what the effect is (what minus what, oriented how) and why the
+    margin is what it is; the decision rule itself and the sentences with the
+    numbers are added here, so every experiment words them the same way.
+    """
+    if (effect is None) == (not parts):
+        raise ValueError(f"{claim}: give either effect+margin or parts")
+    sent = stats._Sentences()
+    sent.add(None if reason is None else _lang(reason, "reason"))
+    if effect is not None:
+        if margin is None:
+            raise ValueError(f"{claim}: an effect needs its margin")
+        base = stats.decide(effect, margin)
+        sent.add({lg: stats.effect_sentence(effect, margin, lg) for lg in ("en", "zh")})
+    else:
+        base = stats.combine([p.verdict for p in parts])
+        for p in parts:
+            sent.add({lg: stats.effect_sentence(p.effect, p.margin, lg, what=p.name) for lg in ("en", "zh")})
+    verdict, failed = stats.decide_with_control(base, control)
+    if control is not None:
+        sent.add({lg: stats.control_sentence(control, lg) for lg in ("en", "zh")})
+    if failed:
+        sent.add(stats.CONTROL_FAILED)
+    r = _lang(rule, "rule")
+    text = stats.PARTS_RULE_TEXT if parts else stats.RULE_TEXT
+    rule_out = {"en": f"{r['en']} {text['en']}", "zh": f"{r['zh']}{text['zh']}"}
+    return Verdict(
+        claim=claim, verdict=verdict, kind="experiment", reason=sent.out(), rule=rule_out,
+        n=None if effect is None else effect.n,
+        effect=None if effect is None else effect.mean,
+        unit=effect.unit if effect is not None else "",
+        ci=None if effect is None else effect.ci,
+        margin=margin if effect is not None else None,
+        values=() if effect is None else effect.values,
+        parts=tuple(p.to_json() for p in parts),
+        control=None if control is None else control.to_json(),
+        control_failed=failed, evidence=tuple(evidence),
+    )
 
 
 def judge(
@@ -76,19 +224,27 @@ def judge(
     rule: str,
     reason: str,
 ) -> Verdict:
-    """Turn measured conditions into a verdict.
+    """Deprecated: the boolean verdicts of schema 1, kept only while experiments move to
+    :func:`check` and :func:`measured`. It can only say supported / partly / contradicted,
+    and its records are marked ``kind="check"`` only when they are exact; do not use it in
+    new code."""
+    v = "supported" if supported else ("partly" if partly else "contradicted")
+    return _LegacyVerdict(claim, v, rule, reason)
 
-    ``supported`` wins over ``partly``; if neither holds the claim is
-    ``not supported``. ``rule`` is the sentence stating the rule the booleans
-    implement (for example "supported if every seed gains at least 1 point").
-    """
-    if supported:
-        v = "supported"
-    elif partly:
-        v = "partly"
-    else:
-        v = "not supported"
-    return Verdict(claim=claim, verdict=v, reason=reason, rule=rule)
+
+@dataclass(frozen=True)
+class _LegacyVerdict:
+    claim: str
+    verdict: str
+    rule: str
+    reason: str
+    kind: str = "legacy"
+    runs: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        both = lambda s: {"en": s, "zh": s}  # noqa: E731
+        return {"claim": self.claim, "verdict": self.verdict, "kind": "legacy",
+                "reason": both(self.reason), "rule": both(self.rule), "evidence": []}
 
 
 # --------------------------------------------------------------------------- evidence
@@ -182,7 +338,7 @@ class RunContext:
             return smoke
         return quick
 
-    def seeds(self, quick: int = 3, full: int = 5, smoke: int = 2) -> list[int]:
+    def seeds(self, quick: int = 5, full: int = 10, smoke: int = 2) -> list[int]:
         """Consecutive seeds starting at ``self.seed``, as many as the profile asks for."""
         n = self.pick(quick, full, smoke)
         return [self.seed + i for i in range(n)]
@@ -234,12 +390,58 @@ def seed_everything(seed: int) -> None:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """One independent piece of an experiment: typically one seed of one configuration.
+
+    ``key`` is unique within the experiment and stable across runs (it names
+    the unit in progress lines and in caches); ``params`` are JSON values and
+    hold everything the unit depends on besides the run context, including
+    its ``seed``.
+    """
+
+    key: str
+    params: Mapping[str, Any]
+
+    @property
+    def seed(self) -> int:
+        return int(self.params.get("seed", 0))
+
+
+class Study:
+    """An experiment split into independent units whose results merge deterministically.
+
+    Subclass it and decorate the class with :func:`experiment`:
+
+    - :meth:`units` lists the units for a run context (same list for the same
+      profile and seed);
+    - :meth:`run_unit` computes one unit and returns JSON values only (no
+      models, no figures), so a unit can run in another process or on another
+      machine and be cached; the runner seeds Python, NumPy and torch with the
+      unit's seed before calling it;
+    - :meth:`merge` receives every unit's result, keyed by unit key, and builds
+      the :class:`Evidence`: tables, figures, statistics and verdicts. It is
+      the only place verdicts are computed, and it must not depend on the
+      order the units ran in.
+    """
+
+    def units(self, ctx: RunContext) -> list[Unit]:
+        raise NotImplementedError
+
+    def run_unit(self, ctx: RunContext, unit: Unit) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def merge(self, ctx: RunContext, results: Mapping[str, Mapping[str, Any]]) -> Evidence:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
 class ExperimentSpec:
     name: str  # "q03.feature-map-sizes"
     question: int
     title: dict[str, str]
     func: Callable[[RunContext], Evidence]
     description: dict[str, str]
+    study: Study | None = None
 
     @property
     def short(self) -> str:
@@ -268,11 +470,14 @@ def experiment(
     def as_lang(v: dict[str, str] | str) -> dict[str, str]:
         return dict(v) if isinstance(v, dict) else {"en": v, "zh": v}
 
-    def deco(func: Callable[[RunContext], Evidence]) -> Callable[[RunContext], Evidence]:
-        if full in _REGISTRY and _REGISTRY[full].func.__qualname__ != func.__qualname__:
+    def deco(obj: Any) -> Any:
+        study = obj() if isinstance(obj, type) and issubclass(obj, Study) else None
+        func = obj if study is None else (lambda ctx: run_units(_REGISTRY[full], ctx))
+        if full in _REGISTRY and _REGISTRY[full].func.__qualname__ != getattr(func, "__qualname__", "") \
+                and study is None:
             raise ValueError(f"experiment {full} registered twice")
-        _REGISTRY[full] = ExperimentSpec(full, question, as_lang(title), func, as_lang(description))
-        return func
+        _REGISTRY[full] = ExperimentSpec(full, question, as_lang(title), func, as_lang(description), study)
+        return obj
 
     return deco
 
@@ -297,27 +502,30 @@ def experiments_for(question: int) -> list[ExperimentSpec]:
 # --------------------------------------------------------------------------- running
 
 
-def _jsonable(v: Any) -> Any:
-    """Convert numpy / torch scalars and arrays into JSON values (NaN/inf as strings)."""
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+def _jsonable(v: Any, nonfinite_as_str: bool = True) -> Any:
+    """Convert numpy / torch scalars and arrays into JSON values (NaN/inf as strings,
+    unless ``nonfinite_as_str`` is false: unit results keep them as floats)."""
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x, nonfinite_as_str) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
+        return [_jsonable(x, nonfinite_as_str) for x in v]
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if isinstance(v, (int, np.integer)):
         return int(v)
     if isinstance(v, (float, np.floating)):
         f = float(v)
+        if not nonfinite_as_str:
+            return f
         if math.isnan(f):
             return "nan"
         if math.isinf(f):
             return "inf" if f > 0 else "-inf"
         return f
     if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
+        return _jsonable(v.tolist(), nonfinite_as_str)
     if hasattr(v, "detach") and hasattr(v, "tolist"):  # torch tensor
-        return _jsonable(v.detach().cpu().tolist())
+        return _jsonable(v.detach().cpu().tolist(), nonfinite_as_str)
     if v is None or isinstance(v, str):
         return v
     return str(v)
@@ -338,6 +546,45 @@ def expected_claims(spec: ExperimentSpec) -> list[str]:
 
     entry = get_entry(spec.question)
     return [c.id for c in entry.claims if c.tested_by == spec.name]
+
+
+def plan(spec: ExperimentSpec, ctx: RunContext) -> list[Unit]:
+    """The units of ``spec`` for ``ctx`` (one unit named ``all`` for a plain function experiment)."""
+    if spec.study is None:
+        return [Unit("all", {"seed": ctx.seed})]
+    units = list(spec.study.units(ctx))
+    keys = [u.key for u in units]
+    if not units or len(set(keys)) != len(keys):
+        raise ValueError(f"experiment {spec.name}: units must be a non-empty list with unique keys, got {keys}")
+    return units
+
+
+def run_unit(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> dict[str, Any]:
+    """Run one unit of a :class:`Study` and return its result as plain JSON values.
+
+    The result goes through a JSON round trip here, so :meth:`Study.merge`
+    sees exactly what a cache or a worker on another machine would hand back.
+    """
+    if spec.study is None:
+        raise TypeError(f"experiment {spec.name} is a plain function, not a Study")
+    seed_everything(unit.seed)
+    sub = RunContext(seed=ctx.seed, profile=ctx.profile, device=ctx.device, out_dir=ctx.out_dir)
+    result = spec.study.run_unit(sub, unit)
+    if not isinstance(result, Mapping):
+        raise TypeError(f"{spec.name} unit {unit.key}: run_unit must return a dict, got {type(result).__name__}")
+    return json.loads(json.dumps(_jsonable(result, nonfinite_as_str=False)))
+
+
+def run_units(spec: ExperimentSpec, ctx: RunContext) -> Evidence:
+    """Run every unit of ``spec`` in order, then merge (the sequential executor)."""
+    assert spec.study is not None
+    units = plan(spec, ctx)
+    results: dict[str, dict[str, Any]] = {}
+    ctx.report(0, len(units), "units")
+    for i, u in enumerate(units):
+        results[u.key] = run_unit(spec, ctx, u)
+        ctx.report(i + 1, len(units), u.key)
+    return spec.study.merge(ctx, {u.key: results[u.key] for u in units})
 
 
 def run_experiment(spec: ExperimentSpec, ctx: RunContext) -> dict[str, Any]:
@@ -396,6 +643,11 @@ def run_experiment(spec: ExperimentSpec, ctx: RunContext) -> dict[str, Any]:
         if len(set(got)) != len(got):
             raise ValueError(f"experiment {spec.name} judged a claim twice: {got}")
         missing = sorted(expected - set(got))
+        need = stats.MIN_RUNS[ctx.profile]
+        for v in ev.verdicts:
+            if v.kind == "experiment" and min(v.runs) < need:
+                raise ValueError(f"{v.claim}: an experiment verdict needs at least {need} independent runs "
+                                 f"in the {ctx.profile} profile, got {min(v.runs)}")
         figures = []
         for name, fig, caption in ev._figures:
             fname = f"{name}.png"

@@ -15,12 +15,14 @@ from typing import Any
 
 from dlfaq.experiments import discover, evidence_dir, load_evidence
 from dlfaq.faq import Entry, load_all
+from dlfaq.report import quotes
 
 LANGS = ("zh", "en")
 VERDICT_CLASS = {
     "supported": "ok",
     "partly": "partly",
-    "not supported": "no",
+    "contradicted": "no",
+    "inconclusive": "inconclusive",
     "untested": "untested",
     "pending": "untested",
     "failed": "failed",
@@ -28,11 +30,18 @@ VERDICT_CLASS = {
 LABELS = {
     "supported": {"en": "supported", "zh": "成立"},
     "partly": {"en": "partly", "zh": "部分成立"},
-    "not supported": {"en": "not supported", "zh": "不成立"},
+    "contradicted": {"en": "contradicted", "zh": "不成立"},
+    "inconclusive": {"en": "inconclusive", "zh": "无法判定"},
     "untested": {"en": "not yet tested", "zh": "尚未检验"},
     "pending": {"en": "not run yet", "zh": "尚未运行"},
     "failed": {"en": "experiment failed", "zh": "实验失败"},
 }
+KIND_LABELS = {
+    "check": {"en": "exact check", "zh": "精确检验"},
+    "experiment": {"en": "experiment", "zh": "实验"},
+}
+#: The verdict words counted in the index and the README table, in order.
+COUNTED = ("supported", "partly", "contradicted", "inconclusive")
 UI = {
     "title": {"en": "dlfaq — an executable deep-learning FAQ", "zh": "dlfaq:可执行的深度学习常见问题"},
     "intro": {
@@ -61,10 +70,15 @@ UI = {
 class ClaimView:
     id: str
     text: dict[str, str]
-    status: str  # supported / partly / not supported / untested / pending / failed
-    reason: str = ""
-    rule: str = ""
+    status: str  # a verdict word, or untested / pending / failed
+    reason: dict[str, str] = field(default_factory=dict)
+    rule: dict[str, str] = field(default_factory=dict)
     experiment: str | None = None
+    record: dict[str, Any] | None = None  # the verdict record, when there is one
+
+    @property
+    def kind(self) -> str:
+        return str((self.record or {}).get("kind", ""))
 
 
 @dataclass
@@ -72,6 +86,7 @@ class QuestionView:
     entry: Entry
     claims: list[ClaimView]
     records: list[dict[str, Any]] = field(default_factory=list)
+    answer: dict[str, str] = field(default_factory=dict)  # with measured numbers filled in
 
 
 def question_view(entry: Entry, results_dir: Path | str) -> QuestionView:
@@ -90,14 +105,28 @@ def question_view(entry: Entry, results_dir: Path | str) -> QuestionView:
         if rec is None:
             claims.append(ClaimView(c.id, c.text, "pending", experiment=c.tested_by))
         elif rec.get("status") != "ok":
-            claims.append(ClaimView(c.id, c.text, "failed", reason=rec.get("error") or "", experiment=c.tested_by))
+            claims.append(ClaimView(c.id, c.text, "failed", reason=_both_langs(rec.get("error") or ""),
+                                    experiment=c.tested_by))
         else:
             v = next((v for v in rec.get("verdicts", []) if v["claim"] == c.id), None)
             if v is None:
-                claims.append(ClaimView(c.id, c.text, "failed", reason="the experiment gave no verdict for this claim", experiment=c.tested_by))
+                claims.append(ClaimView(c.id, c.text, "failed", reason={
+                    "en": "the experiment gave no verdict for this claim", "zh": "实验没有给出这条论断的结论"},
+                    experiment=c.tested_by))
             else:
-                claims.append(ClaimView(c.id, c.text, v["verdict"], v.get("reason", ""), v.get("rule", ""), c.tested_by))
-    return QuestionView(entry, claims, [records[n] for n in entry.experiments if n in records])
+                status = v["verdict"] if v.get("verdict") in VERDICT_CLASS else "failed"
+                claims.append(ClaimView(c.id, c.text, status, _both_langs(v.get("reason", "")),
+                                        _both_langs(v.get("rule", "")), c.tested_by, v))
+    ok = {n: r for n, r in records.items() if r.get("status") == "ok"}
+    answer = {lang: quotes.render(entry.answer.get(lang, ""), entry.id, ok, lang) for lang in LANGS}
+    return QuestionView(entry, claims, [records[n] for n in entry.experiments if n in records], answer)
+
+
+def _both_langs(text: Any) -> dict[str, str]:
+    """A reason or rule as ``{"en", "zh"}`` (schema-1 evidence had one English string)."""
+    if isinstance(text, dict):
+        return {lang: str(text.get(lang) or text.get("en") or "") for lang in LANGS}
+    return {lang: str(text) for lang in LANGS}
 
 
 def collect(results_dir: Path | str) -> list[QuestionView]:
@@ -170,15 +199,17 @@ def _question_html(q: QuestionView, img_dir: str) -> str:
     parts = [
         f'<p class="nav"><a href="index.html">{_both(UI["back"])}</a></p>',
         f'<h1><span class="qid">Q{e.id}</span> {_both(e.question)}</h1>',
-        f'<section class="answer"><h2>{_both(UI["answer"])}</h2>{_both(e.answer, "div", md=True)}</section>',
+        f'<section class="answer"><h2>{_both(UI["answer"])}</h2>{_both(q.answer, "div", md=True)}</section>',
         f'<section class="claims"><h2>{_both(UI["claims"])}</h2><ul>',
     ]
     for c in q.claims:
         extra = ""
-        if c.reason:
-            extra += f'<div class="reason">{html.escape(c.reason)}</div>'
-        if c.rule:
-            extra += f'<div class="rule"><b>{_both(UI["rule"])}:</b> {html.escape(c.rule)}</div>'
+        if c.kind in KIND_LABELS:
+            extra += f' <span class="kind">{_both(KIND_LABELS[c.kind])}</span>'
+        if any(c.reason.values()):
+            extra += f'<div class="reason">{_both(c.reason)}</div>'
+        if any(c.rule.values()):
+            extra += f'<div class="rule"><b>{_both(UI["rule"])}:</b> {_both(c.rule)}</div>'
         parts.append(
             f'<li id="{html.escape(c.id)}">{_badge(c.status)} <code>{html.escape(c.id)}</code> {_both(c.text)}{extra}</li>'
         )
@@ -255,13 +286,15 @@ def _index_html(views: list[QuestionView]) -> str:
 
 def _question_md(q: QuestionView, lang: str, img_dir: str) -> str:
     e = q.entry
-    out = [f"# Q{e.id}. {e.question[lang]}", "", e.answer[lang], "", f"## {UI['claims'][lang]}", ""]
+    out = [f"# Q{e.id}. {e.question[lang]}", "", q.answer[lang], "", f"## {UI['claims'][lang]}", ""]
     for c in q.claims:
         line = f"- **{LABELS[c.status][lang]}** `{c.id}`: {c.text[lang]}"
-        if c.reason:
-            line += f"  \n  {c.reason}"
-        if c.rule:
-            line += f"  \n  *{UI['rule'][lang]}:* {c.rule}"
+        if c.kind in KIND_LABELS:
+            line += f" ({KIND_LABELS[c.kind][lang]})"
+        if c.reason.get(lang):
+            line += f"  \n  {c.reason[lang]}"
+        if c.rule.get(lang):
+            line += f"  \n  *{UI['rule'][lang]}:* {c.rule[lang]}"
         out.append(line)
     for rec in q.records:
         title = (rec.get("title") or {}).get(lang, rec["name"])
@@ -283,14 +316,14 @@ def _question_md(q: QuestionView, lang: str, img_dir: str) -> str:
 
 def _index_md(views: list[QuestionView], lang: str) -> str:
     out = [f"# {UI['title'][lang]}", "", UI["intro"][lang], "", "| # | " + ("问题" if lang == "zh" else "question") + " | "
-           + " | ".join(LABELS[s][lang] for s in ("supported", "partly", "not supported", "untested")) + " |",
-           "|---|---|---|---|---|---|"]  # fmt: skip
+           + " | ".join(LABELS[s][lang] for s in (*COUNTED, "untested")) + " |",
+           "|---|---|---|---|---|---|---|"]  # fmt: skip
     for q in views:
-        n = {s: sum(1 for c in q.claims if c.status == s) for s in ("supported", "partly", "not supported")}
+        n = {s: sum(1 for c in q.claims if c.status == s) for s in COUNTED}
         other = len(q.claims) - sum(n.values())
         out.append(
             f"| {q.entry.id} | [{q.entry.question[lang]}](q{q.entry.id:02d}.{lang}.md) | "
-            f"{n['supported']} | {n['partly']} | {n['not supported']} | {other} |"
+            + " | ".join(str(n[s]) for s in COUNTED) + f" | {other} |"
         )
     return "\n".join(out) + "\n"
 
