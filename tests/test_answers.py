@@ -7,9 +7,20 @@ import pytest
 from dlfaq.faq import load_all
 from dlfaq.report import quotes
 
-# Entries whose answers still type measured numbers; each leaves this set when its numbers
-# become placeholders (or are listed in cited_numbers as literature values). Must end empty.
-PENDING = {6, 7, 8, 12, 16, 17}
+
+
+def _not_migrated(q: int) -> bool:
+    import inspect
+
+    from dlfaq.experiments import experiments_for
+
+    objs = [type(s.study) if s.study is not None else s.func for s in experiments_for(q)]
+    return any("judge(" in inspect.getsource(inspect.getmodule(o)) for o in objs)
+
+
+# Entries whose answers still type measured numbers, while their experiments are not yet moved to
+# the new evidence (they still call judge). Must end empty.
+PENDING = {q for q in (6, 7, 8, 12, 16, 17) if _not_migrated(q)}
 
 
 def test_typed_numbers_finds_what_it_should():
