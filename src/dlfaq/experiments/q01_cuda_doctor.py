@@ -8,6 +8,9 @@ otherwise the Python model of it); then it runs again. The page's two commands
 are applied the same way, adapted to each case's folders and file names. A
 later plain ``ldconfig`` (what any package installation triggers) tests
 whether a fix lasts. Finally the doctor's report of this machine is recorded.
+
+Everything here is deterministic file-system behaviour, so every verdict is a
+``check``: the fixture either ends up healthy or it does not.
 """
 
 from __future__ import annotations
@@ -15,16 +18,23 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dlfaq.doctor import fixtures
 from dlfaq.doctor.cuda import diagnose_cuda, fact_lines
-from dlfaq.doctor.linker import in_root, scan_dir, simulate_ldconfig
+from dlfaq.doctor.linker import in_root, parse_ldconfig_p, scan_dir, simulate_ldconfig
 from dlfaq.doctor.sandbox import Sandbox, SandboxError, real_ldconfig_usable
-from dlfaq.experiments._core import Evidence, RunContext, experiment, judge
+from dlfaq.experiments._core import Evidence, RunContext, check, experiment
+
+SMOKE_CASES = ["healthy", "cudnn-copied", "folder-unknown", "driver-too-old"]
 
 
-def _page_commands(sb: Sandbox) -> list[str]:
+# --------------------------------------------------------------------------- applying commands
+
+
+def page_commands(sb: Sandbox) -> list[str]:
     """The page's `ldconfig DIR` + `ln -sf DIR/libcudnn.so.X.Y.Z DIR/libcudnn.so.X`, with this case's names."""
     rep = sb.diagnose()
     dirs = [d["dir"] for d in rep.facts.get("library_dirs", []) if "site-packages" not in d["dir"]]
@@ -36,7 +46,8 @@ def _page_commands(sb: Sandbox) -> list[str]:
     return cmds
 
 
-def _apply(sb: Sandbox, cmds: list[str]) -> str:
+def apply(sb: Sandbox, cmds: list[str]) -> str:
+    """Apply ``cmds`` in order; '' when all were applied, else why one was refused."""
     for c in cmds:
         try:
             sb.apply(c)
@@ -45,9 +56,203 @@ def _apply(sb: Sandbox, cmds: list[str]) -> str:
     return ""
 
 
-def _later_ldconfig(sb: Sandbox) -> bool:
+def later_ldconfig(sb: Sandbox) -> bool:
+    """Run the plain ``ldconfig`` a later package installation would run; still healthy?"""
     sb.apply(f"sudo ldconfig -r {sb.root}")
     return sb.diagnose().healthy
+
+
+def cache_serves(sb: Sandbox, folder: str) -> bool:
+    """Does the linker cache hand out every SONAME of ``folder`` from ``folder`` itself?"""
+    wanted = {f.soname for f in scan_dir(sb.root, folder) if f.soname}
+    served = {e.soname: e.path for e in parse_ldconfig_p(sb._read("ldconfig-p.txt") or "")}
+    return bool(wanted) and all(served.get(s, "").startswith(folder.rstrip("/") + "/") for s in wanted)
+
+
+# --------------------------------------------------------------------------- one case
+
+
+@dataclass
+class CaseResult:
+    name: str
+    expected: str | None
+    found: list[str]
+    detected: bool
+    n_fix: int
+    doctor_now: bool | None
+    doctor_later: bool | None
+    page_now: bool | None
+    page_later: bool | None
+
+    def row(self) -> list[Any]:
+        return [self.name, self.expected or "-", self.found or ["healthy"], self.detected, self.n_fix,
+                self.doctor_now, self.doctor_later, self.page_now, self.page_later]
+
+
+def run_case(name: str, tmp: Path) -> CaseResult:
+    """Diagnose one fixture, apply the doctor's fixes in it and the page's commands in a twin."""
+    expected = fixtures.CASES[name][1]
+    sb = Sandbox(fixtures.build(name, tmp / name))
+    rep = sb.diagnose()
+    detected = (expected in rep.codes()) if expected else rep.healthy
+    fix_cmds = rep.fix_commands()
+    doc_now = doc_later = None
+    if name in fixtures.FIXABLE:
+        doc_now = not apply(sb, fix_cmds) and sb.diagnose().healthy
+        doc_later = bool(doc_now) and later_ldconfig(sb)
+    page_now = page_later = None
+    if expected is not None:
+        sbp = Sandbox(fixtures.build(name, tmp / f"{name}-page"))
+        page_now = not apply(sbp, page_commands(sbp)) and sbp.diagnose().healthy
+        page_later = bool(page_now) and later_ldconfig(sbp)
+    return CaseResult(name, expected, rep.codes(), detected, len(fix_cmds), doc_now, doc_later, page_now, page_later)
+
+
+# --------------------------------------------------------------------------- the two single commands
+
+
+def ldconfig_dir_case(tmp: Path) -> dict[str, bool]:
+    """The page's `ldconfig DIR` alone on the tree whose cuDNN folder the linker does not know."""
+    sb = Sandbox(fixtures.build("folder-unknown", tmp / "ldconfig-dir"))
+    folder = "/opt/cudnn/lib"
+    before = cache_serves(sb, folder)
+    healthy_before = sb.diagnose().healthy
+    sb.apply(f"sudo ldconfig -r {sb.root} {folder}")
+    now_cache, now_healthy = cache_serves(sb, folder), sb.diagnose().healthy
+    sb.apply(f"sudo ldconfig -r {sb.root}")
+    later_cache, later_healthy = cache_serves(sb, folder), sb.diagnose().healthy
+    return {"served_before": before, "healthy_before": healthy_before, "served_now": now_cache,
+            "healthy_now": now_healthy, "served_later": later_cache, "healthy_later": later_healthy}
+
+
+def symlink_case(tmp: Path) -> dict[str, Any]:
+    """The page's `ln -sf` alone on the copied-cuDNN tree, with the real file name and typed verbatim."""
+    sbw = Sandbox(fixtures.build("cudnn-copied", tmp / "warn"))
+    healthy_before = sbw.diagnose().healthy
+    warn_before = simulate_ldconfig(sbw.root).warnings
+    apply(sbw, [c for c in page_commands(sbw) if " ln " in f" {c} "])
+    warn_after = simulate_ldconfig(sbw.root).warnings
+    healthy_after = sbw.diagnose().healthy
+    # The page's command typed verbatim on a machine whose cuDNN is 7.6.5, not 7.0.5.
+    sbv = Sandbox(fixtures.build("cudnn-copied", tmp / "verbatim"))
+    d = in_root(sbv.root, "/usr/local/cuda-9.0/lib64")
+    (d / "libcudnn.so.7.0.5").rename(d / "libcudnn.so.7.6.5")
+    fixtures.capture_ldconfig(sbv.case)
+    sbv.apply(f"sudo ln -sf {d}/libcudnn.so.7.0.5 {d}/libcudnn.so.7")
+    return {"healthy_before": healthy_before, "warnings_before": len(warn_before),
+            "warnings_after": len(warn_after), "healthy_after": healthy_after,
+            "verbatim_codes": sbv.diagnose().codes()}
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def this_machine(ev: Evidence) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    here = diagnose_cuda()
+    ev.timings["doctor_this_machine_s"] = round(time.perf_counter() - t0, 3)
+    gpu = here.facts.get("gpu") or {}
+    ev.table("this_machine", ["fact", "value"], [[k, v] for k, v in fact_lines(here)],
+             title="dlfaq doctor on the machine that ran this experiment")
+    ev.table("this_machine_findings", ["severity", "code", "title"],
+             [[f.severity.value, f.code, f.title] for f in here.sorted()] or [["-", "-", "no finding"]])
+    ev.metrics["this_machine_healthy"] = here.healthy
+    ev.metrics["this_machine_gpu_usable"] = gpu.get("usable")
+    ev.metrics["this_machine_gpu_why"] = gpu.get("why")
+    return gpu
+
+
+def fix_grid(rows: list[CaseResult]) -> Any:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    cols = ["detected", "doctor fix", "doctor fix\nlasts", "page cmds", "page cmds\nlast"]
+    vals = [[r.detected, r.doctor_now, r.doctor_later, r.page_now, r.page_later] for r in rows]
+    grid = np.array([[np.nan if v is None else float(bool(v)) for v in row] for row in vals])
+    fig, ax = plt.subplots(figsize=(6.5, 0.42 * len(rows) + 1.3))
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
+    ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, fontsize=8)
+    ax.set_yticks(range(len(rows)), [r.name for r in rows], fontsize=8)
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            v = grid[i, j]
+            ax.text(j, i, "n/a" if np.isnan(v) else ("yes" if v else "no"), ha="center", va="center", fontsize=7)
+    ax.set_title("Healthy after applying the fix inside the fake tree", fontsize=9)
+    return fig
+
+
+def yes(v: bool) -> dict[str, str]:
+    return {"en": "yes" if v else "no", "zh": "是" if v else "否"}
+
+
+def judge_claims(ev: Evidence, rows: list[CaseResult], ld: dict[str, bool], ln: dict[str, Any], engine: str) -> None:
+    # 1. `ldconfig DIR` makes the folder's libraries findable (what the claim says: right after running it).
+    holds = (not ld["served_before"]) and ld["served_now"] and ld["healthy_now"]
+    later = ld["served_later"] and ld["healthy_later"]
+    ev.add(check(
+        "q01.ldconfig-registers-folder", holds,
+        rule={"en": "On the fixture whose cuDNN folder (/opt/cudnn/lib) no conf file names, the claim holds if "
+                    "the linker cache does not serve that folder's libraries before `ldconfig DIR`, and right "
+                    "after it serves every SONAME of the folder from the folder and the doctor finds the tree "
+                    f"healthy (ldconfig: {engine}). Whether a later plain `ldconfig` keeps them is reported, "
+                    "not judged: the claim does not say the fix lasts.",
+              "zh": "在 cuDNN 目录(/opt/cudnn/lib)未被任何 conf 文件列出的夹具上:执行 `ldconfig DIR` 之前链接器缓存"
+                    "不提供该目录的库,执行之后缓存从该目录提供它的每个 SONAME,且 doctor 判定环境健康,则命题成立"
+                    f"(ldconfig:{engine})。之后再跑一次普通 `ldconfig` 是否仍然有效只作报告,不参与判定:命题没有说修复会持久。"},
+        reason={"en": f"Before the command the cache served the folder: {yes(ld['served_before'])['en']}; right after "
+                      f"`ldconfig DIR`: {yes(ld['served_now'])['en']} (doctor healthy: {yes(ld['healthy_now'])['en']}); "
+                      f"after a later plain `ldconfig`: {yes(later)['en']}, so the registration lasts only until the "
+                      "next cache rebuild, unlike the doctor's conf-file fix.",
+                "zh": f"执行前缓存提供该目录的库:{yes(ld['served_before'])['zh']};`ldconfig DIR` 之后:"
+                      f"{yes(ld['served_now'])['zh']}(doctor 判定健康:{yes(ld['healthy_now'])['zh']});之后再跑一次普通 "
+                      f"`ldconfig`:{yes(later)['zh']}。也就是说这种登记只维持到下一次重建缓存,不像 doctor 给出的 conf 文件修复那样持久。"},
+        evidence=["cases", "ldconfig_dir"],
+    ))
+
+    # 2. `ln -sf REAL libcudnn.so.7` repairs the copied-cuDNN tree.
+    holds = (not ln["healthy_before"]) and ln["warnings_before"] > 0 and ln["warnings_after"] == 0 \
+        and ln["healthy_after"]
+    verbatim_broken = "broken-symlink" in ln["verbatim_codes"]
+    ev.add(check(
+        "q01.symlink-repairs-cudnn", holds,
+        rule={"en": "On the fixture where cuDNN was copied without `cp -P` (libcudnn.so.7 is a regular file, an "
+                    "old copy), the claim holds if the doctor reports a problem and ldconfig warns before, and "
+                    "after `ln -sf <real file> libcudnn.so.7` ldconfig gives no warning and the doctor finds the "
+                    "tree healthy.",
+              "zh": "在 cuDNN 用不带 `-P` 的 `cp` 拷贝(libcudnn.so.7 是普通文件、旧副本)的夹具上:执行前 doctor 报告问题且 "
+                    "ldconfig 发出警告,执行 `ln -sf <真实文件> libcudnn.so.7` 之后 ldconfig 不再警告且 doctor 判定健康,则命题成立。"},
+        reason={"en": f"ldconfig warnings before/after the link: {ln['warnings_before']}/{ln['warnings_after']}; healthy "
+                      f"after: {yes(ln['healthy_after'])['en']}. Typed verbatim (7.0.5) on an install whose file is "
+                      f"7.6.5, the same command leaves a dangling link: {yes(verbatim_broken)['en']}.",
+                "zh": f"建链前后 ldconfig 的警告数:{ln['warnings_before']}/{ln['warnings_after']};之后是否健康:"
+                      f"{yes(ln['healthy_after'])['zh']}。在实际文件是 7.6.5 的环境里照抄 7.0.5,同一条命令会留下断链:"
+                      f"{yes(verbatim_broken)['zh']}。"},
+        evidence=["cases", "symlink"],
+    ))
+
+    # 3. The two commands are "the way" to fix CUDA problems: they should repair every broken set-up that
+    # some printed command repairs (cases that need a reboot are left out: no command fixes them).
+    fixable = [r for r in rows if r.doctor_now is not None]
+    repairable = [r for r in fixable if r.doctor_now]
+    page_ok = [r for r in repairable if r.page_now]
+    missed = [r.name for r in repairable if not r.page_now]
+    holds = bool(repairable) and not missed
+    ev.add(check(
+        "q01.two-commands-fix-cuda", holds,
+        rule={"en": "The claim holds if the page's two commands (adapted to each tree's folders and file names) "
+                    "leave the tree healthy on every broken fixture that the doctor's printed commands do repair, "
+                    "i.e. on every fault that some command can fix (a driver module that needs a reboot is left out).",
+              "zh": "在 doctor 打印的命令能修好的每一个故障夹具上(即存在命令能修的故障;需要重启才能加载驱动模块的不算),"
+                    "页面上的两条命令(按各夹具的目录和文件名改写)都能让环境恢复健康,则命题成立。"},
+        reason={"en": f"The page's commands repaired {len(page_ok)} of the {len(repairable)} command-repairable faults; "
+                      f"they did nothing for: {', '.join(missed) or 'none'}. (The doctor's printed fixes repaired "
+                      f"{len(repairable)} of the {len(fixable)} faults that have a fix command.)",
+                "zh": f"在 {len(repairable)} 个可由命令修复的故障中,页面的两条命令修好了 {len(page_ok)} 个;"
+                      f"对这些无效:{'、'.join(missed) or '无'}。(doctor 打印的修复命令在 {len(fixable)} 个有修复命令的故障中修好了 "
+                      f"{len(repairable)} 个。)"},
+        evidence=["cases", "fix-grid"],
+    ))
 
 
 @experiment(
@@ -64,144 +269,52 @@ def _later_ldconfig(sb: Sandbox) -> bool:
 )
 def cuda_doctor(ctx: RunContext) -> Evidence:
     ev = Evidence()
-    names = ctx.pick(
-        quick=list(fixtures.CASES),
-        full=list(fixtures.CASES),
-        smoke=["healthy", "cudnn-copied", "folder-unknown", "driver-too-old"],
-    )
+    names = ctx.pick(quick=list(fixtures.CASES), full=list(fixtures.CASES), smoke=SMOKE_CASES)
     engine = "real ldconfig -r (chroot into the fake root)" if real_ldconfig_usable() else "Python model of ldconfig"
     tmp = Path(tempfile.mkdtemp(prefix="dlfaq-q01-"))
-    rows = []
-    fig_rows = []
     try:
-        for name in ctx.track(names, desc="cases"):
-            expected = fixtures.CASES[name][1]
-            sb = Sandbox(fixtures.build(name, tmp / name))
-            rep = sb.diagnose()
-            detected = (expected in rep.codes()) if expected else rep.healthy
-            fix_cmds = rep.fix_commands()
-            fixable = name in fixtures.FIXABLE
-            doc_now = doc_later = None
-            if fixable:
-                err = _apply(sb, fix_cmds)
-                doc_now = not err and sb.diagnose().healthy
-                doc_later = bool(doc_now) and _later_ldconfig(sb)
-            page_now = page_later = None
-            if expected is not None:
-                sbp = Sandbox(fixtures.build(name, tmp / f"{name}-page"))
-                err = _apply(sbp, _page_commands(sbp))
-                page_now = not err and sbp.diagnose().healthy
-                page_later = bool(page_now) and _later_ldconfig(sbp)
-            rows.append([name, expected or "-", rep.codes() or ["healthy"], detected, len(fix_cmds),
-                         doc_now, doc_later, page_now, page_later])
-            fig_rows.append((name, [detected, doc_now, doc_later, page_now, page_later]))
-            ctx.report(len(rows), len(names), name)
-
-        # The page's command typed verbatim on a machine whose cuDNN is 7.6.5, not 7.0.5.
-        sbv = Sandbox(fixtures.build("cudnn-copied", tmp / "verbatim"))
-        d = in_root(sbv.root, "/usr/local/cuda-9.0/lib64")
-        (d / "libcudnn.so.7.0.5").rename(d / "libcudnn.so.7.6.5")
-        fixtures.capture_ldconfig(sbv.case)
-        sbv.apply(f"sudo ln -sf {d}/libcudnn.so.7.0.5 {d}/libcudnn.so.7")
-        verbatim = sbv.diagnose()
-        verbatim_broken = "broken-symlink" in verbatim.codes()
-
-        # ldconfig's own complaint on the page's case, before and after its ln -sf.
-        sbw = Sandbox(fixtures.build("cudnn-copied", tmp / "warn"))
-        warn_before = simulate_ldconfig(sbw.root).warnings
-        _apply(sbw, [c for c in _page_commands(sbw) if " ln " in f" {c} "])
-        warn_after = simulate_ldconfig(sbw.root).warnings
-        symlink_healthy = sbw.diagnose().healthy
+        rows = [run_case(n, tmp) for n in ctx.track(names, desc="cases")]
+        ld = ldconfig_dir_case(tmp)
+        ln = symlink_case(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-    # ---- this machine
-    t0 = time.perf_counter()
-    here = diagnose_cuda()
-    ev.timings["doctor_this_machine_s"] = round(time.perf_counter() - t0, 3)
-    gpu = here.facts.get("gpu") or {}
-    ev.table("this_machine", ["fact", "value"], [[k, v] for k, v in fact_lines(here)],
-             title="dlfaq doctor on the machine that ran this experiment")
-    ev.table("this_machine_findings", ["severity", "code", "title"],
-             [[f.severity.value, f.code, f.title] for f in here.sorted()] or [["-", "-", "no finding"]])
-    ev.metrics["this_machine_healthy"] = here.healthy
-    ev.metrics["this_machine_gpu_usable"] = gpu.get("usable")
-    ev.metrics["this_machine_gpu_why"] = gpu.get("why")
+    gpu = this_machine(ev)
 
     ev.table(
         "cases",
         ["case", "expected finding", "doctor found", "detected", "fix commands", "doctor fix: healthy",
          "still healthy after a later ldconfig", "page's commands: healthy", "page: after a later ldconfig"],
-        rows,
+        [r.row() for r in rows],
         title="Each broken set-up, the doctor's diagnosis, and whether each fix leaves a healthy tree",
     )
-    broken = [r for r in rows if r[1] != "-"]
-    fixable_rows = [r for r in rows if r[5] is not None]
+    ev.table("ldconfig_dir", ["moment", "cache serves /opt/cudnn/lib", "doctor: healthy"],
+             [["before `ldconfig DIR`", ld["served_before"], ld["healthy_before"]],
+              ["right after `ldconfig DIR`", ld["served_now"], ld["healthy_now"]],
+              ["after a later plain `ldconfig`", ld["served_later"], ld["healthy_later"]]],
+             title="The page's `ldconfig DIR` on the tree whose cuDNN folder the linker does not know")
+    ev.table("symlink", ["quantity", "value"],
+             [["doctor healthy before ln -sf", ln["healthy_before"]],
+              ["ldconfig warnings before ln -sf", ln["warnings_before"]],
+              ["ldconfig warnings after ln -sf", ln["warnings_after"]],
+              ["doctor healthy after ln -sf", ln["healthy_after"]],
+              ["findings after typing 7.0.5 verbatim on a 7.6.5 install", ln["verbatim_codes"] or ["healthy"]]],
+             title="The page's `ln -sf` on the tree where cuDNN was copied without -P")
+    broken = [r for r in rows if r.expected is not None]
+    fixable = [r for r in rows if r.doctor_now is not None]
     m = ev.metrics
     m["ldconfig_engine"] = engine
     m["cases"] = len(rows)
-    m["detected"] = sum(bool(r[3]) for r in rows)
-    m["doctor_fixed"] = sum(bool(r[5]) for r in fixable_rows)
-    m["doctor_fixed_lasting"] = sum(bool(r[6]) for r in fixable_rows)
-    m["doctor_fixable"] = len(fixable_rows)
-    m["page_fixed"] = sum(bool(r[7]) for r in broken)
-    m["page_fixed_lasting"] = sum(bool(r[8]) for r in broken)
+    m["detected"] = sum(r.detected for r in rows)
+    m["doctor_fixable"] = len(fixable)
+    m["doctor_fixed"] = sum(bool(r.doctor_now) for r in fixable)
+    m["doctor_fixed_lasting"] = sum(bool(r.doctor_later) for r in fixable)
     m["broken_cases"] = len(broken)
-    m["page_fixed_fraction"] = m["page_fixed"] / max(len(broken), 1)
-    m["verbatim_7_0_5_makes_broken_link"] = verbatim_broken
-    m["ldconfig_warnings_before_ln"] = len(warn_before)
-    m["ldconfig_warnings_after_ln"] = len(warn_after)
-
-    # ---- figure: a pass/fail grid
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    cols = ["detected", "doctor fix", "doctor fix\nlasts", "page cmds", "page cmds\nlast"]
-    grid = np.array([[np.nan if v is None else float(bool(v)) for v in vals] for _, vals in fig_rows])
-    fig, ax = plt.subplots(figsize=(6.5, 0.42 * len(fig_rows) + 1.3))
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
-    ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, fontsize=8)
-    ax.set_yticks(range(len(fig_rows)), [n for n, _ in fig_rows], fontsize=8)
-    for i in range(grid.shape[0]):
-        for j in range(grid.shape[1]):
-            v = grid[i, j]
-            ax.text(j, i, "n/a" if np.isnan(v) else ("yes" if v else "no"), ha="center", va="center", fontsize=7)
-    ax.set_title("Healthy after applying the fix inside the fake tree", fontsize=9)
-    ev.figure("fix-grid", fig, "Green: yes, red: no, grey: not applicable (healthy case, or no command to test).")
-
-    # ---- verdicts
-    fu = next((r for r in rows if r[0] == "folder-unknown"), None)
-    if fu is not None:
-        ev.add(judge(
-            "q01.ldconfig-registers-folder",
-            supported=bool(fu[7]) and bool(fu[8]),
-            partly=bool(fu[7]),
-            rule="supported if, on a tree whose cuDNN folder the linker does not know, `ldconfig DIR` makes it "
-                 "healthy and it stays healthy after a later plain `ldconfig`; partly if only right after",
-            reason=f"healthy right after `ldconfig DIR`: {fu[7]}; after a later plain `ldconfig`: {fu[8]} "
-                   f"(the doctor's conf-file fix: {fu[5]} / {fu[6]}; ldconfig: {engine})",
-        ))
-    ev.add(judge(
-        "q01.symlink-repairs-cudnn",
-        supported=symlink_healthy and not warn_after and bool(warn_before),
-        partly=symlink_healthy or (bool(warn_before) and not warn_after),
-        rule="supported if, on the tree where libcudnn.so.7 is an old copy, `ln -sf` with the real file name makes "
-             "the doctor report it healthy and removes ldconfig's 'is not a symbolic link' warning",
-        reason=f"healthy after ln -sf: {symlink_healthy}; ldconfig warnings before/after: {len(warn_before)}/"
-               f"{len(warn_after)}; typing 7.0.5 verbatim on a 7.6.5 install leaves a broken link: {verbatim_broken}",
-    ))
-    frac = m["page_fixed_fraction"]
-    ev.add(judge(
-        "q01.two-commands-fix-cuda",
-        supported=frac >= 0.9,
-        partly=frac >= 0.25,
-        rule="over all broken set-ups, supported if the page's two commands (adapted to each tree's folders and "
-             "file names) leave at least 90% healthy, partly if at least 25%, else not supported",
-        reason=f"page's commands fixed {m['page_fixed']}/{m['broken_cases']} ({frac:.0%}), "
-               f"{m['page_fixed_lasting']} still after a later ldconfig; the doctor's printed fixes fixed "
-               f"{m['doctor_fixed']}/{m['doctor_fixable']} that have a command ({m['doctor_fixed_lasting']} lasting)",
-    ))
+    m["page_fixed"] = sum(bool(r.page_now) for r in broken)
+    m["page_fixed_lasting"] = sum(bool(r.page_later) for r in broken)
+    m["ldconfig_dir"] = ld
+    m["symlink"] = ln
+    ev.figure("fix-grid", fix_grid(rows), "Green: yes, red: no, grey: not applicable (healthy case, or no command to test).")
+    judge_claims(ev, rows, ld, ln, engine)
     ev.notes = (
         f"Fixes were applied inside temporary fake roots only; ldconfig: {engine}. The pip reinstall of torch is a "
         "model (torch.json gets the wheel's CUDA version; availability follows CUDA's driver rule), not a real "
