@@ -189,6 +189,7 @@ def _register_subcommands() -> None:
         ("dlfaq.commands.doctor", "register"),
         ("dlfaq.commands.embeddings", "register"),
         ("dlfaq.commands.bench", "register"),
+        ("dlfaq.commands.calibrate", "register"),
     ):
         try:
             mod = importlib.import_module(mod_name)

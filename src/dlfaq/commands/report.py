@@ -34,6 +34,12 @@ def report_cmd(
     todo = [] if no_run else [s for s in specs if rerun or load_evidence(out, s.name) is None]
     records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True)
     failed = [r["name"] for r in records if r["status"] != "ok"]
+    from dlfaq.experiments.calibration import load_calibration, save_calibration
+
+    if not no_run and (rerun or load_calibration(out) is None):
+        from dlfaq.commands.calibrate import run_calibration
+
+        save_calibration(out, run_calibration("quick", None, device, show_progress=True))
     path = build_site(out, site)
     took = time.perf_counter() - t0
     if lang == "zh":

@@ -259,7 +259,44 @@ def _counts(views: list[QuestionView]) -> dict[str, int]:
     return counts
 
 
-def _index_html(views: list[QuestionView]) -> str:
+CAL_UI = {
+    "title": {"en": "Calibration: MNIST-1D against the paper", "zh": "校准:MNIST-1D 与论文对照"},
+    "intro": {
+        "en": "Before any training experiment is trusted, models built from dlfaq's components are trained on "
+        "MNIST-1D and compared with the test accuracies Greydanus & Kobak (2024) report. Run it yourself "
+        "with `dlfaq calibrate`.",
+        "zh": "在相信任何训练实验之前,先用 dlfaq 自己的组件搭出的模型在 MNIST-1D 上训练,并与 Greydanus 和 Kobak(2024)"
+        "报告的测试准确率对照。可以用 `dlfaq calibrate` 自己运行。",
+    },
+    "heads": {"en": ["model", "dlfaq test accuracy", "paper", "target range", "calibrated"],
+              "zh": ["模型", "dlfaq 测试准确率", "论文", "目标区间", "达标"]},
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    "link": {"en": "Calibration on MNIST-1D", "zh": "MNIST-1D 校准"},
+}
+
+
+def _calibration_html(cal: dict[str, Any]) -> str:
+    def pct(x: Any) -> str:
+        return f"{float(x):.1%}" if isinstance(x, (int, float)) else "—"
+
+    rows = []
+    for m, acc in cal.get("mnist1d", {}).items():
+        tgt = (cal.get("targets") or {}).get(m) or ["", ""]
+        ok = (cal.get("calibrated") or {}).get(m)
+        okt = _both(CAL_UI["yes"] if ok else CAL_UI["no"]) if ok is not None else "—"
+        rows.append(f"<tr><td>{html.escape(str(m))}</td><td>{pct(acc)}</td>"
+                    f"<td>{pct((cal.get('paper') or {}).get(m))}</td><td>{pct(tgt[0])}–{pct(tgt[1])}</td>"
+                    f"<td>{okt}</td></tr>")
+    heads = "".join(f"<th>{_both({lg: CAL_UI['heads'][lg][i] for lg in LANGS})}</th>" for i in range(5))
+    meta = f"{_both(UI['profile'])} {html.escape(str(cal.get('profile')))} · {html.escape(str(cal.get('seeds')))} seeds"
+    return (f'<p class="nav"><a href="index.html">{_both(UI["back"])}</a></p>'
+            f"<h1>{_both(CAL_UI['title'])}</h1><div>{_both(CAL_UI['intro'], 'div', md=True)}</div>"
+            f'<div class="tablewrap"><table><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+            f'<p class="meta">{meta}</p>')
+
+
+def _index_html(views: list[QuestionView], calibration: bool = False) -> str:
     counts = _counts(views)
     summary = " ".join(f"{_badge(s)} {n}" for s, n in sorted(counts.items(), key=lambda kv: list(LABELS).index(kv[0])))
     rows = []
@@ -277,7 +314,8 @@ def _index_html(views: list[QuestionView]) -> str:
         f"<h1>{_both(UI['title'])}</h1>\n<p>{_both(UI['intro'])}</p>\n"
         f'<p class="summary"><b>{_both(UI["summary"])}:</b> {summary}</p>\n'
         f'<table class="index"><tbody>{"".join(rows)}</tbody></table>\n'
-        f'<p class="meta">{_both(UI["generated"])} {stamp}</p>'
+        + (f'<p><a href="calibration.html">{_both(CAL_UI["link"])}</a></p>\n' if calibration else "")
+        + f'<p class="meta">{_both(UI["generated"])} {stamp}</p>'
     )
 
 
@@ -354,7 +392,14 @@ def build_site(results_dir: Path | str, site_dir: Path | str) -> Path:
                     (img / rec["name"]).mkdir()
                 for fig in rec.get("figures", []):
                     shutil.copy2(src / fig["file"], img / rec["name"] / fig["file"])
-        (tmp / "index.html").write_text(_page(UI["title"], _index_html(views), "style.css"), encoding="utf-8")
+        from dlfaq.experiments.calibration import load_calibration
+
+        cal = load_calibration(results_dir)
+        if cal is not None:
+            (tmp / "calibration.html").write_text(
+                _page(CAL_UI["title"], _calibration_html(cal), "style.css"), encoding="utf-8")
+        (tmp / "index.html").write_text(_page(UI["title"], _index_html(views, cal is not None), "style.css"),
+                                        encoding="utf-8")
         md = tmp / "md"
         md.mkdir()
         for q in views:

@@ -1,0 +1,74 @@
+"""``dlfaq calibrate``: MNIST-1D accuracies of dlfaq's models next to the paper's table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dlfaq.commands._common import (
+    JsonOpt,
+    LangOpt,
+    UserError,
+    check_lang,
+    print_json,
+    print_table,
+    progress_bar,
+    writable_dir,
+)
+from dlfaq.experiments.calibration import save_calibration
+
+
+def run_calibration(profile: str, seeds: int | None, device: str | None, show_progress: bool) -> dict[str, Any]:
+    import torch
+
+    from dlfaq.experiments import default_device
+    from dlfaq.experiments.calibration import calibrate
+
+    threads = torch.get_num_threads()
+    dev = device or default_device()
+    if not dev.startswith("cuda"):
+        torch.set_num_threads(1)  # as for the experiments: small models, reproducible reductions
+    try:
+        with progress_bar(show_progress) as progress:
+            return calibrate(profile=profile, seeds=seeds, device=dev,
+                             progress=lambda d, t, s: progress(d, t, f"calibrate {s}"))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def calibrate_cmd(
+    profile: str = typer.Option("quick", "--profile", help="quick (2 seeds, short training) or full."),
+    seeds: int = typer.Option(None, "--seeds", help="Seeds per model (default: 2 quick, 5 full)."),
+    out: Path = typer.Option(Path("dlfaq-results"), "--out", help="Results folder; the report shows the calibration page."),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    lang: str = LangOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Train logistic regression, an MLP, a CNN and a GRU on MNIST-1D; compare with the paper."""
+    lang = check_lang(lang)
+    if profile not in ("quick", "full"):
+        raise UserError(f"--profile must be 'quick' or 'full', not {profile!r}")
+    if seeds is not None and not 1 <= seeds <= 100:
+        raise UserError(f"--seeds must be between 1 and 100, not {seeds}")
+    if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise UserError(f"--device must be 'cpu' or 'cuda', not {device!r}")
+    writable_dir(out, "results")
+    result = run_calibration(profile, seeds, device, show_progress=not as_json)
+    path = save_calibration(out, result)
+    if as_json:
+        print_json({k: result[k] for k in ("mnist1d", "paper", "calibrated", "targets", "profile", "seeds")})
+        return
+    ok = {True: "是" if lang == "zh" else "yes", False: "否" if lang == "zh" else "no"}
+    rows = [[m, f"{result['mnist1d'][m]:.1%}", f"{result['paper'][m]:.0%}",
+             f"{result['targets'][m][0]:.0%}–{result['targets'][m][1]:.0%}", ok[bool(result["calibrated"][m])]]
+            for m in result["mnist1d"]]
+    heads = (["模型", "测试准确率", "论文", "目标区间", "达标"] if lang == "zh"
+             else ["model", "test accuracy", "paper", "target", "calibrated"])
+    print_table(heads, rows, title=f"MNIST-1D ({result['profile']}, {result['seeds']} seeds)")
+    print(f"saved to {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("calibrate")(calibrate_cmd)
