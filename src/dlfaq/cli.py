@@ -118,8 +118,11 @@ def show_cmd(
     else:
         print(view.answer[lang])
     con.print("")
-    rows = [[c.id, c.text[lang], LABELS[c.status][lang]] for c in view.claims]
-    print_table(["claim", "论断" if lang == "zh" else "text", "verdict"], rows)
+    rows = [[c.id, c.text[lang], LABELS[c.status][lang], _effect_text(c.record, lang) if c.record else ""]
+            for c in view.claims]
+    heads = ["论断编号", "论断", "结论", "效应 [95% 区间] (n) / 检验"] if lang == "zh" else \
+        ["claim", "text", "verdict", "effect [95 % CI] (n) / check"]
+    print_table(heads, rows)
     if entry.api:
         con.print(("API: " + ", ".join(entry.api)), markup=False)
 
@@ -133,6 +136,22 @@ def _select(target: str) -> list:
 
     specs = list(discover().values())
     return specs if qid is None else [s for s in specs if s.question == qid]
+
+
+def _effect_text(v: dict, lang: str = "en") -> str:
+    """A verdict's statistic in a few characters: 'exact check', or 'effect [lo, hi] unit (n=5)'."""
+    if v.get("kind") == "check":
+        return "精确检验" if lang == "zh" else "exact check"
+    if v.get("kind") != "experiment":
+        return str(v.get("kind", ""))
+    items = v.get("parts") or [v]
+    out = []
+    for it in items:
+        lo, hi = it["ci"]
+        out.append(f"{it['effect']:+.3g} [{lo:+.3g}, {hi:+.3g}] {it.get('unit', '')} (n={it['n']}, margin {it['margin']:g})")
+    if v.get("control_failed"):
+        out.append("阳性对照未复现" if lang == "zh" else "control failed")
+    return "; ".join(out)
 
 
 @app.command("run")
@@ -168,8 +187,8 @@ def run_cmd(
             rows.append([r["name"], "FAILED", "", r["error"]])
             continue
         for v in r["verdicts"]:
-            rows.append([r["name"], f"{r['duration_s']:.1f}s", v["claim"], v["verdict"]])
-    print_table(["experiment", "time", "claim", "verdict"], rows)
+            rows.append([r["name"], f"{r['duration_s']:.1f}s", v["claim"], v["verdict"], _effect_text(v, lang)])
+    print_table(["experiment", "time", "claim", "verdict", "effect [95 % CI] (n) / check"], rows)
     print(f"evidence saved under {out} ({time.perf_counter() - t0:.1f}s)")
     if any(r["status"] != "ok" for r in records):
         raise typer.Exit(1)
