@@ -93,3 +93,34 @@ def test_interrupted_build_keeps_previous_site(site: Path, monkeypatch):
     assert (site / "index.html").read_text(encoding="utf-8") == before
     leftovers = [p.name for p in site.parent.iterdir() if p.name.startswith(".site-")]
     assert leftovers == []
+
+
+def test_experiment_verdicts_show_their_statistics_control_and_filled_numbers(tmp_path: Path):
+    """A schema-2 record: the claim shows its kind and reason in both languages, the control table
+    says whether the control reproduced, and a placeholder in the answer is filled from evidence."""
+    import json
+
+    from dlfaq.experiments import measured, stats
+    from dlfaq.faq import get_entry
+    from dlfaq.report import quotes
+
+    ctrl = stats.Control({"en": "wide MLP overfits", "zh": "宽网络过拟合"},
+                         stats.effect([2.0, 3.0, 2.5, 2.8, 3.1], "points"), 1.0, "Srivastava et al. 2014")
+    v = measured("q07.reduces-overfitting", stats.effect([0.1, -0.2, 0.3, 0.0, 0.2], "points"), 1.0,
+                 control=ctrl, rule={"en": "gain in points", "zh": "增益(百分点)"})
+    folder = tmp_path / "res" / "q07" / "dropout-sweeps"
+    folder.mkdir(parents=True)
+    rec = {"schema": 2, "name": "q07.dropout-sweeps", "question": 7, "status": "ok", "profile": "quick", "seed": 0,
+           "metrics": {"gain": 0.08}, "tables": [], "figures": [], "verdicts": [v.to_json()]}
+    (folder / "evidence.json").write_text(json.dumps(rec), encoding="utf-8")
+    view = build.question_view(get_entry(7), tmp_path / "res")
+    (claim,) = [c for c in view.claims if c.id == "q07.reduces-overfitting"]
+    assert claim.status == "contradicted" and claim.kind == "experiment"
+    assert "95 %" in claim.reason["en"] and "95%" in claim.reason["zh"]
+    page = build._question_html(view, "img")
+    assert "宽网络过拟合" in page and "Srivastava et al. 2014" in page and "+2.68" in page
+    text = "gain {{dropout-sweeps.metrics.gain:.2f}} and {{claim:q07.reduces-overfitting.verdict}}"
+    assert quotes.render(text, 7, {"q07.dropout-sweeps": rec}) == "gain 0.08 and contradicted"
+    assert quotes.render(text, 7, {}, lang="zh") == "gain [尚未测量] and [尚未测量]"
+    with pytest.raises(quotes.QuoteError):
+        quotes.render("{{dropout-sweeps.metrics.nothing}}", 7, {"q07.dropout-sweeps": rec}, strict=True)

@@ -194,6 +194,47 @@ def _fmt(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+def controls_of(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The distinct positive controls the verdicts of one evidence record rest on."""
+    seen: dict[str, dict[str, Any]] = {}
+    for v in rec.get("verdicts", []) or []:
+        c = v.get("control") if isinstance(v, dict) else None
+        if isinstance(c, dict) and isinstance(c.get("name"), dict):
+            seen.setdefault(json.dumps(c["name"], sort_keys=True), c)
+    return list(seen.values())
+
+
+CONTROL_UI = {
+    "title": {"en": "Positive controls", "zh": "阳性对照"},
+    "heads": {"en": ["control", "effect", "95 % CI", "n", "margin", "reproduced"],
+              "zh": ["对照", "效应", "95% 区间", "n", "阈值", "是否复现"]},
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no: the claims that rest on it are inconclusive",
+           "zh": "否:依赖它的论断无法判定"},
+}
+
+
+def _controls_html(rec: dict[str, Any]) -> str:
+    rows = []
+    for c in controls_of(rec):
+        try:
+            lo, hi = (float(x) for x in c["ci"])
+            eff = f"{float(c['effect']):+.3g} {c.get('unit', '')}"
+            ci = f"[{lo:+.3g}, {hi:+.3g}]"
+        except (KeyError, TypeError, ValueError):
+            eff = ci = "—"
+        ok = _both(CONTROL_UI["yes"] if c.get("reproduced") else CONTROL_UI["no"])
+        src = f" <small>({html.escape(str(c['source']))})</small>" if c.get("source") else ""
+        rows.append(f"<tr><td>{_both(c['name'])}{src}</td><td>{html.escape(eff)}</td><td>{html.escape(ci)}</td>"
+                    f"<td>{html.escape(str(c.get('n', '')))}</td><td>{html.escape(str(c.get('margin', '')))}</td>"
+                    f"<td>{ok}</td></tr>")
+    if not rows:
+        return ""
+    heads = "".join(f"<th>{_both({lg: CONTROL_UI['heads'][lg][i] for lg in LANGS})}</th>" for i in range(6))
+    return (f'<div class="tablewrap controls"><table><caption>{_both(CONTROL_UI["title"])}</caption>'
+            f"<thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
 def _question_html(q: QuestionView, img_dir: str) -> str:
     e = q.entry
     parts = [
@@ -226,6 +267,7 @@ def _question_html(q: QuestionView, img_dir: str) -> str:
         )
         if rec.get("status") != "ok":
             parts.append(f'<div class="error"><b>{_both(UI["error"])}</b> <code>{html.escape(rec.get("error") or "")}</code></div>')
+        parts.append(_controls_html(rec))
         for fig in rec.get("figures", []):
             src = f"{img_dir}/{rec['name']}/{fig['file']}"
             parts.append(
@@ -339,6 +381,16 @@ def _question_md(q: QuestionView, lang: str, img_dir: str) -> str:
         out += ["", f"## {UI['evidence'][lang]}: {title}", ""]
         if rec.get("status") != "ok":
             out.append(f"{UI['error'][lang]} `{rec.get('error')}`")
+        ctrls = controls_of(rec)
+        if ctrls:
+            out += [f"*{CONTROL_UI['title'][lang]}*", "", "| " + " | ".join(CONTROL_UI["heads"][lang]) + " |",
+                    "|" + "---|" * 6]
+            for c in ctrls:
+                ok = CONTROL_UI["yes" if c.get("reproduced") else "no"][lang]
+                lo, hi = c.get("ci") or ["", ""]
+                out.append(f"| {c['name'].get(lang, '')} | {_fmt(c.get('effect'))} {c.get('unit', '')} | "
+                           f"[{_fmt(lo)}, {_fmt(hi)}] | {c.get('n', '')} | {c.get('margin', '')} | {ok} |")
+            out.append("")
         for fig in rec.get("figures", []):
             out.append(f"![{fig.get('caption', '')}]({img_dir}/{rec['name']}/{fig['file']})")
             out.append("")
