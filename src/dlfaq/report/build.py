@@ -46,8 +46,13 @@ UI = {
     "title": {"en": "dlfaq — an executable deep-learning FAQ", "zh": "dlfaq:可执行的深度学习常见问题"},
     "intro": {
         "en": "Every answer below comes with the claims the original FAQ page makes, and each claim with a verdict "
-        "computed by an experiment you can rerun on a laptop (`dlfaq run ID`).",
-        "zh": "下面每个回答都列出了原 FAQ 页面的论断;每条论断的结论都由一个可以在笔记本电脑上重跑的实验计算得出(`dlfaq run ID`)。",
+        "computed by code you can rerun on a laptop (dlfaq run ID). An exact check decides identities and "
+        "properties of code; an experiment decides noisy claims from at least five independent runs, with a 95 % "
+        "interval and a margin fixed before the run, after a positive control has shown that the setting can "
+        "produce the effect at all. Inconclusive means this scale cannot decide the claim.",
+        "zh": "下面每个回答都列出了原 FAQ 页面的论断;每条论断的结论都由可以在笔记本电脑上重跑的代码计算得出(dlfaq run ID)。"
+        "恒等式和代码性质用精确检验判定;带噪声的论断用实验判定:至少五次独立运行,给出 95% 区间,阈值在运行前写定,"
+        "并且先用阳性对照证明这个设置确实能产生该效应。“无法判定”表示在这个规模上无法得出结论。",
     },
     "answer": {"en": "Answer", "zh": "回答"},
     "claims": {"en": "The page's claims and their verdicts", "zh": "页面的论断与检验结论"},
