@@ -21,9 +21,11 @@ except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
     from typer._click.exceptions import UsageError as ClickUsageError
 
 from dlfaq.commands._common import (
+    JobsOpt,
     JsonOpt,
     LangOpt,
     UserError,
+    check_jobs,
     check_lang,
     console,
     print_json,
@@ -161,11 +163,13 @@ def run_cmd(
     seed: int = typer.Option(0, "--seed", help="Base random seed."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results folder."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    jobs: int = JobsOpt,
     lang: str = LangOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the experiments of one question (or all) and save their evidence."""
     lang = check_lang(lang)
+    check_jobs(jobs)
     if profile not in ("quick", "full"):
         raise UserError(f"--profile must be 'quick' or 'full', not {profile!r}")
     if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
@@ -173,7 +177,8 @@ def run_cmd(
     specs = _select(target)
     writable_dir(out, "results")
     t0 = time.perf_counter()
-    records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=not as_json)
+    records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=not as_json,
+                        jobs=jobs)
     if as_json:
         print_json({"target": target, "profile": profile, "seed": seed, "out": str(out), "experiments": records})
         return

@@ -108,23 +108,24 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
 
 
 def run_specs(
-    specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool
+    specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool, jobs: int = 1
 ) -> list[dict]:
-    """Run experiments one after the other with a progress bar; return their records."""
-    from dlfaq.experiments import RunContext, default_device, run_experiment
+    """Run experiments (their units in ``jobs`` worker processes) with a progress bar; return their records."""
+    from dlfaq.experiments import default_device
+    from dlfaq.experiments.executor import run_all
 
-    records = []
     dev = device or default_device()
     with progress_bar(show_progress) as progress:
-        for i, spec in enumerate(specs):
-            def prog(done: float, total: float, desc: str = "", _s=spec, _i=i) -> None:
-                label = f"[{_i + 1}/{len(specs)}] {_s.name}" + (f" {desc}" if desc else "")
-                progress(done, total, label)
+        return run_all(specs, seed=seed, profile=profile, out=out, device=dev, jobs=jobs, progress=progress)
 
-            prog(0, 1)
-            ctx = RunContext(seed=seed, profile=profile, device=dev, out_dir=out, progress=prog)
-            records.append(run_experiment(spec, ctx))
-    return records
+
+JobsOpt = typer.Option(1, "--jobs", "-j", help="Worker processes for the experiments' units (1: run in this process).")
+
+
+def check_jobs(jobs: int) -> int:
+    if not 1 <= jobs <= 256:
+        raise UserError(f"--jobs must be between 1 and 256, not {jobs}")
+    return jobs
 
 
 def writable_dir(path: Path, what: str) -> Path:

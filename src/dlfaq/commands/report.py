@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from dlfaq.commands._common import LangOpt, UserError, check_lang, run_specs, writable_dir
+from dlfaq.commands._common import (
+    JobsOpt,
+    LangOpt,
+    UserError,
+    check_jobs,
+    check_lang,
+    run_specs,
+    writable_dir,
+)
 
 
 def report_cmd(
@@ -17,6 +25,7 @@ def report_cmd(
     rerun: bool = typer.Option(False, "--rerun", help="Run every experiment again, even those with saved evidence."),
     no_run: bool = typer.Option(False, "--no-run", help="Only render what is saved; run nothing."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    jobs: int = JobsOpt,
     lang: str = LangOpt,
 ) -> None:
     """Run the experiments that have no result yet (quick profile) and write the bilingual site."""
@@ -24,6 +33,7 @@ def report_cmd(
     from dlfaq.report import build_site
 
     lang = check_lang(lang)
+    check_jobs(jobs)
     if rerun and no_run:
         raise UserError("--rerun and --no-run contradict each other")
     writable_dir(out, "results")
@@ -32,7 +42,8 @@ def report_cmd(
     t0 = time.perf_counter()
     specs = list(discover().values())
     todo = [] if no_run else [s for s in specs if rerun or load_evidence(out, s.name) is None]
-    records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True)
+    records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True,
+                        jobs=jobs)
     failed = [r["name"] for r in records if r["status"] != "ok"]
     from dlfaq.experiments.calibration import load_calibration, save_calibration
 

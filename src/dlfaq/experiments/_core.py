@@ -584,11 +584,21 @@ def run_units(spec: ExperimentSpec, ctx: RunContext) -> Evidence:
     for i, u in enumerate(units):
         results[u.key] = run_unit(spec, ctx, u)
         ctx.report(i + 1, len(units), u.key)
+    # the merge starts from the run's own seed, as it does when the units ran elsewhere
+    seed_everything(ctx.seed)
     return spec.study.merge(ctx, {u.key: results[u.key] for u in units})
 
 
-def run_experiment(spec: ExperimentSpec, ctx: RunContext) -> dict[str, Any]:
+def run_experiment(
+    spec: ExperimentSpec,
+    ctx: RunContext,
+    unit_results: Mapping[str, Mapping[str, Any]] | BaseException | None = None,
+) -> dict[str, Any]:
     """Run one experiment, save its evidence under ``ctx.out_dir`` and return the JSON record.
+
+    ``unit_results`` are the results of a :class:`Study`'s units computed elsewhere
+    (another process or machine); then only the merge runs here. An exception
+    in their place records the experiment as failed.
 
     An exception inside the experiment is recorded (status ``failed`` with the
     error and traceback); it never propagates, so the other experiments still run.
@@ -630,7 +640,18 @@ def run_experiment(spec: ExperimentSpec, ctx: RunContext) -> dict[str, Any]:
         torch.set_num_threads(1)
     t0 = time.perf_counter()
     try:
-        ev = spec.func(ctx)
+        if isinstance(unit_results, BaseException):
+            raise unit_results
+        if unit_results is not None:
+            if spec.study is None:
+                raise TypeError(f"experiment {spec.name} is a plain function; it has no units to merge")
+            keys = [u.key for u in plan(spec, ctx)]
+            missing_units = [k for k in keys if k not in unit_results]
+            if missing_units:
+                raise ValueError(f"experiment {spec.name}: no result for units {missing_units[:5]}")
+            ev = spec.study.merge(ctx, {k: unit_results[k] for k in keys})
+        else:
+            ev = spec.func(ctx)
         if not isinstance(ev, Evidence):
             raise TypeError(f"experiment {spec.name} returned {type(ev).__name__}, not Evidence")
         expected = set(expected_claims(spec))

@@ -1,0 +1,167 @@
+"""Run many experiments: one after the other, or their units in worker processes (``-j N``).
+
+The unit of work is a :class:`~dlfaq.experiments._core.Unit` of a
+:class:`~dlfaq.experiments._core.Study` (one seed of one configuration); a
+plain function experiment is one unit. With ``jobs > 1`` the units of all the
+experiments go to a pool of ``jobs`` worker processes (``spawn``, so no torch
+state is inherited), each with one intra-op thread; an experiment is merged
+and its evidence written in the main process as soon as its last unit is back.
+Every unit is seeded from its own parameters and its result goes through JSON
+before the merge, so ``-j 1`` and ``-j N`` write the same metrics and
+verdicts. On Ctrl-C the workers are ended and no evidence is half-written
+(each experiment's evidence is renamed into place only when complete).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from dlfaq.experiments._core import ExperimentSpec, RunContext, Unit, plan, run_experiment, run_unit
+
+ProgressFn = Callable[[float, float, str], None]
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _context(spec_name: str, seed: int, profile: str, device: str, out: str) -> RunContext:
+    return RunContext(seed=seed, profile=profile, device=device, out_dir=Path(out))  # type: ignore[arg-type]
+
+
+def _worker_init() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _unit_task(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    from dlfaq.experiments._core import discover
+
+    spec = discover()[name]
+    return run_unit(spec, _context(name, *ctx_args), Unit(key, dict(params)))
+
+
+def _plain_task(name: str, ctx_args: tuple) -> dict[str, Any]:
+    from dlfaq.experiments._core import discover
+
+    return run_experiment(discover()[name], _context(name, *ctx_args))
+
+
+def run_all(
+    specs: Sequence[ExperimentSpec],
+    *,
+    seed: int,
+    profile: str,
+    out: Path | str,
+    device: str,
+    jobs: int = 1,
+    progress: ProgressFn | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``specs`` and return their evidence records, in the order of ``specs``."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    ctx_args = (seed, profile, device, str(out))
+    if jobs == 1 or not specs:
+        return _sequential(specs, ctx_args, progress)
+    return _parallel(specs, ctx_args, jobs, progress)
+
+
+def _sequential(specs: Sequence[ExperimentSpec], ctx_args: tuple, progress: ProgressFn | None) -> list[dict]:
+    records = []
+    for i, spec in enumerate(specs):
+        def prog(done: float, total: float, desc: str = "", _s: ExperimentSpec = spec, _i: int = i) -> None:
+            if progress is not None:
+                progress(done, total, f"[{_i + 1}/{len(specs)}] {_s.name}" + (f" {desc}" if desc else ""))
+
+        prog(0, 1)
+        ctx = _context(spec.name, *ctx_args)
+        ctx.progress = prog
+        records.append(run_experiment(spec, ctx))
+    return records
+
+
+def _parallel(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: ProgressFn | None) -> list[dict]:
+    import multiprocessing as mp
+
+    records: dict[str, dict[str, Any]] = {}
+    pending: dict[str, set[str]] = {}  # experiment -> unit keys not back yet
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    errors: dict[str, BaseException] = {}
+    futures: dict[Future, tuple[str, str | None]] = {}
+    total = 0
+    done = 0
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    try:
+        for spec in specs:
+            if spec.study is None:
+                futures[pool.submit(_plain_task, spec.name, ctx_args)] = (spec.name, None)
+                total += 1
+                continue
+            try:
+                units = plan(spec, _context(spec.name, *ctx_args))
+            except Exception as exc:  # noqa: BLE001 - recorded as a failed experiment below
+                errors[spec.name] = exc
+                pending[spec.name] = set()
+                continue
+            pending[spec.name] = {u.key for u in units}
+            results[spec.name] = {}
+            for u in units:
+                futures[pool.submit(_unit_task, spec.name, ctx_args, u.key, dict(u.params))] = (spec.name, u.key)
+                total += 1
+        by_name = {s.name: s for s in specs}
+        for name in [n for n, keys in pending.items() if not keys]:
+            records[name] = _merge(by_name[name], ctx_args, results.get(name, {}), errors.get(name))
+        if progress is not None:
+            progress(0, total, "units")
+        while futures:
+            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                name, key = futures.pop(fut)
+                done += 1
+                if key is None:
+                    records[name] = _result_or_failure(fut, name)
+                    label = name
+                else:
+                    try:
+                        results[name][key] = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - the experiment is recorded as failed
+                        errors.setdefault(name, exc)
+                    pending[name].discard(key)
+                    label = f"{name} {key}"
+                    if not pending[name]:
+                        records[name] = _merge(by_name[name], ctx_args, results[name], errors.get(name))
+                if progress is not None:
+                    progress(done, total, label)
+    except BaseException:
+        # Ctrl-C or a crash: stop the workers now; evidence already renamed into place stays.
+        for p in list(getattr(pool, "_processes", {}).values()):
+            p.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return [records[s.name] for s in specs]
+
+
+def _merge(spec: ExperimentSpec, ctx_args: tuple, results: dict, error: BaseException | None) -> dict[str, Any]:
+    ctx = _context(spec.name, *ctx_args)
+    return run_experiment(spec, ctx, unit_results=error if error is not None else results)
+
+
+def _result_or_failure(fut: Future, name: str) -> dict[str, Any]:
+    try:
+        return fut.result()
+    except Exception as exc:  # noqa: BLE001 - a worker that died still yields a record
+        return {"name": name, "status": "failed", "error": f"{type(exc).__name__}: {exc}", "verdicts": [],
+                "metrics": {}, "timings": {}, "tables": [], "figures": [], "missing_verdicts": []}
