@@ -37,3 +37,45 @@ def test_progress_reaches_the_total_and_bad_jobs_are_refused(tmp_path):
     assert seen and seen[-1][0] == seen[-1][1] > 0
     with pytest.raises(ValueError, match="jobs"):
         run_all(specs, seed=0, profile="smoke", out=tmp_path, device="cpu", jobs=0)
+
+
+def test_unit_cache_recomputes_only_what_changed(tmp_path, monkeypatch):
+    from dlfaq.experiments import _core
+
+    spec = next(s for s in discover().values() if s.study is not None)
+    calls = []
+    original = type(spec.study).run_unit
+
+    def counting(self, ctx, unit):
+        calls.append(unit.key)
+        return original(self, ctx, unit)
+
+    monkeypatch.setattr(type(spec.study), "run_unit", counting)
+    kw = dict(seed=0, profile="smoke", out=tmp_path / "out", device="cpu", jobs=1, cache=tmp_path / "cache")
+    (a,) = run_all([spec], **kw)
+    n_units = len(calls)
+    assert n_units > 0
+    (b,) = run_all([spec], **kw)
+    assert len(calls) == n_units, "nothing changed, so no unit is computed again"
+    assert a["metrics"] == b["metrics"] and a["verdicts"] == b["verdicts"]
+    # a change of the experiment's code changes every unit's key
+    monkeypatch.setattr(_core, "code_version", lambda s: "edited")
+    run_all([spec], **kw)
+    assert len(calls) == 2 * n_units
+    # a damaged entry is recomputed, not trusted
+    for f in (tmp_path / "cache").rglob("*.json"):
+        f.write_text("{not json")
+    run_all([spec], **kw)
+    assert len(calls) == 3 * n_units
+
+
+def test_report_reruns_only_missing_failed_or_changed_evidence():
+    from dlfaq.commands.report import _stale
+    from dlfaq.experiments._core import code_version
+
+    spec = next(iter(discover().values()))
+    good = {"status": "ok", "profile": "quick", "seed": 0, "code": code_version(spec)}
+    assert not _stale(good, spec, 0)
+    assert _stale(None, spec, 0) and _stale({**good, "status": "failed"}, spec, 0)
+    assert _stale({**good, "code": "older"}, spec, 0) and _stale({**good, "profile": "full"}, spec, 0)
+    assert _stale(good, spec, 1)

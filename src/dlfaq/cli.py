@@ -164,10 +164,11 @@ def run_cmd(
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results folder."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     jobs: int = JobsOpt,
+    rerun: bool = typer.Option(False, "--rerun", help="Compute every unit again (ignore cached unit results)."),
     lang: str = LangOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Run the experiments of one question (or all) and save their evidence."""
+    """Run the experiments of one question (or all) and save their evidence (unchanged units come from the cache)."""
     lang = check_lang(lang)
     check_jobs(jobs)
     if profile not in ("quick", "full"):
@@ -178,7 +179,7 @@ def run_cmd(
     writable_dir(out, "results")
     t0 = time.perf_counter()
     records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=not as_json,
-                        jobs=jobs)
+                        jobs=jobs, rerun=rerun)
     if as_json:
         print_json({"target": target, "profile": profile, "seed": seed, "out": str(out), "experiments": records})
         return

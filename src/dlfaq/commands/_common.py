@@ -108,15 +108,27 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
 
 
 def run_specs(
-    specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool, jobs: int = 1
+    specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool, jobs: int = 1,
+    rerun: bool = False,
 ) -> list[dict]:
-    """Run experiments (their units in ``jobs`` worker processes) with a progress bar; return their records."""
+    """Run experiments (their units in ``jobs`` worker processes) with a progress bar; return their records.
+
+    Unit results are cached under ``OUT/.cache/units``; ``rerun`` clears the entries of these
+    experiments first, so every unit is computed again.
+    """
+    import shutil
+
     from dlfaq.experiments import default_device
     from dlfaq.experiments.executor import run_all
 
     dev = device or default_device()
+    cache = out / ".cache" / "units"
+    if rerun:
+        for spec in specs:
+            shutil.rmtree(cache / spec.name, ignore_errors=True)
     with progress_bar(show_progress) as progress:
-        return run_all(specs, seed=seed, profile=profile, out=out, device=dev, jobs=jobs, progress=progress)
+        return run_all(specs, seed=seed, profile=profile, out=out, device=dev, jobs=jobs, progress=progress,
+                       cache=cache)
 
 
 JobsOpt = typer.Option(1, "--jobs", "-j", help="Worker processes for the experiments' units (1: run in this process).")

@@ -41,9 +41,9 @@ def report_cmd(
     writable_dir(site.parent, "site")
     t0 = time.perf_counter()
     specs = list(discover().values())
-    todo = [] if no_run else [s for s in specs if rerun or load_evidence(out, s.name) is None]
+    todo = [] if no_run else [s for s in specs if rerun or _stale(load_evidence(out, s.name), s, seed)]
     records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True,
-                        jobs=jobs)
+                        jobs=jobs, rerun=rerun)
     failed = [r["name"] for r in records if r["status"] != "ok"]
     from dlfaq.experiments.calibration import load_calibration, save_calibration
 
@@ -59,6 +59,15 @@ def report_cmd(
         print(f"ran {len(records)} experiments ({len(failed)} failed); site written to {path / 'index.html'} in {took:.0f}s")
     for name in failed:
         print(f"  failed: {name}")
+
+
+def _stale(rec: dict | None, spec, seed: int) -> bool:
+    """Evidence that must be made again: missing, failed, another profile or seed, or older code."""
+    from dlfaq.experiments._core import code_version
+
+    if not isinstance(rec, dict) or rec.get("status") != "ok":
+        return True
+    return rec.get("profile") != "quick" or rec.get("seed") != seed or rec.get("code") != code_version(spec)
 
 
 def register(app: typer.Typer) -> None:

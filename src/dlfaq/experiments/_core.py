@@ -319,6 +319,9 @@ class RunContext:
     device: str = "cpu"
     out_dir: Path = field(default_factory=lambda: Path("dlfaq-results"))
     progress: ProgressFn | None = None
+    #: Where unit results are cached (None: no cache). A unit whose key (code, profile, seed,
+    #: parameters, library versions) is found there is not computed again.
+    cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in ALL_PROFILES:
@@ -567,12 +570,56 @@ def run_unit(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> dict[str, Any
     """
     if spec.study is None:
         raise TypeError(f"experiment {spec.name} is a plain function, not a Study")
+    cached = None if ctx.cache_dir is None else _unit_cache_path(spec, ctx, unit)
+    if cached is not None and cached.is_file():
+        try:
+            return json.loads(cached.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is recomputed and overwritten
     seed_everything(unit.seed)
     sub = RunContext(seed=ctx.seed, profile=ctx.profile, device=ctx.device, out_dir=ctx.out_dir)
     result = spec.study.run_unit(sub, unit)
     if not isinstance(result, Mapping):
         raise TypeError(f"{spec.name} unit {unit.key}: run_unit must return a dict, got {type(result).__name__}")
-    return json.loads(json.dumps(_jsonable(result, nonfinite_as_str=False)))
+    text = json.dumps(_jsonable(result, nonfinite_as_str=False))
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".unit-", dir=cached.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, cached)
+    return json.loads(text)
+
+
+def code_version(spec: ExperimentSpec) -> str:
+    """A hash of the source of the module that defines ``spec`` (its experiment code version)."""
+    import hashlib
+    import inspect
+
+    obj = type(spec.study) if spec.study is not None else spec.func
+    mod = inspect.getmodule(obj)
+    try:
+        src = inspect.getsource(mod) if mod is not None else spec.name
+    except (OSError, TypeError):
+        src = spec.name
+    return hashlib.sha256(src.encode("utf-8")).hexdigest()[:16]
+
+
+def unit_cache_key(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> str:
+    """What a unit's result depends on: code version, profile, seed, parameters, device, versions."""
+    import hashlib
+
+    from dlfaq import __version__
+
+    what = {"experiment": spec.name, "code": code_version(spec), "profile": ctx.profile, "seed": ctx.seed,
+            "device": ctx.device, "unit": unit.key, "params": _jsonable(dict(unit.params)),
+            "versions": {k: v for k, v in _versions().items() if k != "platform"}, "dlfaq": __version__}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode("utf-8")).hexdigest()[:24]
+
+
+def _unit_cache_path(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> Path:
+    assert ctx.cache_dir is not None
+    return Path(ctx.cache_dir) / spec.name / f"{unit_cache_key(spec, ctx, unit)}.json"
 
 
 def run_units(spec: ExperimentSpec, ctx: RunContext) -> Evidence:
@@ -627,6 +674,7 @@ def run_experiment(
         "device": ctx.device,
         "versions": _versions(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "code": code_version(spec),
     }
     seed_everything(ctx.seed)
     # One intra-op thread on CPU: the experiments' models are small, where a second

@@ -33,8 +33,9 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _context(spec_name: str, seed: int, profile: str, device: str, out: str) -> RunContext:
-    return RunContext(seed=seed, profile=profile, device=device, out_dir=Path(out))  # type: ignore[arg-type]
+def _context(spec_name: str, seed: int, profile: str, device: str, out: str, cache: str | None = None) -> RunContext:
+    return RunContext(seed=seed, profile=profile, device=device, out_dir=Path(out),  # type: ignore[arg-type]
+                      cache_dir=None if cache is None else Path(cache))
 
 
 def _worker_init() -> None:
@@ -68,11 +69,16 @@ def run_all(
     device: str,
     jobs: int = 1,
     progress: ProgressFn | None = None,
+    cache: Path | str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run ``specs`` and return their evidence records, in the order of ``specs``."""
+    """Run ``specs`` and return their evidence records, in the order of ``specs``.
+
+    ``cache`` is a folder of unit results (shared storage works): a unit whose
+    key has not changed is read from it instead of computed.
+    """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    ctx_args = (seed, profile, device, str(out))
+    ctx_args = (seed, profile, device, str(out), None if cache is None else str(cache))
     if jobs == 1 or not specs:
         return _sequential(specs, ctx_args, progress)
     return _parallel(specs, ctx_args, jobs, progress)
