@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlfaq.experiments._core import Evidence, RunContext, experiment, judge
+from dlfaq.experiments._core import Evidence, RunContext, check, experiment
 
 EQ_TOL = 1e-5  # float32, as the parity bound
 JAC_TOL = 1e-12  # float64: an exact identity up to rounding
@@ -152,15 +152,17 @@ def lstm_diagram(ctx: RunContext) -> Evidence:
         title="The diagram's equations versus torch.nn.LSTM (float32)",
     )
     ev.metrics["diagram_max_abs_diff"] = worst
-    ev.add(
-        judge(
-            "q13.diagram-equations",
-            supported=worst <= EQ_TOL,
-            rule=f"supported if the diagram's equations reproduce torch.nn.LSTM's outputs and final cell state within "
-            f"{EQ_TOL:g} (float32) on every configuration",
-            reason=f"worst max abs difference over {len(configs)} configurations: {worst:.2e}",
-        )
-    )
+    ev.add(check(
+        "q13.diagram-equations", worst <= EQ_TOL,
+        rule={"en": f"The claim holds if the diagram's equations, with one weight matrix per gate acting on the "
+                    f"concatenation [h_{{t−1}}, x_t], reproduce torch.nn.LSTM's outputs and final cell state within "
+                    f"{EQ_TOL:g} (max abs difference, float32) on each of the {len(configs)} random configurations.",
+              "zh": f"如果图中的公式(每个门一个权重矩阵,作用于拼接的 [h_{{t−1}}, x_t])在 {len(configs)} 组随机配置上都在 "
+                    f"{EQ_TOL:g} 以内(最大绝对误差,float32)复现 torch.nn.LSTM 的输出和最终细胞状态,则命题成立。"},
+        reason={"en": f"The largest difference from torch.nn.LSTM over the {len(configs)} configurations was {worst:.1e}.",
+                "zh": f"在 {len(configs)} 组配置上与 torch.nn.LSTM 的最大差异为 {worst:.1e}。"},
+        evidence=["diagram-vs-torch"],
+    ))
 
     # 2. The cell-state line is elementwise: dc_t/dc_{t-1} = diag(f_t); dh_t/dh_{t-1} is a full matrix.
     H = ctx.pick(quick=16, full=32, smoke=6)
@@ -186,16 +188,19 @@ def lstm_diagram(ctx: RunContext) -> Evidence:
         ],
         title=f"One step of a random LSTM cell (hidden {H}, float64)",
     )
-    ev.add(
-        judge(
-            "q13.cell-line-elementwise",
-            supported=diag_err <= JAC_TOL and off_c <= JAC_TOL,
-            rule=f"supported if the Jacobian of c_t with respect to c_{{t−1}} equals diag(f_t) within {JAC_TOL:g} "
-            "(float64), i.e. no weight matrix acts on the cell-state line",
-            reason=f"max |∂c_t/∂c_{{t−1}} − diag(f)| = {diag_err:.1e}, off-diagonal sum {off_c:.1e}; "
-            f"by contrast {100 * off_h_share:.0f}% of |∂h_t/∂h_{{t−1}}| is off the diagonal",
-        )
-    )
+    ev.add(check(
+        "q13.cell-line-elementwise", diag_err <= JAC_TOL and off_c <= JAC_TOL,
+        rule={"en": f"The claim holds if, for one step of a random LSTM cell (hidden {H}, float64), the Jacobian of "
+                    f"c_t with respect to c_{{t−1}} equals diag(f_t) within {JAC_TOL:g} and its off-diagonal entries "
+                    "sum to at most that: no weight matrix acts on the cell-state line.",
+              "zh": f"如果对一个随机 LSTM 单元的一步(隐藏维度 {H},float64),c_t 对 c_{{t−1}} 的雅可比矩阵在 {JAC_TOL:g} 以内等于 "
+                    "diag(f_t),且非对角元素之和不超过该值,即细胞状态线上没有权重矩阵,则命题成立。"},
+        reason={"en": f"max |∂c_t/∂c_{{t−1}} − diag(f_t)| = {diag_err:.1e} and the off-diagonal sum is {off_c:.1e}; for "
+                      f"contrast, {100 * off_h_share:.0f} % of |∂h_t/∂h_{{t−1}}| lies off the diagonal.",
+                "zh": f"max |∂c_t/∂c_{{t−1}} − diag(f_t)| = {diag_err:.1e},非对角元素之和为 {off_c:.1e};作为对照,"
+                      f"|∂h_t/∂h_{{t−1}}| 有 {100 * off_h_share:.0f}% 位于对角线之外。"},
+        evidence=["jacobians", "lstm-cell"],
+    ))
 
     # 3. The diagram, annotated with one real step of unit 0.
     vals = {k: getattr(gates, k)[0, 0].item() for k in ("f", "i", "g", "o")}
