@@ -79,3 +79,14 @@ def test_report_reruns_only_missing_failed_or_changed_evidence():
     assert _stale(None, spec, 0) and _stale({**good, "status": "failed"}, spec, 0)
     assert _stale({**good, "code": "older"}, spec, 0) and _stale({**good, "profile": "full"}, spec, 0)
     assert _stale(good, spec, 1)
+
+
+@pytest.mark.slow
+def test_ray_local_cluster_gives_the_same_evidence_as_one_process(tmp_path):
+    pytest.importorskip("ray")
+    specs = _studies_and_a_plain()
+    a = run_all(specs, seed=0, profile="smoke", out=tmp_path / "a", device="cpu", jobs=1)
+    b = run_all(specs, seed=0, profile="smoke", out=tmp_path / "b", device="cpu", jobs=2, executor="ray")
+    for ra, rb in zip(a, b, strict=True):
+        assert rb["status"] == "ok", rb.get("error")
+        assert ra["metrics"] == rb["metrics"] and ra["verdicts"] == rb["verdicts"], ra["name"]

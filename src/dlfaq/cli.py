@@ -21,10 +21,13 @@ except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
     from typer._click.exceptions import UsageError as ClickUsageError
 
 from dlfaq.commands._common import (
+    ExecutorOpt,
     JobsOpt,
     JsonOpt,
     LangOpt,
+    RayAddressOpt,
     UserError,
+    check_executor,
     check_jobs,
     check_lang,
     console,
@@ -165,12 +168,15 @@ def run_cmd(
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     jobs: int = JobsOpt,
     rerun: bool = typer.Option(False, "--rerun", help="Compute every unit again (ignore cached unit results)."),
+    executor: str = ExecutorOpt,
+    ray_address: str = RayAddressOpt,
     lang: str = LangOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the experiments of one question (or all) and save their evidence (unchanged units come from the cache)."""
     lang = check_lang(lang)
     check_jobs(jobs)
+    check_executor(executor, ray_address)
     if profile not in ("quick", "full"):
         raise UserError(f"--profile must be 'quick' or 'full', not {profile!r}")
     if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
@@ -179,7 +185,7 @@ def run_cmd(
     writable_dir(out, "results")
     t0 = time.perf_counter()
     records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=not as_json,
-                        jobs=jobs, rerun=rerun)
+                        jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address)
     if as_json:
         print_json({"target": target, "profile": profile, "seed": seed, "out": str(out), "experiments": records})
         return

@@ -109,7 +109,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
 
 def run_specs(
     specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool, jobs: int = 1,
-    rerun: bool = False,
+    rerun: bool = False, executor: str = "local", ray_address: str | None = None,
 ) -> list[dict]:
     """Run experiments (their units in ``jobs`` worker processes) with a progress bar; return their records.
 
@@ -128,10 +128,28 @@ def run_specs(
             shutil.rmtree(cache / spec.name, ignore_errors=True)
     with progress_bar(show_progress) as progress:
         return run_all(specs, seed=seed, profile=profile, out=out, device=dev, jobs=jobs, progress=progress,
-                       cache=cache)
+                       cache=cache, executor=executor, ray_address=ray_address)
 
 
 JobsOpt = typer.Option(1, "--jobs", "-j", help="Worker processes for the experiments' units (1: run in this process).")
+
+
+ExecutorOpt = typer.Option("local", "--executor", help="local (worker processes) or ray (a Ray cluster; "
+                           "pip install 'dlfaq[cluster]').")
+RayAddressOpt = typer.Option(None, "--ray-address", help="Address of a running Ray cluster (default: start a "
+                             "local one with --jobs CPUs).")
+
+
+def check_executor(executor: str, ray_address: str | None) -> None:
+    if executor not in ("local", "ray"):
+        raise UserError(f"--executor must be 'local' or 'ray', not {executor!r}")
+    if ray_address is not None and executor != "ray":
+        raise UserError("--ray-address needs --executor ray")
+    if executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UserError("--executor ray needs Ray: pip install 'dlfaq[cluster]'")
 
 
 def check_jobs(jobs: int) -> int:

@@ -8,9 +8,12 @@ from pathlib import Path
 import typer
 
 from dlfaq.commands._common import (
+    ExecutorOpt,
     JobsOpt,
     LangOpt,
+    RayAddressOpt,
     UserError,
+    check_executor,
     check_jobs,
     check_lang,
     run_specs,
@@ -26,6 +29,8 @@ def report_cmd(
     no_run: bool = typer.Option(False, "--no-run", help="Only render what is saved; run nothing."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     jobs: int = JobsOpt,
+    executor: str = ExecutorOpt,
+    ray_address: str = RayAddressOpt,
     lang: str = LangOpt,
 ) -> None:
     """Run the experiments that have no result yet (quick profile) and write the bilingual site."""
@@ -34,6 +39,7 @@ def report_cmd(
 
     lang = check_lang(lang)
     check_jobs(jobs)
+    check_executor(executor, ray_address)
     if rerun and no_run:
         raise UserError("--rerun and --no-run contradict each other")
     writable_dir(out, "results")
@@ -43,7 +49,7 @@ def report_cmd(
     specs = list(discover().values())
     todo = [] if no_run else [s for s in specs if rerun or _stale(load_evidence(out, s.name), s, seed)]
     records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True,
-                        jobs=jobs, rerun=rerun)
+                        jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address)
     failed = [r["name"] for r in records if r["status"] != "ok"]
     from dlfaq.experiments.calibration import load_calibration, save_calibration
 

@@ -70,15 +70,23 @@ def run_all(
     jobs: int = 1,
     progress: ProgressFn | None = None,
     cache: Path | str | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``specs`` and return their evidence records, in the order of ``specs``.
 
     ``cache`` is a folder of unit results (shared storage works): a unit whose
-    key has not changed is read from it instead of computed.
+    key has not changed is read from it instead of computed. ``executor="ray"``
+    sends the units to a Ray cluster (``ray_address``, or a local one of
+    ``jobs`` CPUs when none is running); see :func:`_ray`.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
     ctx_args = (seed, profile, device, str(out), None if cache is None else str(cache))
+    if executor == "ray" and specs:
+        return _ray(specs, ctx_args, jobs, progress, ray_address)
     if jobs == 1 or not specs:
         return _sequential(specs, ctx_args, progress)
     return _parallel(specs, ctx_args, jobs, progress)
@@ -158,6 +166,83 @@ def _parallel(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progr
         raise
     pool.shutdown(wait=True)
     return [records[s.name] for s in specs]
+
+
+def _ray_unit(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    _worker_init()
+    return _unit_task(name, ctx_args, key, params)
+
+
+def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: ProgressFn | None,
+         address: str | None) -> list[dict]:
+    """The units as Ray tasks (one CPU each, a quarter GPU each when the device is CUDA).
+
+    Plain function experiments (the exact checks, seconds each) and every merge
+    run here in the driver, so evidence and figures are written where the user
+    reads them; only unit results travel. With ``address`` the driver joins an
+    existing cluster (``ray.init(address=...)``); otherwise it starts a local
+    one with ``jobs`` CPUs and stops it at the end. The workers need dlfaq
+    installed (the same version) to import the experiments.
+    """
+    try:
+        import ray
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the extra
+        raise RuntimeError("the ray executor needs Ray: pip install 'dlfaq[cluster]'") from exc
+    started = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        gpu = 0.25 if str(ctx_args[2]).startswith("cuda") else 0
+        task = ray.remote(num_cpus=1, num_gpus=gpu, max_retries=1)(_ray_unit)
+        refs: dict[Any, tuple[str, str]] = {}
+        units_of: dict[str, list[str]] = {}
+        for spec in specs:
+            if spec.study is None:
+                continue
+            units = plan(spec, _context(spec.name, *ctx_args))
+            units_of[spec.name] = [u.key for u in units]
+            for u in units:
+                refs[task.remote(spec.name, ctx_args, u.key, dict(u.params))] = (spec.name, u.key)
+        total, done = len(refs) + sum(s.study is None for s in specs), 0
+        records: dict[str, dict[str, Any]] = {}
+        results: dict[str, dict[str, dict[str, Any]]] = {n: {} for n in units_of}
+        errors: dict[str, BaseException] = {}
+        for spec in specs:  # the exact checks run here while the cluster trains
+            if spec.study is None:
+                records[spec.name] = run_experiment(spec, _context(spec.name, *ctx_args))
+                done += 1
+                if progress is not None:
+                    progress(done, total, spec.name)
+        waiting = list(refs)
+        returned = dict.fromkeys(units_of, 0)
+        for name in [n for n, keys in units_of.items() if not keys]:
+            records[name] = _merge(_by_name(specs)[name], ctx_args, {}, None)
+        while waiting:
+            ready, waiting = ray.wait(waiting, num_returns=1)
+            for ref in ready:
+                name, key = refs[ref]
+                try:
+                    results[name][key] = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - recorded as a failed experiment
+                    errors.setdefault(name, exc)
+                returned[name] += 1
+                done += 1
+                if progress is not None:
+                    progress(done, total, f"{name} {key}")
+                if returned[name] == len(units_of[name]):
+                    records[name] = _merge(_by_name(specs)[name], ctx_args, results[name], errors.get(name))
+        return [records[s.name] for s in specs]
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _by_name(specs: Sequence[ExperimentSpec]) -> dict[str, ExperimentSpec]:
+    return {s.name: s for s in specs}
 
 
 def _merge(spec: ExperimentSpec, ctx_args: tuple, results: dict, error: BaseException | None) -> dict[str, Any]:
