@@ -195,18 +195,22 @@ def judge_claims(ev: Evidence, rows: list[CaseResult], ld: dict[str, bool], ln: 
         rule={"en": "On the fixture whose cuDNN folder (/opt/cudnn/lib) no conf file names, the claim holds if "
                     "the linker cache does not serve that folder's libraries before `ldconfig DIR`, and right "
                     "after it serves every SONAME of the folder from the folder and the doctor finds the tree "
-                    f"healthy (ldconfig: {engine}). Whether a later plain `ldconfig` keeps them is reported, "
+                    "healthy. Whether a later plain `ldconfig` keeps them is reported, "
                     "not judged: the claim does not say the fix lasts.",
               "zh": "在 cuDNN 目录(/opt/cudnn/lib)未被任何 conf 文件列出的夹具上:执行 `ldconfig DIR` 之前链接器缓存"
                     "不提供该目录的库,执行之后缓存从该目录提供它的每个 SONAME,且 doctor 判定环境健康,则命题成立"
-                    f"(ldconfig:{engine})。之后再跑一次普通 `ldconfig` 是否仍然有效只作报告,不参与判定:命题没有说修复会持久。"},
+                    "。之后再跑一次普通 `ldconfig` 是否仍然有效只作报告,不参与判定:命题没有说修复会持久。"},
         reason={"en": f"Before the command the cache served the folder: {yes(ld['served_before'])['en']}; right after "
                       f"`ldconfig DIR`: {yes(ld['served_now'])['en']} (doctor healthy: {yes(ld['healthy_now'])['en']}); "
-                      f"after a later plain `ldconfig`: {yes(later)['en']}, so the registration lasts only until the "
-                      "next cache rebuild, unlike the doctor's conf-file fix.",
+                      f"after a later plain `ldconfig`: {yes(later)['en']}"
+                      + (" (it survived the rebuild)" if later else ", so the registration lasts only until the next "
+                         "cache rebuild, unlike the doctor's conf-file fix")
+                      + f" (ldconfig: {engine}).",
                 "zh": f"执行前缓存提供该目录的库:{yes(ld['served_before'])['zh']};`ldconfig DIR` 之后:"
                       f"{yes(ld['served_now'])['zh']}(doctor 判定健康:{yes(ld['healthy_now'])['zh']});之后再跑一次普通 "
-                      f"`ldconfig`:{yes(later)['zh']}。也就是说这种登记只维持到下一次重建缓存,不像 doctor 给出的 conf 文件修复那样持久。"},
+                      f"`ldconfig`:{yes(later)['zh']}。"
+                      + ("它在重建缓存后仍然有效" if later else "也就是说这种登记只维持到下一次重建缓存,不像 doctor 给出的 conf 文件修复那样持久")
+                      + f"(ldconfig:{engine})。"},
         evidence=["cases", "ldconfig_dir"],
     ))
 
