@@ -39,7 +39,7 @@ FORGET_BIAS = 5.0
 N_VAL, N_TEST = 512, 1000
 # Smallest effect that matters, in points of recall accuracy: half the distance from chance (1/7)
 # to perfect recall. Below that, one model or condition does not "recall where the other cannot".
-MARGIN_POINTS = 100 * (1 - CHANCE) / 2
+MARGIN_POINTS = round(100 * (1 - CHANCE) / 2, 1)
 TOL = 1e-10  # float64 agreement of two computations of the same LSTM step
 MEMORY_UNITS = 8  # cell units reported as "memory units" (highest eta^2 of c_T vs the first token)
 
@@ -300,12 +300,13 @@ def judge_equations(ev: Evidence, r: Mapping[str, Any]) -> None:
     ev.add(check(
         "q05.three-gates",
         r["rows"] == 4 * r["hidden"] and matches == [2] and 0 < lo and hi < 1 and r["g_range"][0] < 0 < r["g_range"][1],
-        rule={"en": "Holds if torch.nn.LSTM computes four blocks from [x_t, h_{t−1}] and exactly one way of reading "
-                    "them reproduces it: three sigmoid gates (input, forget, output, values in (0, 1)) that multiply, "
-                    f"and one tanh candidate that takes both signs (the content, not a gate), within {TOL:g}.",
-              "zh": "若 torch.nn.LSTM 从 [x_t, h_{t−1}] 计算四个分块,且只有一种解读能复现它的结果:三个起乘法作用的 "
-                    f"sigmoid 门(输入门、遗忘门、输出门,取值在 (0, 1) 内)和一个可正可负的 tanh 候选值(内容,而不是门),"
-                    f"差异不超过 {TOL:g},则成立。"},
+        rule={"en": "Holds if torch.nn.LSTM computes four blocks from [x_t, h_{t−1}] and, of the four readings that "
+                    "make one block a tanh candidate and the other three multiplying sigmoid gates (input, forget, "
+                    f"output), exactly one reproduces it within {TOL:g}, with gate values in (0, 1) and a candidate "
+                    "that takes both signs (the content, not a gate).",
+              "zh": "若 torch.nn.LSTM 从 [x_t, h_{t−1}] 计算四个分块,并且在\"其中一块是 tanh 候选值、其余三块是起乘法作用的 "
+                    "sigmoid 门(输入门、遗忘门、输出门)\"的四种解读中,恰好只有一种能复现它的结果(差异不超过 "
+                    f"{TOL:g}),门值在 (0, 1) 内,候选值可正可负(是内容,而不是门),则成立。"},
         reason={"en": f"{r['rows']} rows = 4 × {r['hidden']}; tanh on block 0, 1, 2, 3 gives errors "
                       + ", ".join(f"{e:.1e}" for e in r["assignment_err"])
                       + f"; gate values in [{lo:.3f}, {hi:.3f}], candidate in [{r['g_range'][0]:.2f}, {r['g_range'][1]:.2f}].",
