@@ -46,7 +46,10 @@ SRIVASTAVA = "Srivastava et al. 2014, JMLR 15"
 
 @dataclass(frozen=True)
 class Budget:
-    """Training settings of the overfitting setting (shared with Q15)."""
+    """Training settings of the overfitting setting (shared with Q15).
+
+    The width is the same in every profile (the full profile adds seeds, grid points and patience),
+    so quick and full measure the same network."""
 
     hidden: int
     max_steps: int  # cap on optimizer steps; early stopping usually ends a run long before
@@ -59,7 +62,7 @@ class Budget:
 def budget(ctx: RunContext) -> Budget:
     return ctx.pick(
         quick=Budget(hidden=128, max_steps=4000, patience_steps=200),
-        full=Budget(hidden=256, max_steps=6000, patience_steps=300),
+        full=Budget(hidden=128, max_steps=6000, patience_steps=300),
         smoke=Budget(hidden=16, max_steps=60, patience_steps=10),
     )
 

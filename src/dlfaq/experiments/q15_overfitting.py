@@ -52,9 +52,9 @@ def sizes(ctx: RunContext) -> tuple[int, int]:
 def grids(ctx: RunContext) -> dict[str, list[float]]:
     return {
         "width": ctx.pick(quick=[16, 32], full=[8, 16, 32, 64], smoke=[4]),
-        "l2": ctx.pick(quick=[1e-3, 1e-2], full=[1e-4, 1e-3, 3e-3, 1e-2, 3e-2], smoke=[1e-2]),
-        "l1": ctx.pick(quick=[1e-4, 1e-3], full=[1e-5, 3e-5, 1e-4, 3e-4, 1e-3], smoke=[1e-3]),
-        "dropout": ctx.pick(quick=[0.2, 0.5], full=[0.1, 0.2, 0.35, 0.5, 0.7], smoke=[0.5]),
+        "l2": ctx.pick(quick=[1e-3, 1e-2], full=[1e-3, 3e-3, 1e-2, 3e-2], smoke=[1e-2]),
+        "l1": ctx.pick(quick=[1e-4, 1e-3], full=[3e-5, 1e-4, 3e-4, 1e-3], smoke=[1e-3]),
+        "dropout": ctx.pick(quick=[0.2, 0.5], full=[0.2, 0.35, 0.5, 0.7], smoke=[0.5]),
     }
 
 
