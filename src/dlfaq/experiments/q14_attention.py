@@ -63,7 +63,7 @@ def settings(ctx: RunContext) -> dict[str, Any]:
     """Lengths of the sweep (the longest is the training maximum), model size and budget."""
     return ctx.pick(
         quick={"lengths": [8, 16, 24, 32], "hidden": 48, "steps": 400, "n_test": 200},
-        full={"lengths": [12, 24, 36, 48], "hidden": 64, "steps": 800, "n_test": 500},
+        full={"lengths": [12, 24, 36, 48], "hidden": 64, "steps": 600, "n_test": 500},
         smoke={"lengths": [4, 8], "hidden": 16, "steps": 20, "n_test": 16},
     )
 
