@@ -283,14 +283,14 @@ TOY_LR = 0.05
 
 def _gd_lrs(ctx, linear: bool = False):
     if linear:  # logistic regression diverges or oscillates above ~1 with the full batch
-        return ctx.pick(quick=[0.3, 1.0], full=[0.1, 0.3, 1.0], smoke=[1.0])
-    return ctx.pick(quick=[1.0, 3.0], full=[0.3, 1.0, 3.0, 10.0], smoke=[3.0])
+        return ctx.pick(quick=[0.3, 1.0], full=[0.3, 1.0], smoke=[1.0])
+    return ctx.pick(quick=[1.0, 3.0], full=[1.0, 3.0], smoke=[3.0])
 
 
 def _sgd_lrs(ctx, linear: bool = False):
     if linear:
-        return ctx.pick(quick=[0.03, 0.1, 0.3], full=[0.01, 0.03, 0.1, 0.3], smoke=[0.1])
-    return ctx.pick(quick=[0.1, 0.3, 1.0], full=[0.03, 0.1, 0.3, 1.0], smoke=[0.3])
+        return ctx.pick(quick=[0.03, 0.1, 0.3], full=[0.03, 0.1, 0.3], smoke=[0.1])
+    return ctx.pick(quick=[0.1, 0.3, 1.0], full=[0.1, 0.3, 1.0], smoke=[0.3])
 
 
 class _StopAtTarget:

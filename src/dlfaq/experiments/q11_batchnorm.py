@@ -137,12 +137,12 @@ def _grid(ctx: RunContext, split, seed: int, norm: str, lrs, epochs: int, **mode
 
 
 def _lrs(ctx: RunContext) -> list[float]:
-    return ctx.pick(quick=[0.1, 0.3, 1.0, 3.0], full=[0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+    return ctx.pick(quick=[0.1, 0.3, 1.0, 3.0], full=[0.03, 0.1, 0.3, 1.0, 3.0],
                     smoke=[0.1, 1.0])
 
 
 def _epochs(ctx: RunContext) -> int:
-    return ctx.pick(quick=15, full=30, smoke=1)
+    return ctx.pick(quick=12, full=20, smoke=1)
 
 
 def _deep(ctx: RunContext) -> int:
