@@ -453,6 +453,8 @@ def _figure(ev: Evidence, results, lr_grid, seeds, lrs, deep) -> None:
         ax.fill_between(gains, a.min(1), a.max(1), color=colors[n], alpha=0.2)
     ax.set(xscale="log", xlabel="init gain g (std g/sqrt(fan_in))", ylabel="best validation accuracy",
            title=f"init scale (lr {BASE_LR:g})")
+    ax.set_xticks(gains, [f"{g:.2g}" for g in gains])
+    ax.minorticks_off()
     ax = axes[1, 0]
     for n in NORMS:
         for i, s in enumerate(seeds):
