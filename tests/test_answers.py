@@ -8,21 +8,6 @@ from dlfaq.faq import load_all
 from dlfaq.report import quotes
 
 
-
-def _not_migrated(q: int) -> bool:
-    import inspect
-
-    from dlfaq.experiments import experiments_for
-
-    objs = [type(s.study) if s.study is not None else s.func for s in experiments_for(q)]
-    return any("judge(" in inspect.getsource(inspect.getmodule(o)) for o in objs)
-
-
-# Entries whose answers still type measured numbers, while their experiments are not yet moved to
-# the new evidence (they still call judge). Must end empty.
-PENDING = {q for q in (6, 7, 8, 12, 16, 17) if _not_migrated(q)}
-
-
 def test_typed_numbers_finds_what_it_should():
     text = "We measured 2.7× and 10.8 % (cf. {{hs.metrics.x:.1f}}), `lr=0.01`, $p=0.5$, 7,188 nodes, 3 layers, T = 20."
     assert quotes.typed_numbers(text) == ["2.7×", "10.8 %", "7,188"]
@@ -30,8 +15,6 @@ def test_typed_numbers_finds_what_it_should():
 
 @pytest.mark.parametrize("entry", load_all(), ids=lambda e: f"q{e.id:02d}")
 def test_no_measured_number_is_typed_into_an_answer(entry):
-    if entry.id in PENDING:
-        pytest.skip("answer not yet moved to placeholders")
     allowed = set(entry.extra.get("cited_numbers", []))
     for lang in ("en", "zh"):
         typed = [t for t in quotes.typed_numbers(entry.answer[lang]) if t not in allowed]

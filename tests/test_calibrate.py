@@ -9,7 +9,14 @@ import sys
 import pytest
 import torch
 
-from dlfaq.experiments.calibration import MODELS, PAPER, build, calibrate, load_calibration, save_calibration
+from dlfaq.experiments.calibration import (
+    MODELS,
+    PAPER,
+    build,
+    calibrate,
+    load_calibration,
+    save_calibration,
+)
 
 
 @pytest.mark.parametrize("name", MODELS)

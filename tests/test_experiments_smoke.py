@@ -24,18 +24,6 @@ from dlfaq.experiments._core import _jsonable
 ALL = sorted(discover())
 
 
-def _uses_judge(name: str) -> bool:
-    import inspect
-
-    spec = discover()[name]
-    obj = type(spec.study) if spec.study is not None else spec.func
-    return "judge(" in inspect.getsource(inspect.getmodule(obj))
-
-
-# Experiments still on the schema-1 boolean verdicts (judge); each leaves this set when it moves
-# to check()/measured(). It must be empty before the evidence issue is resolved.
-NOT_YET_MIGRATED = {n for n in ALL if _uses_judge(n)}
-
 
 def _check_record(v: dict, names: set[str]) -> None:
     assert v["kind"] in ("check", "experiment"), v
@@ -75,8 +63,6 @@ def test_smoke_run(name: str, tmp_path: Path) -> None:
     assert sorted(judged) == sorted(expected_claims(spec)) and not rec["missing_verdicts"]
     names = {f["name"] for f in rec["figures"]} | {t["name"] for t in rec["tables"]}
     for v in rec["verdicts"]:
-        if v["kind"] == "legacy" and name in NOT_YET_MIGRATED:
-            continue
         _check_record(v, names)
     # every placeholder of the answers that names this experiment resolves against its evidence
     from dlfaq.faq import get_entry

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import typer
 
-try:  # typer < 0.20 depends on click; newer releases vendor it as typer._click
-    from click.exceptions import ClickException
-    from click.exceptions import UsageError as ClickUsageError
-except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
+# Newer typer releases vendor click as typer._click and raise its exceptions even when a
+# separate click is installed too (Ray, for one, brings click along); older ones use click.
+try:
     from typer._click.exceptions import ClickException
     from typer._click.exceptions import UsageError as ClickUsageError
+except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import ClickException
+    from click.exceptions import UsageError as ClickUsageError
 
 from dlfaq.commands._common import (
     ExecutorOpt,

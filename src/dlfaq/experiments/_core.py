@@ -2,9 +2,11 @@
 
 An experiment is a function ``f(ctx: RunContext) -> Evidence`` registered with
 :func:`experiment`. It measures something, then turns the measurements into a
-verdict per claim with :func:`judge`, whose ``rule`` argument states in words
-the rule that the code applied. Verdicts are never typed in by hand: they are
-the outcome of a comparison in the experiment's code.
+verdict per claim with :func:`check` (exact properties) or :func:`measured`
+(noisy effects over independent runs, decided by :mod:`dlfaq.experiments.stats`),
+whose ``rule`` argument states in words the rule that the code applied. Verdicts
+are never typed in by hand: they are the outcome of a comparison in the
+experiment's code.
 
 Which claims an experiment must judge is written once, in the knowledge base
 (``tested_by`` of each claim in ``dlfaq/faq/qNN.md``); the runner checks that
@@ -214,37 +216,6 @@ def measured(
         control=None if control is None else control.to_json(),
         control_failed=failed, evidence=tuple(evidence),
     )
-
-
-def judge(
-    claim: str,
-    *,
-    supported: bool,
-    partly: bool = False,
-    rule: str,
-    reason: str,
-) -> Verdict:
-    """Deprecated: the boolean verdicts of schema 1, kept only while experiments move to
-    :func:`check` and :func:`measured`. It can only say supported / partly / contradicted,
-    and its records are marked ``kind="check"`` only when they are exact; do not use it in
-    new code."""
-    v = "supported" if supported else ("partly" if partly else "contradicted")
-    return _LegacyVerdict(claim, v, rule, reason)
-
-
-@dataclass(frozen=True)
-class _LegacyVerdict:
-    claim: str
-    verdict: str
-    rule: str
-    reason: str
-    kind: str = "legacy"
-    runs: tuple[int, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        both = lambda s: {"en": s, "zh": s}  # noqa: E731
-        return {"claim": self.claim, "verdict": self.verdict, "kind": "legacy",
-                "reason": both(self.reason), "rule": both(self.rule), "evidence": []}
 
 
 # --------------------------------------------------------------------------- evidence
