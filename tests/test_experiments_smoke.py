@@ -43,11 +43,13 @@ def _check_record(v: dict, names: set[str]) -> None:
         assert item["n"] >= stats.MIN_RUNS["smoke"]
         assert lo <= item["effect"] <= hi, item
         assert item["margin"] is not None and item["margin"] >= 0
+        assert item["unit"] in stats.UNIT_ZH, f"unit {item['unit']!r} has no Chinese name in stats.UNIT_ZH"
         e = stats.Effect(item["effect"], (lo, hi), item["n"], item["unit"])
         decided.append(stats.decide(e, item["margin"]))
     verdict = stats.combine(decided) if v["parts"] else decided[0]
     if v["control"] is not None:
         c = v["control"]
+        assert c["unit"] in stats.UNIT_ZH, f"unit {c['unit']!r} has no Chinese name in stats.UNIT_ZH"
         assert c["reproduced"] == (c["verdict"] == "supported")
         if not c["reproduced"]:
             verdict = "inconclusive"

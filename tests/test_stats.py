@@ -171,3 +171,4 @@ def test_a_record_cannot_disagree_with_the_rule():
         Verdict("q07.x", "inconclusive", "experiment", RULE, RULE)
     with pytest.raises(ValueError, match="either"):
         measured("q07.x", rule=RULE)
+

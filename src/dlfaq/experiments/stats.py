@@ -244,10 +244,17 @@ def _fmt(x: float) -> str:
 UNIT_ZH = {
     "points": "个百分点",
     "pp": "个百分点",
+    "percentage points": "个百分点",
+    "%": "%",
     "ratio": "倍",
     "nats": "奈特",
     "bits": "比特",
     "log10": "(log10)",
+    "log2": "(log2)",
+    "decades": "个数量级",
+    "decades of headroom": "个数量级的余量",
+    "share of sigmoid's decades": "(占 sigmoid 数量级的比例)",
+    "Spearman ρ": "(Spearman ρ)",
     "": "",
 }
 

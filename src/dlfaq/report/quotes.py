@@ -27,6 +27,13 @@ _CLAIM = re.compile(r"^claim:(?P<claim>q\d{2}\.[a-z0-9][a-z0-9-]*)\.(?P<path>[A-
 _EXP = re.compile(r"^(?P<exp>[a-z0-9][a-z0-9-]*)\.(?P<path>[A-Za-z0-9_.-]+?)(?::(?P<fmt>[^:]+))?$")
 
 MISSING = {"en": "[not measured yet]", "zh": "[尚未测量]"}
+#: A verdict quoted into prose reads in the answer's language.
+VERDICT_WORDS = {
+    "supported": {"en": "supported", "zh": "成立"},
+    "partly": {"en": "partly supported", "zh": "部分成立"},
+    "contradicted": {"en": "contradicted", "zh": "不成立"},
+    "inconclusive": {"en": "inconclusive", "zh": "无法判定"},
+}
 
 
 class QuoteError(ValueError):
@@ -138,7 +145,10 @@ def render(text: str, question: int, records: Mapping[str, Mapping[str, Any]], l
     def sub(m: re.Match[str]) -> str:
         (p,) = parse(m.group(0))
         try:
-            return format_value(value(p, question, records), p.fmt)
+            v = value(p, question, records)
+            if p.claim is not None and p.path == ("verdict",) and lang in VERDICT_WORDS.get(str(v), {}):
+                return VERDICT_WORDS[str(v)][lang]
+            return format_value(v, p.fmt)
         except QuoteError:
             if strict:
                 raise
