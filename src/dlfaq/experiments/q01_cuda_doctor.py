@@ -163,23 +163,11 @@ def this_machine(ev: Evidence) -> dict[str, Any]:
 
 
 def fix_grid(rows: list[CaseResult]) -> Any:
-    import matplotlib.pyplot as plt
-    import numpy as np
+    from dlfaq.experiments._plots import yes_no_grid
 
     cols = ["detected", "doctor fix", "doctor fix\nlasts", "page cmds", "page cmds\nlast"]
     vals = [[r.detected, r.doctor_now, r.doctor_later, r.page_now, r.page_later] for r in rows]
-    grid = np.array([[np.nan if v is None else float(bool(v)) for v in row] for row in vals])
-    fig, ax = plt.subplots(figsize=(6.5, 0.42 * len(rows) + 1.3))
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
-    ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, fontsize=8)
-    ax.set_yticks(range(len(rows)), [r.name for r in rows], fontsize=8)
-    for i in range(grid.shape[0]):
-        for j in range(grid.shape[1]):
-            v = grid[i, j]
-            ax.text(j, i, "n/a" if np.isnan(v) else ("yes" if v else "no"), ha="center", va="center", fontsize=7)
-    ax.set_title("Healthy after applying the fix inside the fake tree", fontsize=9)
-    return fig
+    return yes_no_grid(cols, vals, [r.name for r in rows], "Healthy after applying the fix inside the fake tree")
 
 
 def yes(v: bool) -> dict[str, str]:

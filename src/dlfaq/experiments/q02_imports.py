@@ -205,23 +205,11 @@ def append_variants(tmp: Path) -> dict[str, bool]:
 
 
 def grid_figure(rows: list[ProjectResult]) -> Any:
-    import matplotlib.pyplot as plt
-    import numpy as np
+    from dlfaq.experiments._plots import yes_no_grid
 
     cols = ["script runs\nas is", "detected", "a printed\nfix works", "location\nright", "sys.path\n.append works"]
     vals = [[r.exit_code == 0, r.detected, r.doctor_ok, r.location_ok, r.append_ok] for r in rows]
-    grid = np.array([[np.nan if v is None else float(bool(v)) for v in row] for row in vals])
-    fig, ax = plt.subplots(figsize=(6.5, 0.42 * len(rows) + 1.3))
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
-    ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, fontsize=8)
-    ax.set_yticks(range(len(rows)), [r.name for r in rows], fontsize=8)
-    for i in range(grid.shape[0]):
-        for j in range(grid.shape[1]):
-            v = grid[i, j]
-            ax.text(j, i, "n/a" if np.isnan(v) else ("yes" if v else "no"), ha="center", va="center", fontsize=7)
-    ax.set_title("Import failures: what runs, what the doctor finds, which fix works", fontsize=9)
-    return fig
+    return yes_no_grid(cols, vals, [r.name for r in rows], "Import failures: what runs, what the doctor finds, which fix works")
 
 
 def judge_claims(ev: Evidence, rows: list[ProjectResult], variants: dict[str, bool]) -> None:

@@ -74,26 +74,27 @@ def counts(snapshot: dict[str, Any]) -> dict[int, dict[str, int]]:
 def readme_table(snapshot: dict[str, Any]) -> str:
     """The Markdown table of verdict counts per question, as the README shows it."""
     lines = [
-        "| # | Question | ✓ supported | ~ partly | ✗ contradicted | ? inconclusive | exact checks | experiments |",
-        "|---|---|---|---|---|---|---|---|",
+        "| # | Question | ✓ supported | ~ partly | ✗ contradicted | ? inconclusive | · not tested | exact checks "
+        "| experiments |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    total = {k: 0 for k in (*COLUMNS, "check", "experiment")}
+    cols = (*COLUMNS, "untested", "check", "experiment")
+    total = dict.fromkeys(cols, 0)
     by_id = {e.id: e for e in load_all()}
     for qid, row in counts(snapshot).items():
         for k in total:
             total[k] += row[k]
-        lines.append(f"| {qid} | {by_id[qid].question['en']} | "
-                     + " | ".join(str(row[k]) for k in (*COLUMNS, "check", "experiment")) + " |")
-    lines.append("| | **all** | " + " | ".join(f"**{total[k]}**" for k in (*COLUMNS, "check", "experiment")) + " |")
+        lines.append(f"| {qid} | {by_id[qid].question['en']} | " + " | ".join(str(row[k]) for k in cols) + " |")
+    lines.append("| | **all** | " + " | ".join(f"**{total[k]}**" for k in cols) + " |")
     return "\n".join(lines)
 
 
 def readme_block(text: str) -> str:
     """The generated table currently in the README text (between the markers)."""
-    m = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), text, re.S)
+    m = re.search(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), text, re.S)
     if not m:
         raise ValueError(f"README has no {BEGIN} ... {END} block")
-    return m.group(1)
+    return m.group(1).rstrip("\n")
 
 
 def write(results_dir: Path | str, snapshot_path: Path = SNAPSHOT, readme: Path = README) -> dict[str, Any]:
@@ -102,7 +103,7 @@ def write(results_dir: Path | str, snapshot_path: Path = SNAPSHOT, readme: Path 
     snapshot_path.write_text(json.dumps(snap, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     text = readme.read_text(encoding="utf-8")
     readme_block(text)  # refuse a README without the markers
-    new = re.sub(re.escape(BEGIN) + r"\n.*?\n" + re.escape(END),
+    new = re.sub(re.escape(BEGIN) + r"\n.*?" + re.escape(END),
                  lambda _m: f"{BEGIN}\n{readme_table(snap)}\n{END}", text, flags=re.S)
     readme.write_text(new, encoding="utf-8")
     return snap
