@@ -155,7 +155,7 @@ def _effect_text(v: dict, lang: str = "en") -> str:
     out = []
     for it in items:
         lo, hi = it["ci"]
-        out.append(f"{it['effect']:+.3g} [{lo:+.3g}, {hi:+.3g}] {it.get('unit', '')} (n={it['n']}, margin {it['margin']:g})")
+        out.append(f"{it['effect']:+.3g} [{lo:+.3g}, {hi:+.3g}] {it.get('unit', '')} (n={it['n']}, margin {it['margin']:.3g})")
     if v.get("control_failed"):
         out.append("阳性对照未复现" if lang == "zh" else "control failed")
     return "; ".join(out)

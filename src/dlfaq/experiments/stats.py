@@ -270,10 +270,10 @@ def effect_sentence(e: Effect, margin: float, lang: str, *, what: Mapping[str, s
         u = unit_zh(e.unit)
         head = f"{what['zh']}:" if what else "效应:"
         return (f"{head}平均 {_fmt(e.mean)} {u}(95% 区间 [{lo}, {hi}],n = {e.n}),"
-                f"预设的最小有意义效应 {margin:g} {u}。")
+                f"预设的最小有意义效应 {margin:.3g} {u}。")
     head = f"{what['en']}: " if what else "Effect: "
     return (f"{head}mean {_fmt(e.mean)} {e.unit} (95 % CI [{lo}, {hi}], n = {e.n}); "
-            f"the margin fixed before the run is {margin:g} {e.unit}.")
+            f"the margin fixed before the run is {margin:.3g} {e.unit}.")
 
 
 RULE_TEXT = {
