@@ -611,12 +611,14 @@ def run_experiment(
     spec: ExperimentSpec,
     ctx: RunContext,
     unit_results: Mapping[str, Mapping[str, Any]] | BaseException | None = None,
+    unit_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Run one experiment, save its evidence under ``ctx.out_dir`` and return the JSON record.
 
     ``unit_results`` are the results of a :class:`Study`'s units computed elsewhere
-    (another process or machine); then only the merge runs here. An exception
-    in their place records the experiment as failed.
+    (another process or machine); then only the merge runs here, and
+    ``unit_seconds`` (the units' time where they ran) is added to the record's
+    ``duration_s``. An exception in their place records the experiment as failed.
 
     An exception inside the experiment is recorded (status ``failed`` with the
     error and traceback); it never propagates, so the other experiments still run.
@@ -721,7 +723,7 @@ def run_experiment(
         )
     finally:
         torch.set_num_threads(threads)
-    record["duration_s"] = round(time.perf_counter() - t0, 3)
+    record["duration_s"] = round(time.perf_counter() - t0 + unit_seconds, 3)
     (tmp / "evidence.json").write_text(json.dumps(record, indent=1, ensure_ascii=False), encoding="utf-8")
     old = None
     if final.exists():

@@ -47,11 +47,16 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def _unit_task(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def _unit_task(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
+    """One unit in a worker: its result and the seconds it took there (0 for a cache hit, nearly)."""
+    import time
+
     from dlfaq.experiments._core import discover
 
     spec = discover()[name]
-    return run_unit(spec, _context(name, *ctx_args), Unit(key, dict(params)))
+    t0 = time.perf_counter()
+    result = run_unit(spec, _context(name, *ctx_args), Unit(key, dict(params)))
+    return result, time.perf_counter() - t0
 
 
 def _plain_task(name: str, ctx_args: tuple) -> dict[str, Any]:
@@ -114,6 +119,7 @@ def _parallel(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progr
     results: dict[str, dict[str, dict[str, Any]]] = {}
     errors: dict[str, BaseException] = {}
     futures: dict[Future, tuple[str, str | None]] = {}
+    unit_seconds: dict[str, float] = {}
     total = 0
     done = 0
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
@@ -149,13 +155,15 @@ def _parallel(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progr
                     label = name
                 else:
                     try:
-                        results[name][key] = fut.result()
+                        results[name][key], secs = fut.result()
+                        unit_seconds[name] = unit_seconds.get(name, 0.0) + secs
                     except Exception as exc:  # noqa: BLE001 - the experiment is recorded as failed
                         errors.setdefault(name, exc)
                     pending[name].discard(key)
                     label = f"{name} {key}"
                     if not pending[name]:
-                        records[name] = _merge(by_name[name], ctx_args, results[name], errors.get(name))
+                        records[name] = _merge(by_name[name], ctx_args, results[name], errors.get(name),
+                                               unit_seconds.get(name, 0.0))
                 if progress is not None:
                     progress(done, total, label)
     except BaseException:
@@ -168,7 +176,7 @@ def _parallel(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progr
     return [records[s.name] for s in specs]
 
 
-def _ray_unit(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def _ray_unit(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
     _worker_init()
     return _unit_task(name, ctx_args, key, params)
 
@@ -211,6 +219,7 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
         records: dict[str, dict[str, Any]] = {}
         results: dict[str, dict[str, dict[str, Any]]] = {n: {} for n in units_of}
         errors: dict[str, BaseException] = {}
+        unit_seconds: dict[str, float] = {}
         for spec in specs:  # the exact checks run here while the cluster trains
             if spec.study is None:
                 records[spec.name] = run_experiment(spec, _context(spec.name, *ctx_args))
@@ -226,7 +235,8 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
             for ref in ready:
                 name, key = refs[ref]
                 try:
-                    results[name][key] = ray.get(ref)
+                    results[name][key], secs = ray.get(ref)
+                    unit_seconds[name] = unit_seconds.get(name, 0.0) + secs
                 except Exception as exc:  # noqa: BLE001 - recorded as a failed experiment
                     errors.setdefault(name, exc)
                 returned[name] += 1
@@ -234,7 +244,8 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
                 if progress is not None:
                     progress(done, total, f"{name} {key}")
                 if returned[name] == len(units_of[name]):
-                    records[name] = _merge(_by_name(specs)[name], ctx_args, results[name], errors.get(name))
+                    records[name] = _merge(_by_name(specs)[name], ctx_args, results[name], errors.get(name),
+                                           unit_seconds.get(name, 0.0))
         return [records[s.name] for s in specs]
     finally:
         if started:
@@ -245,9 +256,11 @@ def _by_name(specs: Sequence[ExperimentSpec]) -> dict[str, ExperimentSpec]:
     return {s.name: s for s in specs}
 
 
-def _merge(spec: ExperimentSpec, ctx_args: tuple, results: dict, error: BaseException | None) -> dict[str, Any]:
+def _merge(spec: ExperimentSpec, ctx_args: tuple, results: dict, error: BaseException | None,
+           unit_seconds: float = 0.0) -> dict[str, Any]:
     ctx = _context(spec.name, *ctx_args)
-    return run_experiment(spec, ctx, unit_results=error if error is not None else results)
+    return run_experiment(spec, ctx, unit_results=error if error is not None else results,
+                          unit_seconds=unit_seconds)
 
 
 def _result_or_failure(fut: Future, name: str) -> dict[str, Any]:
