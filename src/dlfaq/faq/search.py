@@ -38,7 +38,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-MIN_SCORE = {"zh": 0.06, "en": 0.07}
+MIN_SCORE = {"zh": 0.06, "en": 0.09}
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = r"(?u)\b[a-zA-Z][a-zA-Z0-9_]+\b"
 # (vectorizer settings, weight of the question document, weight of the answer document)
@@ -49,6 +49,9 @@ _VIEWS: dict[str, list[tuple[dict, float, float]]] = {
         (dict(analyzer="word", stop_words="english", token_pattern=_WORD), 0.35, 0.15),
     ],
 }
+
+
+_PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}")
 
 
 def query_lang(text: str) -> str:
@@ -67,7 +70,8 @@ def _question_doc(e: Entry, lang: str) -> str:
 
 
 def _answer_doc(e: Entry, lang: str) -> str:
-    return e.answer.get(lang, "")
+    # measured-number placeholders ({{experiment.metrics.x}}) are paths, not words of the answer
+    return _PLACEHOLDER.sub(" ", e.answer.get(lang, ""))
 
 
 class Index:

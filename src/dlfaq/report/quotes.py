@@ -11,7 +11,8 @@ The first form names an experiment of the same question by its short name and
 then a dotted path into its ``evidence.json`` (``metrics``, ``timings``,
 ``tables``...; list items by index). Numbers are formatted with the spec
 (default ``.3g``); strings are inserted as they are. When the evidence is
-missing the placeholder renders as ``[not measured yet]`` / ``[尚未测量]``.
+missing the placeholder renders as ``⟨not measured yet⟩`` / ``〔尚未测量〕`` (no square
+brackets: next to a parenthesis they would make a Markdown link).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*(?P<body>[^{}]+?)\s*\}\}")
 _CLAIM = re.compile(r"^claim:(?P<claim>q\d{2}\.[a-z0-9][a-z0-9-]*)\.(?P<path>[A-Za-z0-9_.-]+?)(?::(?P<fmt>[^:]+))?$")
 _EXP = re.compile(r"^(?P<exp>[a-z0-9][a-z0-9-]*)\.(?P<path>[A-Za-z0-9_.-]+?)(?::(?P<fmt>[^:]+))?$")
 
-MISSING = {"en": "[not measured yet]", "zh": "[尚未测量]"}
+MISSING = {"en": "⟨not measured yet⟩", "zh": "〔尚未测量〕"}
 #: A verdict quoted into prose reads in the answer's language.
 VERDICT_WORDS = {
     "supported": {"en": "supported", "zh": "成立"},
