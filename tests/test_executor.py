@@ -59,7 +59,7 @@ def test_unit_cache_recomputes_only_what_changed(tmp_path, monkeypatch):
     assert len(calls) == n_units, "nothing changed, so no unit is computed again"
     assert a["metrics"] == b["metrics"] and a["verdicts"] == b["verdicts"]
     # a change of the experiment's code changes every unit's key
-    monkeypatch.setattr(_core, "code_version", lambda s: "edited")
+    monkeypatch.setattr(_core, "code_version", lambda s, units_only=False: "edited")
     run_all([spec], **kw)
     assert len(calls) == 2 * n_units
     # a damaged entry is recomputed, not trusted
@@ -90,3 +90,38 @@ def test_ray_local_cluster_gives_the_same_evidence_as_one_process(tmp_path):
     for ra, rb in zip(a, b, strict=True):
         assert rb["status"] == "ok", rb.get("error")
         assert ra["metrics"] == rb["metrics"] and ra["verdicts"] == rb["verdicts"], ra["name"]
+
+
+def test_code_version_follows_the_library_code_an_experiment_imports(monkeypatch):
+    import inspect
+
+    from dlfaq.experiments import _core
+
+    specs = discover()
+    q07, q03 = specs["q07.dropout-sweeps"], specs["q03.feature-map-sizes"]
+    assert "dlfaq.train.regularization" in _core._dlfaq_imports("dlfaq.experiments.q07_dropout")
+    before = {(k, u): _core.code_version(s, u) for k, s in (("q07", q07), ("q03", q03)) for u in (False, True)}
+    real = inspect.getsource
+
+    def edited(obj):
+        src = real(obj)
+        name = getattr(obj, "__name__", "")
+        if name == "dlfaq.train.regularization":
+            return src + "\n# edited\n"
+        if name == "dlfaq.experiments.stats":
+            return src + "\n# new rule\n"
+        return src
+
+    monkeypatch.setattr(inspect, "getsource", edited)
+    _core._closure_hash.cache_clear()
+    try:
+        after = {(k, u): _core.code_version(s, u) for k, s in (("q07", q07), ("q03", q03)) for u in (False, True)}
+    finally:
+        monkeypatch.undo()
+        _core._closure_hash.cache_clear()
+    # the library module q07 trains with: both versions change
+    assert after[("q07", True)] != before[("q07", True)] and after[("q07", False)] != before[("q07", False)]
+    # a new verdict rule (stats) re-merges every experiment but leaves cached units valid
+    assert after[("q03", False)] != before[("q03", False)]
+    # ... and a library module q03 does not use changes nothing of q03's units
+    assert after[("q03", True)] == before[("q03", True)]

@@ -168,7 +168,7 @@ def run_cmd(
     seed: int = typer.Option(0, "--seed", help="Base random seed."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results folder."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
-    jobs: int = JobsOpt,
+    jobs: int | None = JobsOpt,
     rerun: bool = typer.Option(False, "--rerun", help="Compute every unit again (ignore cached unit results)."),
     executor: str = ExecutorOpt,
     ray_address: str = RayAddressOpt,
@@ -177,7 +177,7 @@ def run_cmd(
 ) -> None:
     """Run the experiments of one question (or all) and save their evidence (unchanged units come from the cache)."""
     lang = check_lang(lang)
-    check_jobs(jobs)
+    jobs = check_jobs(jobs)
     check_executor(executor, ray_address)
     if profile not in ("quick", "full"):
         raise UserError(f"--profile must be 'quick' or 'full', not {profile!r}")

@@ -131,7 +131,8 @@ def run_specs(
                        cache=cache, executor=executor, ray_address=ray_address)
 
 
-JobsOpt = typer.Option(1, "--jobs", "-j", help="Worker processes for the experiments' units (1: run in this process).")
+JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes for the experiments' units (default: the "
+                       "cores this process may use, or $DLFAQ_JOBS; 1: run in this process).")
 
 
 ExecutorOpt = typer.Option("local", "--executor", help="local (worker processes) or ray (a Ray cluster; "
@@ -152,7 +153,21 @@ def check_executor(executor: str, ray_address: str | None) -> None:
             raise UserError("--executor ray needs Ray: pip install 'dlfaq[cluster]'")
 
 
-def check_jobs(jobs: int) -> int:
+def check_jobs(jobs: int | None) -> int:
+    """``--jobs`` checked; None means $DLFAQ_JOBS when set, else the cores this process may use."""
+    import os
+
+    if jobs is None:
+        env = os.environ.get("DLFAQ_JOBS", "").strip()
+        if env:
+            try:
+                jobs = int(env)
+            except ValueError:
+                raise UserError(f"DLFAQ_JOBS must be a whole number, not {env!r}") from None
+        else:
+            from dlfaq.experiments.executor import default_jobs
+
+            return min(default_jobs(), 256)
     if not 1 <= jobs <= 256:
         raise UserError(f"--jobs must be between 1 and 256, not {jobs}")
     return jobs

@@ -8,9 +8,11 @@ from typing import Any
 import typer
 
 from dlfaq.commands._common import (
+    JobsOpt,
     JsonOpt,
     LangOpt,
     UserError,
+    check_jobs,
     check_lang,
     print_json,
     print_table,
@@ -20,7 +22,8 @@ from dlfaq.commands._common import (
 from dlfaq.experiments.calibration import save_calibration
 
 
-def run_calibration(profile: str, seeds: int | None, device: str | None, show_progress: bool) -> dict[str, Any]:
+def run_calibration(profile: str, seeds: int | None, device: str | None, show_progress: bool,
+                    jobs: int = 1) -> dict[str, Any]:
     import torch
 
     from dlfaq.experiments import default_device
@@ -32,7 +35,7 @@ def run_calibration(profile: str, seeds: int | None, device: str | None, show_pr
         torch.set_num_threads(1)  # as for the experiments: small models, reproducible reductions
     try:
         with progress_bar(show_progress) as progress:
-            return calibrate(profile=profile, seeds=seeds, device=dev,
+            return calibrate(profile=profile, seeds=seeds, device=dev, jobs=1 if dev.startswith("cuda") else jobs,
                              progress=lambda d, t, s: progress(d, t, f"calibrate {s}"))
     finally:
         torch.set_num_threads(threads)
@@ -43,11 +46,13 @@ def calibrate_cmd(
     seeds: int = typer.Option(None, "--seeds", help="Seeds per model (default: 2 quick, 5 full)."),
     out: Path = typer.Option(Path("dlfaq-results"), "--out", help="Results folder; the report shows the calibration page."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    jobs: int | None = JobsOpt,
     lang: str = LangOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Train logistic regression, an MLP, a CNN and a GRU on MNIST-1D; compare with the paper."""
     lang = check_lang(lang)
+    jobs = check_jobs(jobs)
     if profile not in ("quick", "full"):
         raise UserError(f"--profile must be 'quick' or 'full', not {profile!r}")
     if seeds is not None and not 1 <= seeds <= 100:
@@ -55,7 +60,7 @@ def calibrate_cmd(
     if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise UserError(f"--device must be 'cpu' or 'cuda', not {device!r}")
     writable_dir(out, "results")
-    result = run_calibration(profile, seeds, device, show_progress=not as_json)
+    result = run_calibration(profile, seeds, device, show_progress=not as_json, jobs=jobs)
     path = save_calibration(out, result)
     if as_json:
         print_json({k: result[k] for k in ("mnist1d", "paper", "calibrated", "targets", "profile", "seeds")})

@@ -28,7 +28,7 @@ def report_cmd(
     rerun: bool = typer.Option(False, "--rerun", help="Run every experiment again, even those with saved evidence."),
     no_run: bool = typer.Option(False, "--no-run", help="Only render what is saved; run nothing."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
-    jobs: int = JobsOpt,
+    jobs: int | None = JobsOpt,
     executor: str = ExecutorOpt,
     ray_address: str = RayAddressOpt,
     lang: str = LangOpt,
@@ -38,7 +38,7 @@ def report_cmd(
     from dlfaq.report import build_site
 
     lang = check_lang(lang)
-    check_jobs(jobs)
+    jobs = check_jobs(jobs)
     check_executor(executor, ray_address)
     if rerun and no_run:
         raise UserError("--rerun and --no-run contradict each other")
@@ -56,7 +56,7 @@ def report_cmd(
     if not no_run and (rerun or load_calibration(out) is None):
         from dlfaq.commands.calibrate import run_calibration
 
-        save_calibration(out, run_calibration("quick", None, device, show_progress=True))
+        save_calibration(out, run_calibration("quick", None, device, show_progress=True, jobs=jobs))
     path = build_site(out, site)
     took = time.perf_counter() - t0
     if lang == "zh":

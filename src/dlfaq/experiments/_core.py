@@ -18,6 +18,7 @@ so a report can be re-rendered without running anything again.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -562,18 +563,105 @@ def run_unit(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> dict[str, Any
     return json.loads(text)
 
 
-def code_version(spec: ExperimentSpec) -> str:
-    """A hash of the source of the module that defines ``spec`` (its experiment code version)."""
+#: Modules that only run or show experiments; their code never changes what a unit computes.
+_RUNNER_MODULES = ("dlfaq.experiments.executor", "dlfaq.commands", "dlfaq.report", "dlfaq.cli", "dlfaq.faq")
+#: Modules that shape the merge (statistics, verdict rules, figures), not a unit's numbers.
+_MERGE_MODULES = ("dlfaq.experiments._core", "dlfaq.experiments.stats", "dlfaq.experiments._plots")
+
+
+def _under(name: str, prefixes: Sequence[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+@functools.lru_cache(maxsize=None)
+def _dlfaq_imports(modname: str) -> tuple[str, ...]:
+    """The dlfaq modules that ``modname`` imports anywhere in its source (functions included).
+
+    ``from dlfaq.nn import LSTM`` counts as the module that defines ``LSTM``
+    (``dlfaq.nn.rnn``), so the lazy package front-ends do not hide the code.
+    """
+    import ast
+    import importlib
+    import importlib.util
+    import inspect
+
+    mod = importlib.import_module(modname)
+    try:
+        tree = ast.parse(inspect.getsource(mod))
+    except (OSError, TypeError, SyntaxError):
+        return ()
+    pkg = mod.__name__ if hasattr(mod, "__path__") else mod.__name__.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if _under(a.name, ("dlfaq",)))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = importlib.util.resolve_name("." * node.level + base, pkg)
+            if not _under(base, ("dlfaq",)):
+                continue
+            found.add(base)
+            for a in node.names:
+                full = f"{base}.{a.name}"
+                try:
+                    is_module = importlib.util.find_spec(full) is not None
+                except (ImportError, ValueError):
+                    is_module = False
+                if is_module:
+                    found.add(full)
+                    continue
+                obj = getattr(importlib.import_module(base), a.name, None)
+                owner = inspect.getmodule(obj) if obj is not None else None
+                if owner is not None and _under(owner.__name__, ("dlfaq",)):
+                    found.add(owner.__name__)
+    found.discard(modname)
+    return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=None)
+def _closure_hash(root: str, units_only: bool) -> str:
     import hashlib
+    import importlib
+    import inspect
+
+    skip = _RUNNER_MODULES + (_MERGE_MODULES if units_only else ())
+    seen: set[str] = set()
+    todo = [root]
+    while todo:
+        name = todo.pop()
+        if name in seen or (name != root and _under(name, skip)):
+            continue
+        seen.add(name)
+        todo.extend(_dlfaq_imports(name))
+    h = hashlib.sha256()
+    for name in sorted(seen):
+        try:
+            src = inspect.getsource(importlib.import_module(name))
+        except (OSError, TypeError):
+            src = ""
+        h.update(name.encode() + b"\0" + src.encode("utf-8") + b"\0")
+    return h.hexdigest()[:16]
+
+
+def code_version(spec: ExperimentSpec, units_only: bool = False) -> str:
+    """A hash of the code behind ``spec``: its module and every dlfaq module it imports, transitively.
+
+    Runner and report modules are left out (they do not change what is computed). With
+    ``units_only`` the merge modules (statistics, rules, figures) are left out too: that is
+    the version a unit's cached result depends on, so a new verdict rule re-merges cached
+    units instead of training again. Source is read as it is on disk when first asked in
+    this process.
+    """
     import inspect
 
     obj = type(spec.study) if spec.study is not None else spec.func
     mod = inspect.getmodule(obj)
-    try:
-        src = inspect.getsource(mod) if mod is not None else spec.name
-    except (OSError, TypeError):
-        src = spec.name
-    return hashlib.sha256(src.encode("utf-8")).hexdigest()[:16]
+    if mod is None:
+        import hashlib
+
+        return hashlib.sha256(spec.name.encode("utf-8")).hexdigest()[:16]
+    return _closure_hash(mod.__name__, units_only)
 
 
 def unit_cache_key(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> str:
@@ -582,7 +670,7 @@ def unit_cache_key(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> str:
 
     from dlfaq import __version__
 
-    what = {"experiment": spec.name, "code": code_version(spec), "profile": ctx.profile, "seed": ctx.seed,
+    what = {"experiment": spec.name, "code": code_version(spec, units_only=True), "profile": ctx.profile, "seed": ctx.seed,
             "device": ctx.device, "unit": unit.key, "params": _jsonable(dict(unit.params)),
             "versions": {k: v for k, v in _versions().items() if k != "platform"}, "dlfaq": __version__}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode("utf-8")).hexdigest()[:24]

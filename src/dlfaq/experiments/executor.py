@@ -33,7 +33,7 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _context(spec_name: str, seed: int, profile: str, device: str, out: str, cache: str | None = None) -> RunContext:
+def _context(seed: int, profile: str, device: str, out: str, cache: str | None = None) -> RunContext:
     return RunContext(seed=seed, profile=profile, device=device, out_dir=Path(out),  # type: ignore[arg-type]
                       cache_dir=None if cache is None else Path(cache))
 
@@ -55,14 +55,14 @@ def _unit_task(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) 
 
     spec = discover()[name]
     t0 = time.perf_counter()
-    result = run_unit(spec, _context(name, *ctx_args), Unit(key, dict(params)))
+    result = run_unit(spec, _context(*ctx_args), Unit(key, dict(params)))
     return result, time.perf_counter() - t0
 
 
 def _plain_task(name: str, ctx_args: tuple) -> dict[str, Any]:
     from dlfaq.experiments._core import discover
 
-    return run_experiment(discover()[name], _context(name, *ctx_args))
+    return run_experiment(discover()[name], _context(*ctx_args))
 
 
 def run_all(
@@ -92,7 +92,7 @@ def run_all(
     ctx_args = (seed, profile, device, str(out), None if cache is None else str(cache))
     if executor == "ray" and specs:
         return _ray(specs, ctx_args, jobs, progress, ray_address)
-    if jobs == 1 or not specs:
+    if jobs == 1 or all(s.study is None for s in specs):  # exact checks: seconds, not worth a pool
         return _sequential(specs, ctx_args, progress)
     return _parallel(specs, ctx_args, jobs, progress)
 
@@ -105,7 +105,7 @@ def _sequential(specs: Sequence[ExperimentSpec], ctx_args: tuple, progress: Prog
                 progress(done, total, f"[{_i + 1}/{len(specs)}] {_s.name}" + (f" {desc}" if desc else ""))
 
         prog(0, 1)
-        ctx = _context(spec.name, *ctx_args)
+        ctx = _context(*ctx_args)
         ctx.progress = prog
         records.append(run_experiment(spec, ctx))
     return records
@@ -130,7 +130,7 @@ def _parallel(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progr
                 total += 1
                 continue
             try:
-                units = plan(spec, _context(spec.name, *ctx_args))
+                units = plan(spec, _context(*ctx_args))
             except Exception as exc:  # noqa: BLE001 - recorded as a failed experiment below
                 errors[spec.name] = exc
                 pending[spec.name] = set()
@@ -211,7 +211,7 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
         for spec in specs:
             if spec.study is None:
                 continue
-            units = plan(spec, _context(spec.name, *ctx_args))
+            units = plan(spec, _context(*ctx_args))
             units_of[spec.name] = [u.key for u in units]
             for u in units:
                 refs[task.remote(spec.name, ctx_args, u.key, dict(u.params))] = (spec.name, u.key)
@@ -222,7 +222,7 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
         unit_seconds: dict[str, float] = {}
         for spec in specs:  # the exact checks run here while the cluster trains
             if spec.study is None:
-                records[spec.name] = run_experiment(spec, _context(spec.name, *ctx_args))
+                records[spec.name] = run_experiment(spec, _context(*ctx_args))
                 done += 1
                 if progress is not None:
                     progress(done, total, spec.name)
@@ -258,7 +258,7 @@ def _by_name(specs: Sequence[ExperimentSpec]) -> dict[str, ExperimentSpec]:
 
 def _merge(spec: ExperimentSpec, ctx_args: tuple, results: dict, error: BaseException | None,
            unit_seconds: float = 0.0) -> dict[str, Any]:
-    ctx = _context(spec.name, *ctx_args)
+    ctx = _context(*ctx_args)
     return run_experiment(spec, ctx, unit_results=error if error is not None else results,
                           unit_seconds=unit_seconds)
 
