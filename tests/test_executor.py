@@ -125,3 +125,38 @@ def test_code_version_follows_the_library_code_an_experiment_imports(monkeypatch
     assert after[("q03", False)] != before[("q03", False)]
     # ... and a library module q03 does not use changes nothing of q03's units
     assert after[("q03", True)] == before[("q03", True)]
+
+
+def test_jobs_default_to_the_cores_or_dlfaq_jobs(monkeypatch):
+    from dlfaq.commands._common import UserError, check_jobs
+    from dlfaq.experiments.executor import default_jobs
+
+    monkeypatch.delenv("DLFAQ_JOBS", raising=False)
+    assert check_jobs(None) == min(default_jobs(), 256) >= 1
+    monkeypatch.setenv("DLFAQ_JOBS", "3")
+    assert check_jobs(None) == 3
+    assert check_jobs(1) == 1  # an explicit -j wins over the variable
+    for bad in ("0", "x", "-2"):
+        monkeypatch.setenv("DLFAQ_JOBS", bad)
+        with pytest.raises(UserError):
+            check_jobs(None)
+
+
+@pytest.mark.slow
+def test_cli_run_7_with_one_and_two_workers_writes_identical_evidence(tmp_path):
+    """The issue's acceptance check, through the command line and the quick profile (about 2 min)."""
+    import json
+    import subprocess
+    import sys
+
+    for j in ("1", "2"):
+        r = subprocess.run([sys.executable, "-m", "dlfaq", "run", "7", "-j", j, "--out", str(tmp_path / j), "--json"],
+                           capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stderr[-2000:]
+    a = sorted((tmp_path / "1").glob("q07/*/evidence.json"))
+    assert a, "dlfaq run 7 wrote no evidence"
+    for fa in a:
+        ra = json.loads(fa.read_text(encoding="utf-8"))
+        rb = json.loads((tmp_path / "2" / fa.relative_to(tmp_path / "1")).read_text(encoding="utf-8"))
+        assert ra["status"] == rb["status"] == "ok"
+        assert ra["metrics"] == rb["metrics"] and ra["verdicts"] == rb["verdicts"], fa.parent.name
