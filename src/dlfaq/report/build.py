@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dlfaq.experiments import discover, evidence_dir, load_evidence
+from dlfaq.experiments import discover, evidence_dir
 from dlfaq.faq import Entry, load_all
-from dlfaq.report import quotes
+from dlfaq.report import load, publish, quotes
 
 LANGS = ("zh", "en")
 VERDICT_CLASS = {
@@ -92,13 +90,22 @@ class QuestionView:
     claims: list[ClaimView]
     records: list[dict[str, Any]] = field(default_factory=list)
     answer: dict[str, str] = field(default_factory=dict)  # with measured numbers filled in
+    #: One line per damaged evidence file (naming the file and the field); such a record shows as failed.
+    problems: list[str] = field(default_factory=list)
 
 
 def question_view(entry: Entry, results_dir: Path | str) -> QuestionView:
-    """Join one entry's claims with the saved evidence of the experiments that judge them."""
+    """Join one entry's claims with the saved evidence of the experiments that judge them.
+
+    Every record is checked by :func:`dlfaq.report.load.read_evidence` first; a damaged one
+    is shown as a failed record with the problem line (also in ``problems``).
+    """
     records = {}
+    problems: list[str] = []
     for name in entry.experiments:
-        rec = load_evidence(results_dir, name)
+        got = load.read_evidence(results_dir, name)
+        problems += got.problems
+        rec = got.shown()
         if rec is not None:
             records[name] = rec
     claims = []
@@ -124,7 +131,7 @@ def question_view(entry: Entry, results_dir: Path | str) -> QuestionView:
                                         _both_langs(v.get("rule", "")), c.tested_by, v))
     ok = {n: r for n, r in records.items() if r.get("status") == "ok"}
     answer = {lang: quotes.render(entry.answer.get(lang, ""), entry.id, ok, lang) for lang in LANGS}
-    return QuestionView(entry, claims, [records[n] for n in entry.experiments if n in records], answer)
+    return QuestionView(entry, claims, [records[n] for n in entry.experiments if n in records], answer, problems)
 
 
 def _both_langs(text: Any) -> dict[str, str]:
@@ -426,63 +433,54 @@ def _index_md(views: list[QuestionView], lang: str) -> str:
 # --------------------------------------------------------------------------- build
 
 
-def build_site(results_dir: Path | str, site_dir: Path | str) -> Path:
+def build_site(results_dir: Path | str, site_dir: Path | str, views: list[QuestionView] | None = None) -> Path:
     """Write ``index.html``, one page per question, ``style.css``, images and ``md/`` into ``site_dir``.
 
-    Everything is first written to a temporary sibling folder, which then
-    replaces ``site_dir`` with two renames, so a crash never leaves a half-written site.
+    ``site_dir`` must be a folder dlfaq may replace (:func:`dlfaq.report.publish.check_site_target`,
+    raises :class:`~dlfaq.report.publish.UnsafeOutput`). The site is written to a temporary
+    sibling that then takes its place in one atomic exchange (:func:`dlfaq.report.publish.publish`),
+    so at every instant a complete old or new site is at ``site_dir``.
     """
     results_dir = Path(results_dir)
-    site_dir = Path(site_dir)
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    views = collect(results_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-tmp-", dir=site_dir.parent))
-    try:
-        css = resources.files("dlfaq.report").joinpath("style.css").read_text(encoding="utf-8")
-        (tmp / "style.css").write_text(css, encoding="utf-8")
-        img = tmp / "img"
-        img.mkdir()
-        for q in views:
-            for rec in q.records:
-                src = evidence_dir(results_dir, rec["name"])
-                if rec.get("figures"):
-                    (img / rec["name"]).mkdir()
-                for fig in rec.get("figures", []):
-                    shutil.copy2(src / fig["file"], img / rec["name"] / fig["file"])
-        from dlfaq.experiments.calibration import load_calibration
+    site_dir = publish.check_site_target(site_dir, results_dir)
+    views = collect(results_dir) if views is None else views
+    cal, _ = load.check_calibration(results_dir)
+    return publish.publish(site_dir, lambda tmp: _write_site(tmp, views, results_dir, cal))
 
-        cal = load_calibration(results_dir)
-        if cal is not None:
-            (tmp / "calibration.html").write_text(
-                _page(CAL_UI["title"], _calibration_html(cal), "style.css"), encoding="utf-8")
-        (tmp / "index.html").write_text(_page(UI["title"], _index_html(views, cal is not None), "style.css"),
-                                        encoding="utf-8")
-        md = tmp / "md"
-        md.mkdir()
-        for q in views:
-            title = q.entry.question
-            (tmp / f"q{q.entry.id:02d}.html").write_text(
-                _page(title, _question_html(q, "img"), "style.css"), encoding="utf-8"
-            )
-            for lang in LANGS:
-                (md / f"q{q.entry.id:02d}.{lang}.md").write_text(_question_md(q, lang, "../img"), encoding="utf-8")
+
+def _write_site(tmp: Path, views: list[QuestionView], results_dir: Path, cal: dict[str, Any] | None) -> None:
+    """Fill the (new, empty) folder ``tmp`` with the whole site."""
+    css = resources.files("dlfaq.report").joinpath("style.css").read_text(encoding="utf-8")
+    (tmp / "style.css").write_text(css, encoding="utf-8")
+    img = tmp / "img"
+    img.mkdir()
+    for q in views:
+        for rec in q.records:
+            src = evidence_dir(results_dir, rec["name"])
+            if rec.get("figures"):
+                (img / rec["name"]).mkdir()
+            for fig in rec.get("figures", []):
+                shutil.copy2(src / fig["file"], img / rec["name"] / fig["file"])
+    if cal is not None:
+        (tmp / "calibration.html").write_text(
+            _page(CAL_UI["title"], _calibration_html(cal), "style.css"), encoding="utf-8")
+    (tmp / "index.html").write_text(_page(UI["title"], _index_html(views, cal is not None), "style.css"),
+                                    encoding="utf-8")
+    md = tmp / "md"
+    md.mkdir()
+    for q in views:
+        title = q.entry.question
+        (tmp / f"q{q.entry.id:02d}.html").write_text(
+            _page(title, _question_html(q, "img"), "style.css"), encoding="utf-8"
+        )
         for lang in LANGS:
-            (md / f"index.{lang}.md").write_text(_index_md(views, lang), encoding="utf-8")
-        registry = discover()
-        summary = {
-            "claims": _counts(views),
-            "experiments": sorted(registry),
-            "questions": [{"id": q.entry.id, "claims": {c.id: c.status for c in q.claims}} for q in views],
-        }
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if site_dir.exists():
-        old = site_dir.parent / f".{site_dir.name}-old-{os.getpid()}"
-        site_dir.rename(old)
-    tmp.rename(site_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return site_dir
+            (md / f"q{q.entry.id:02d}.{lang}.md").write_text(_question_md(q, lang, "../img"), encoding="utf-8")
+    for lang in LANGS:
+        (md / f"index.{lang}.md").write_text(_index_md(views, lang), encoding="utf-8")
+    registry = discover()
+    summary = {
+        "claims": _counts(views),
+        "experiments": sorted(registry),
+        "questions": [{"id": q.entry.id, "claims": {c.id: c.status for c in q.claims}} for q in views],
+    }
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
