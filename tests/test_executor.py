@@ -160,3 +160,20 @@ def test_cli_run_7_with_one_and_two_workers_writes_identical_evidence(tmp_path):
         rb = json.loads((tmp_path / "2" / fa.relative_to(tmp_path / "1")).read_text(encoding="utf-8"))
         assert ra["status"] == rb["status"] == "ok"
         assert ra["metrics"] == rb["metrics"] and ra["verdicts"] == rb["verdicts"], fa.parent.name
+
+
+@pytest.mark.slow
+def test_ray_reads_and_writes_the_unit_cache_in_the_driver(tmp_path, monkeypatch):
+    """A second Ray run with nothing changed sends no task: hits are served by the driver."""
+    pytest.importorskip("ray")
+    from dlfaq.experiments import executor
+
+    specs = _studies_and_a_plain(1)
+    kw = dict(seed=0, profile="smoke", out=tmp_path / "out", device="cpu", jobs=2, executor="ray",
+              cache=tmp_path / "cache")
+    (a, _) = run_all(specs, **kw)
+    assert a["status"] == "ok", a.get("error")
+    assert list((tmp_path / "cache").rglob("*.json")), "the driver saved the units' results"
+    monkeypatch.setattr(executor, "_ray_unit", lambda *args: pytest.fail("a cached unit was sent to Ray"))
+    (b, _) = run_all(specs, **kw)
+    assert a["metrics"] == b["metrics"] and a["verdicts"] == b["verdicts"]

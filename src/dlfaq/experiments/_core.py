@@ -534,33 +534,55 @@ def plan(spec: ExperimentSpec, ctx: RunContext) -> list[Unit]:
     return units
 
 
+def cached_unit(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> dict[str, Any] | None:
+    """The unit's cached result under ``ctx.cache_dir``, or None (no cache, no entry, damaged entry)."""
+    if ctx.cache_dir is None:
+        return None
+    path = _unit_cache_path(spec, ctx, unit)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # missing, or damaged: recomputed and overwritten
+    return data if isinstance(data, dict) else None
+
+
+def store_unit(spec: ExperimentSpec, ctx: RunContext, unit: Unit, result: Mapping[str, Any]) -> None:
+    """Save a unit's (JSON) result under ``ctx.cache_dir`` atomically; nothing without a cache."""
+    if ctx.cache_dir is None:
+        return
+    path = _unit_cache_path(spec, ctx, unit)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".unit-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(result))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def run_unit(spec: ExperimentSpec, ctx: RunContext, unit: Unit) -> dict[str, Any]:
     """Run one unit of a :class:`Study` and return its result as plain JSON values.
 
     The result goes through a JSON round trip here, so :meth:`Study.merge`
     sees exactly what a cache or a worker on another machine would hand back.
+    With ``ctx.cache_dir`` a cached result is returned instead of computing,
+    and a computed one is saved.
     """
     if spec.study is None:
         raise TypeError(f"experiment {spec.name} is a plain function, not a Study")
-    cached = None if ctx.cache_dir is None else _unit_cache_path(spec, ctx, unit)
-    if cached is not None and cached.is_file():
-        try:
-            return json.loads(cached.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass  # a damaged cache entry is recomputed and overwritten
+    hit = cached_unit(spec, ctx, unit)
+    if hit is not None:
+        return hit
     seed_everything(unit.seed)
     sub = RunContext(seed=ctx.seed, profile=ctx.profile, device=ctx.device, out_dir=ctx.out_dir)
     result = spec.study.run_unit(sub, unit)
     if not isinstance(result, Mapping):
         raise TypeError(f"{spec.name} unit {unit.key}: run_unit must return a dict, got {type(result).__name__}")
-    text = json.dumps(_jsonable(result, nonfinite_as_str=False))
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".unit-", dir=cached.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, cached)
-    return json.loads(text)
+    out = json.loads(json.dumps(_jsonable(result, nonfinite_as_str=False)))
+    store_unit(spec, ctx, unit, out)
+    return out
 
 
 #: Modules that only run or show experiments; their code never changes what a unit computes.
@@ -710,19 +732,76 @@ def run_experiment(
 
     An exception inside the experiment is recorded (status ``failed`` with the
     error and traceback); it never propagates, so the other experiments still run.
-    The evidence folder is written to a temporary sibling and renamed into place,
-    so an interrupted run leaves the previous evidence intact.
+    The evidence folder is written to a temporary sibling that then takes its
+    place in one atomic exchange (:func:`dlfaq.report.publish.swap_in`), so an
+    interrupted or killed run leaves the previous evidence intact (its leftovers
+    are cleaned by the next run). Evidence is replaced only by a successful run:
+    a failed run next to good evidence is saved beside it as
+    ``evidence.failed.json``, which ``show`` and the report mention.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from dlfaq.report import publish
 
     out_root = Path(ctx.out_dir)
     qdir = out_root / f"q{spec.question:02d}"
     qdir.mkdir(parents=True, exist_ok=True)
     final = qdir / spec.short
-    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.short}-", dir=qdir))
+    publish.recover(final)
+    tmp = publish.make_temp_beside(final)
+    try:
+        record = _run_into(spec, ctx, tmp, unit_results, unit_seconds)
+        if record["status"] != "ok" and _good_evidence(out_root, spec.name):
+            _write_atomic(final / FAILED_EVIDENCE, record)
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            _write_atomic(tmp / "evidence.json", record)
+            publish.swap_in(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return record
+
+
+#: A failed run's record, kept beside the good evidence it did not replace.
+FAILED_EVIDENCE = "evidence.failed.json"
+
+
+def _good_evidence(out_dir: Path, name: str) -> bool:
+    rec = load_evidence(out_dir, name)
+    return rec is not None and rec.get("status") == "ok"
+
+
+def _write_atomic(path: Path, record: Mapping[str, Any]) -> None:
+    """Write a JSON file via a temporary file in the same folder and one ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(record, indent=1, ensure_ascii=False))
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def _run_into(
+    spec: ExperimentSpec,
+    ctx: RunContext,
+    tmp: Path,
+    unit_results: Mapping[str, Mapping[str, Any]] | BaseException | None,
+    unit_seconds: float,
+) -> dict[str, Any]:
+    """Run (or merge) the experiment, writing its figures into ``tmp``; the evidence record."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
 
     record: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -812,29 +891,15 @@ def run_experiment(
     finally:
         torch.set_num_threads(threads)
     record["duration_s"] = round(time.perf_counter() - t0 + unit_seconds, 3)
-    (tmp / "evidence.json").write_text(json.dumps(record, indent=1, ensure_ascii=False), encoding="utf-8")
-    old = None
-    if final.exists():
-        old = qdir / f".{spec.short}-old-{os.getpid()}"
-        if old.exists():
-            shutil.rmtree(old)
-        final.rename(old)
-    tmp.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     return record
 
 
 def load_evidence(out_dir: Path | str, name: str) -> dict[str, Any] | None:
-    """Read the saved evidence of experiment ``name`` (``qNN.short``), or None."""
-    q, short = name.split(".", 1)
-    path = Path(out_dir) / q / short / "evidence.json"
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
+    """The saved evidence of experiment ``name`` (``qNN.short``), or None when there is none or it
+    is damaged (checked by :func:`dlfaq.report.load.read_evidence`, which also says what is wrong)."""
+    from dlfaq.report.load import read_evidence
+
+    return read_evidence(out_dir, name).record
 
 
 def evidence_dir(out_dir: Path | str, name: str) -> Path:

@@ -20,7 +20,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-from dlfaq.experiments._core import ExperimentSpec, RunContext, Unit, plan, run_experiment, run_unit
+from dlfaq.experiments._core import (
+    ExperimentSpec,
+    RunContext,
+    Unit,
+    cached_unit,
+    plan,
+    run_experiment,
+    run_unit,
+    store_unit,
+)
 
 ProgressFn = Callable[[float, float, str], None]
 
@@ -189,8 +198,10 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
     run here in the driver, so evidence and figures are written where the user
     reads them; only unit results travel. With ``address`` the driver joins an
     existing cluster (``ray.init(address=...)``); otherwise it starts a local
-    one with ``jobs`` CPUs and stops it at the end. The workers need dlfaq
-    installed (the same version) to import the experiments.
+    one with ``jobs`` CPUs and stops it at the end. The unit cache is read and
+    written by the driver only (hits are never sent to the cluster, results are
+    saved as they come back), so the nodes need no shared storage. The workers
+    need dlfaq installed (the same version) to import the experiments.
     """
     try:
         import ray
@@ -208,16 +219,27 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
         task = ray.remote(num_cpus=1, num_gpus=gpu, max_retries=1)(_ray_unit)
         refs: dict[Any, tuple[str, str]] = {}
         units_of: dict[str, list[str]] = {}
+        unit_of: dict[tuple[str, str], Unit] = {}
+        results: dict[str, dict[str, dict[str, Any]]] = {}
+        ctx = _context(*ctx_args)
+        worker_args = ctx_args[:4] + (None,)  # the cache is read and written here, not on the nodes
+        hits = 0
         for spec in specs:
             if spec.study is None:
                 continue
-            units = plan(spec, _context(*ctx_args))
+            units = plan(spec, ctx)
             units_of[spec.name] = [u.key for u in units]
+            results[spec.name] = {}
             for u in units:
-                refs[task.remote(spec.name, ctx_args, u.key, dict(u.params))] = (spec.name, u.key)
-        total, done = len(refs) + sum(s.study is None for s in specs), 0
+                unit_of[spec.name, u.key] = u
+                hit = cached_unit(spec, ctx, u)
+                if hit is not None:
+                    results[spec.name][u.key] = hit
+                    hits += 1
+                else:
+                    refs[task.remote(spec.name, worker_args, u.key, dict(u.params))] = (spec.name, u.key)
+        total, done = len(refs) + hits + sum(s.study is None for s in specs), hits
         records: dict[str, dict[str, Any]] = {}
-        results: dict[str, dict[str, dict[str, Any]]] = {n: {} for n in units_of}
         errors: dict[str, BaseException] = {}
         unit_seconds: dict[str, float] = {}
         for spec in specs:  # the exact checks run here while the cluster trains
@@ -227,9 +249,9 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
                 if progress is not None:
                     progress(done, total, spec.name)
         waiting = list(refs)
-        returned = dict.fromkeys(units_of, 0)
-        for name in [n for n, keys in units_of.items() if not keys]:
-            records[name] = _merge(_by_name(specs)[name], ctx_args, {}, None)
+        returned = {n: len(results[n]) for n in units_of}
+        for name in [n for n, keys in units_of.items() if returned[n] == len(keys)]:
+            records[name] = _merge(_by_name(specs)[name], ctx_args, results[name], None)
         while waiting:
             ready, waiting = ray.wait(waiting, num_returns=1)
             for ref in ready:
@@ -237,6 +259,7 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: 
                 try:
                     results[name][key], secs = ray.get(ref)
                     unit_seconds[name] = unit_seconds.get(name, 0.0) + secs
+                    store_unit(_by_name(specs)[name], ctx, unit_of[name, key], results[name][key])
                 except Exception as exc:  # noqa: BLE001 - recorded as a failed experiment
                     errors.setdefault(name, exc)
                 returned[name] += 1
