@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -35,15 +36,21 @@ def report_cmd(
 ) -> None:
     """Run the experiments that have no result yet (quick profile) and write the bilingual site."""
     from dlfaq.experiments import discover, load_evidence
-    from dlfaq.report import build_site
+    from dlfaq.report import build_site, collect
+    from dlfaq.report.publish import UnsafeOutput, check_site_target, ensure_results_dir
 
     lang = check_lang(lang)
     jobs = check_jobs(jobs)
     check_executor(executor, ray_address)
     if rerun and no_run:
         raise UserError("--rerun and --no-run contradict each other")
-    writable_dir(out, "results")
     site = site or out / "site"
+    try:  # the output-folder rule, before anything runs or is written
+        check_site_target(site, out)
+        ensure_results_dir(out)
+    except UnsafeOutput as exc:
+        raise UserError(str(exc)) from None
+    writable_dir(out, "results")
     writable_dir(site.parent, "site")
     t0 = time.perf_counter()
     specs = list(discover().values())
@@ -57,7 +64,14 @@ def report_cmd(
         from dlfaq.commands.calibrate import run_calibration
 
         save_calibration(out, run_calibration("quick", None, device, show_progress=True, jobs=jobs))
-    path = build_site(out, site)
+    views = collect(out)
+    problems = [p for q in views for p in q.problems]
+    try:
+        path = build_site(out, site, views=views)
+    except UnsafeOutput as exc:  # the folder changed while the experiments ran
+        raise UserError(str(exc)) from None
+    for line in problems:
+        print(f"warning: {line}", file=sys.stderr)
     took = time.perf_counter() - t0
     if lang == "zh":
         print(f"运行了 {len(records)} 个实验(失败 {len(failed)} 个),网站已写入 {path / 'index.html'}(用时 {took:.0f} 秒)")

@@ -56,7 +56,7 @@ from pathlib import Path
 SITE_MARKER = ".dlfaq-site"
 RESULTS_MARKER = ".dlfaq-results"
 #: Entries a results folder written by an older dlfaq (without a marker) may hold.
-_RESULTS_ENTRY = re.compile(r"^(q\d\d|site|calibration\.json|\.cache|\.site-.*|\.dlfaq-.*|\.calibration.*)$")
+_RESULTS_ENTRY = re.compile(r"^(q\d\d|site|calibration|calibration\.json|\.cache|\.site-.*|\.dlfaq-.*|\.calibration.*)$")
 
 #: A site written by a dlfaq without markers held exactly these entries (it is adopted).
 _OLD_SITE_ENTRY = re.compile(r"^(index\.html|style\.css|img|md|summary\.json|calibration\.html|q\d\d\.html)$")
