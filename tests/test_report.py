@@ -19,6 +19,7 @@ class Links(HTMLParser):
         self.refs: list[tuple[str, str, str]] = []  # (tag, attr, value)
         self.ids: set[str] = set()
         self.langs: set[str] = set()
+        self.html_lang: str | None = None
 
     def handle_starttag(self, tag, attrs):
         d = dict(attrs)
@@ -29,6 +30,8 @@ class Links(HTMLParser):
             self.ids.add(d["id"])
         if "lang" in d:
             self.langs.add(d["lang"])
+        if tag == "html":
+            self.html_lang = d.get("lang")
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +45,25 @@ def site(tmp_path_factory) -> Path:
 
 def test_every_link_and_image_resolves_and_nothing_is_remote(site: Path):
     pages = sorted(site.glob("*.html"))
-    assert len(pages) == 19  # index + 18 questions
-    checked = 0
+    assert len(pages) == 38  # index + 18 questions, each in en (NAME.html) and zh (NAME.zh.html)
+    parsed = {}
     for page in pages:
         p = Links()
         p.feed(page.read_text(encoding="utf-8"))
-        assert {"zh", "en"} <= p.langs, page.name
+        parsed[page.name] = p
+        assert p.html_lang == ("zh" if page.name.endswith(".zh.html") else "en"), page.name
+    checked = 0
+    for name, p in parsed.items():
         for tag, attr, value in p.refs:
             url = urlparse(value)
-            assert url.scheme in ("", "file") and not url.netloc, f"{page.name}: remote {tag} {attr}={value}"
+            assert url.scheme in ("", "file") and not url.netloc, f"{name}: remote {tag} {attr}={value}"
             if url.path:
-                target = (page.parent / url.path).resolve()
-                assert target.is_file(), f"{page.name}: {value} does not resolve"
-                assert site.resolve() in target.parents, f"{page.name}: {value} leaves the site"
+                target = (site / url.path).resolve()
+                assert target.is_file(), f"{name}: {value} does not resolve"
+                assert site.resolve() in target.parents, f"{name}: {value} leaves the site"
+            if url.fragment:  # every #anchor names an element of the page it points to
+                ids = parsed[url.path].ids if url.path else p.ids
+                assert url.fragment in ids, f"{name}: {value} points to no element"
             checked += 1
     assert checked > 40
     images = list((site / "img").rglob("*.png"))
@@ -65,6 +74,7 @@ def test_index_lists_all_questions_with_verdicts(site: Path):
     index = (site / "index.html").read_text(encoding="utf-8")
     for qid in range(1, 19):
         assert f'href="q{qid:02d}.html"' in index
+        assert f'href="q{qid:02d}.zh.html"' in (site / "index.zh.html").read_text(encoding="utf-8")
     q03 = (site / "q03.html").read_text(encoding="utf-8")
     assert "q03.conv-output-formula" in q03 and "receptive-field.png" in q03
     # verdict badges are computed from evidence, and untested questions say so
@@ -117,8 +127,10 @@ def test_experiment_verdicts_show_their_statistics_control_and_filled_numbers(tm
     (claim,) = [c for c in view.claims if c.id == "q07.reduces-overfitting"]
     assert claim.status == "contradicted" and claim.kind == "experiment"
     assert "95 %" in claim.reason["en"] and "95%" in claim.reason["zh"]
-    page = build._question_html(view, "img")
+    page = build._question_html(view, "img", lang="zh")
     assert "宽网络过拟合" in page and "Srivastava et al. 2014" in page and "+2.68" in page
+    # the claim shows the statistic that decided it, in the page's language
+    assert "效应 +0.08" in page and "95% 区间 [" in page and "n = 5" in page
     text = "gain {{dropout-sweeps.metrics.gain:.2f}} and {{claim:q07.reduces-overfitting.verdict}}"
     assert quotes.render(text, 7, {"q07.dropout-sweeps": rec}) == "gain 0.08 and contradicted"
     assert quotes.render(text, 7, {}, lang="zh") == "gain 〔尚未测量〕 and 〔尚未测量〕"

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
-import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -149,55 +146,6 @@ def collect(results_dir: Path | str) -> list[QuestionView]:
 # --------------------------------------------------------------------------- HTML
 
 
-def _md(text: str) -> str:
-    from markdown_it import MarkdownIt
-
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-    return md.render(text)
-
-
-def _both(key_or_text: dict[str, str], tag: str = "span", md: bool = False) -> str:
-    out = []
-    for lang in LANGS:
-        body = _md(key_or_text.get(lang, "")) if md else html.escape(key_or_text.get(lang, ""))
-        out.append(f'<{tag} class="l-{lang}" lang="{lang}">{body}</{tag}>')
-    return "".join(out)
-
-
-def _badge(status: str) -> str:
-    return f'<span class="badge v-{VERDICT_CLASS[status]}">{_both(LABELS[status])}</span>'
-
-
-def _page(title: dict[str, str], body: str, css_href: str) -> str:
-    # The language switch: both languages are in the page; a class on <html> hides one.
-    # The choice is kept in localStorage and defaults to the browser's language.
-    script = (
-        "(function(){var d=document.documentElement;var s=null;try{s=localStorage.getItem('dlfaq-lang')}catch(e){}"
-        "var l=s||((navigator.language||'en').toLowerCase().indexOf('zh')===0?'zh':'en');d.className='lang-'+l;"
-        "window.dlfaqLang=function(x){d.className='lang-'+x;try{localStorage.setItem('dlfaq-lang',x)}catch(e){}};})();"
-    )
-    switch = (
-        '<div class="switch"><button type="button" onclick="dlfaqLang(\'zh\')">中文</button>'
-        '<button type="button" onclick="dlfaqLang(\'en\')">English</button></div>'
-    )
-    return (
-        "<!DOCTYPE html>\n<html class=\"lang-en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title['en'])} · {html.escape(title['zh'])}</title>\n"
-        f'<link rel="stylesheet" href="{css_href}">\n<script>{script}</script>\n</head>\n<body>\n'
-        f"{switch}\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
-
-
-def _table_html(t: dict[str, Any]) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in t["columns"])
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r) + "</tr>" for r in t["rows"]
-    )
-    caption = f"<caption>{html.escape(t.get('title') or t['name'])}</caption>"
-    return f'<div class="tablewrap"><table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
-
-
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -226,83 +174,12 @@ CONTROL_UI = {
 }
 
 
-def _controls_html(rec: dict[str, Any]) -> str:
-    rows = []
-    for c in controls_of(rec):
-        try:
-            lo, hi = (float(x) for x in c["ci"])
-            eff = f"{float(c['effect']):+.3g} {c.get('unit', '')}"
-            ci = f"[{lo:+.3g}, {hi:+.3g}]"
-        except (KeyError, TypeError, ValueError):
-            eff = ci = "—"
-        ok = _both(CONTROL_UI["yes"] if c.get("reproduced") else CONTROL_UI["no"])
-        src = f" <small>({html.escape(str(c['source']))})</small>" if c.get("source") else ""
-        rows.append(f"<tr><td>{_both(c['name'])}{src}</td><td>{html.escape(eff)}</td><td>{html.escape(ci)}</td>"
-                    f"<td>{html.escape(str(c.get('n', '')))}</td><td>{html.escape(str(c.get('margin', '')))}</td>"
-                    f"<td>{ok}</td></tr>")
-    if not rows:
-        return ""
-    heads = "".join(f"<th>{_both({lg: CONTROL_UI['heads'][lg][i] for lg in LANGS})}</th>" for i in range(6))
-    return (f'<div class="tablewrap controls"><table><caption>{_both(CONTROL_UI["title"])}</caption>'
-            f"<thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+def _question_html(q: QuestionView, img_dir: str, lang: str = "en", views: list[QuestionView] | None = None,
+                   notebook: str | None = None) -> str:
+    """The body of one question page in one language (:func:`dlfaq.report.site.question_html`)."""
+    from dlfaq.report import site
 
-
-def _question_html(q: QuestionView, img_dir: str) -> str:
-    e = q.entry
-    parts = [
-        f'<p class="nav"><a href="index.html">{_both(UI["back"])}</a></p>',
-        f'<h1><span class="qid">Q{e.id}</span> {_both(e.question)}</h1>',
-        f'<section class="answer"><h2>{_both(UI["answer"])}</h2>{_both(q.answer, "div", md=True)}</section>',
-        f'<section class="claims"><h2>{_both(UI["claims"])}</h2><ul>',
-    ]
-    for c in q.claims:
-        extra = ""
-        if c.kind in KIND_LABELS:
-            extra += f' <span class="kind">{_both(KIND_LABELS[c.kind])}</span>'
-        if any(c.reason.values()):
-            extra += f'<div class="reason">{_both(c.reason)}</div>'
-        if any(c.rule.values()):
-            extra += f'<div class="rule"><b>{_both(UI["rule"])}:</b> {_both(c.rule)}</div>'
-        parts.append(
-            f'<li id="{html.escape(c.id)}">{_badge(c.status)} <code>{html.escape(c.id)}</code> {_both(c.text)}{extra}</li>'
-        )
-    parts.append("</ul></section>")
-    for rec in q.records:
-        parts.append(f'<section class="experiment" id="{html.escape(rec["name"])}">')
-        parts.append(f"<h2>{_both(UI['evidence'])}: {_both(rec.get('title') or {'en': rec['name'], 'zh': rec['name']})}</h2>")
-        if rec.get("description"):
-            parts.append(f'<p class="desc">{_both(rec["description"])}</p>')
-        parts.append(
-            f'<p class="meta"><code>{html.escape(rec["name"])}</code> · {_both(UI["profile"])} {html.escape(str(rec.get("profile")))}'
-            f' · {_both(UI["seed"])} {html.escape(str(rec.get("seed")))} · {html.escape(str(rec.get("device")))}'
-            f' · {rec.get("duration_s", 0):.1f} s · {_both(UI["run"])} {html.escape(str(rec.get("started", "")))}</p>'
-        )
-        if rec.get("status") != "ok":
-            parts.append(f'<div class="error"><b>{_both(UI["error"])}</b> <code>{html.escape(rec.get("error") or "")}</code></div>')
-        parts.append(_controls_html(rec))
-        for fig in rec.get("figures", []):
-            src = f"{img_dir}/{rec['name']}/{fig['file']}"
-            parts.append(
-                f'<figure><img src="{html.escape(src)}" alt="{html.escape(fig.get("caption") or fig["name"])}">'
-                f"<figcaption>{html.escape(fig.get('caption', ''))}</figcaption></figure>"
-            )
-        for t in rec.get("tables", []):
-            parts.append(_table_html(t))
-        if rec.get("notes"):
-            parts.append(f'<div class="notes">{_md(rec["notes"])}</div>')
-        if rec.get("metrics"):
-            parts.append(
-                f"<details><summary>{_both(UI['metrics'])}</summary><pre>"
-                f"{html.escape(json.dumps(rec['metrics'], indent=1, ensure_ascii=False))}</pre></details>"
-            )
-        parts.append("</section>")
-    if e.api:
-        items = "".join(f"<li><code>{html.escape(a)}</code></li>" for a in e.api)
-        parts.append(f'<section class="api"><h2>{_both(UI["api"])}</h2><ul>{items}</ul></section>')
-    if e.references:
-        items = "".join(f"<li>{html.escape(r)}</li>" for r in e.references)
-        parts.append(f'<section class="refs"><h2>{_both(UI["refs"])}</h2><ul>{items}</ul></section>')
-    return "\n".join(parts)
+    return site.question_html(q, views or [q], lang, img_dir, notebook)
 
 
 def _counts(views: list[QuestionView]) -> dict[str, int]:
@@ -328,49 +205,6 @@ CAL_UI = {
     "no": {"en": "no", "zh": "否"},
     "link": {"en": "Calibration on MNIST-1D", "zh": "MNIST-1D 校准"},
 }
-
-
-def _calibration_html(cal: dict[str, Any]) -> str:
-    def pct(x: Any) -> str:
-        return f"{float(x):.1%}" if isinstance(x, (int, float)) else "—"
-
-    rows = []
-    for m, acc in cal.get("mnist1d", {}).items():
-        tgt = (cal.get("targets") or {}).get(m) or ["", ""]
-        ok = (cal.get("calibrated") or {}).get(m)
-        okt = _both(CAL_UI["yes"] if ok else CAL_UI["no"]) if ok is not None else "—"
-        rows.append(f"<tr><td>{html.escape(str(m))}</td><td>{pct(acc)}</td>"
-                    f"<td>{pct((cal.get('paper') or {}).get(m))}</td><td>{pct(tgt[0])}–{pct(tgt[1])}</td>"
-                    f"<td>{okt}</td></tr>")
-    heads = "".join(f"<th>{_both({lg: CAL_UI['heads'][lg][i] for lg in LANGS})}</th>" for i in range(5))
-    meta = f"{_both(UI['profile'])} {html.escape(str(cal.get('profile')))} · {html.escape(str(cal.get('seeds')))} seeds"
-    return (f'<p class="nav"><a href="index.html">{_both(UI["back"])}</a></p>'
-            f"<h1>{_both(CAL_UI['title'])}</h1><div>{_both(CAL_UI['intro'], 'div', md=True)}</div>"
-            f'<div class="tablewrap"><table><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-            f'<p class="meta">{meta}</p>')
-
-
-def _index_html(views: list[QuestionView], calibration: bool = False) -> str:
-    counts = _counts(views)
-    summary = " ".join(f"{_badge(s)} {n}" for s, n in sorted(counts.items(), key=lambda kv: list(LABELS).index(kv[0])))
-    rows = []
-    for q in views:
-        badges = "".join(
-            f'<span class="dot v-{VERDICT_CLASS[c.status]}" title="{html.escape(c.id)}: {html.escape(LABELS[c.status]["en"])}"></span>'
-            for c in q.claims
-        )
-        rows.append(
-            f'<tr><td class="qid">Q{q.entry.id}</td><td><a href="q{q.entry.id:02d}.html">{_both(q.entry.question)}</a></td>'
-            f'<td class="dots">{badges}</td></tr>'
-        )
-    stamp = time.strftime("%Y-%m-%d %H:%M")
-    return (
-        f"<h1>{_both(UI['title'])}</h1>\n<p>{_both(UI['intro'])}</p>\n"
-        f'<p class="summary"><b>{_both(UI["summary"])}:</b> {summary}</p>\n'
-        f'<table class="index"><tbody>{"".join(rows)}</tbody></table>\n'
-        + (f'<p><a href="calibration.html">{_both(CAL_UI["link"])}</a></p>\n' if calibration else "")
-        + f'<p class="meta">{_both(UI["generated"])} {stamp}</p>'
-    )
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -450,8 +284,8 @@ def build_site(results_dir: Path | str, site_dir: Path | str, views: list[Questi
 
 def _write_site(tmp: Path, views: list[QuestionView], results_dir: Path, cal: dict[str, Any] | None) -> None:
     """Fill the (new, empty) folder ``tmp`` with the whole site."""
-    css = resources.files("dlfaq.report").joinpath("style.css").read_text(encoding="utf-8")
-    (tmp / "style.css").write_text(css, encoding="utf-8")
+    from dlfaq.report import site
+
     img = tmp / "img"
     img.mkdir()
     for q in views:
@@ -461,18 +295,10 @@ def _write_site(tmp: Path, views: list[QuestionView], results_dir: Path, cal: di
                 (img / rec["name"]).mkdir()
             for fig in rec.get("figures", []):
                 shutil.copy2(src / fig["file"], img / rec["name"] / fig["file"])
-    if cal is not None:
-        (tmp / "calibration.html").write_text(
-            _page(CAL_UI["title"], _calibration_html(cal), "style.css"), encoding="utf-8")
-    (tmp / "index.html").write_text(_page(UI["title"], _index_html(views, cal is not None), "style.css"),
-                                    encoding="utf-8")
+    site.write(tmp, views, cal, _notebooks(tmp, views))
     md = tmp / "md"
     md.mkdir()
     for q in views:
-        title = q.entry.question
-        (tmp / f"q{q.entry.id:02d}.html").write_text(
-            _page(title, _question_html(q, "img"), "style.css"), encoding="utf-8"
-        )
         for lang in LANGS:
             (md / f"q{q.entry.id:02d}.{lang}.md").write_text(_question_md(q, lang, "../img"), encoding="utf-8")
     for lang in LANGS:
@@ -484,3 +310,21 @@ def _write_site(tmp: Path, views: list[QuestionView], results_dir: Path, cal: di
         "questions": [{"id": q.entry.id, "claims": {c.id: c.status for c in q.claims}} for q in views],
     }
     (tmp / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _notebooks(tmp: Path, views: list[QuestionView]) -> dict[int, str]:
+    """Write ``notebooks/qNN.ipynb`` for every question (when :mod:`dlfaq.notebooks` is there); their links."""
+    try:
+        from dlfaq.notebooks import write_notebook
+    except ImportError:
+        return {}
+    out = tmp / "notebooks"
+    out.mkdir()
+    links = {}
+    for q in views:
+        try:
+            path = write_notebook(q.entry.id, out)
+        except ImportError:  # a question whose notebook module is not there yet gets no link
+            continue
+        links[q.entry.id] = f"notebooks/{Path(path).name}"
+    return links
