@@ -287,6 +287,7 @@ def test_gru_regularizers_combined_train_step() -> None:
 )
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("variable", [True, False])
+@pytest.mark.slow  # ~6-30 s each; the default tier checks the engine against the reference instead
 def test_hand_written_backward_passes_gradcheck(kw: dict, training: bool, variable: bool) -> None:
     # The loop path has its own backward; gradcheck compares it with finite differences
     # (float64, default tolerances) for outputs, final states and every returned gate,

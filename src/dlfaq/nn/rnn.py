@@ -104,19 +104,53 @@ class RNNCell(nn.RNNCell):
 
 
 def _cell_inputs(cell: nn.Module, input: Tensor, hx: Any, n_states: int) -> tuple[bool, Tensor, list[Tensor]]:
-    batched = input.dim() == 2
+    """Validate and normalise a cell's arguments exactly as torch's cells do.
+
+    Same exceptions and messages as :class:`torch.nn.LSTMCell` / :class:`torch.nn.GRUCell`
+    (their Python checks, then those of their C++ kernel), so a hidden state whose batch
+    differs from the input's raises instead of broadcasting.
+    """
+    name = type(cell).__name__
     if input.dim() not in (1, 2):
-        raise ValueError(f"{type(cell).__name__}: expected 1-D or 2-D input, got {input.dim()}-D")
+        raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+    if hx is not None:
+        given = [hx] if n_states == 1 else list(hx)
+        for idx, value in enumerate(given):
+            if value.dim() not in (1, 2):
+                what = "hidden" if n_states == 1 else f"hx[{idx}]"
+                raise ValueError(f"{name}: Expected {what} to be 1D or 2D, got {value.dim()}D instead")
+        if len(given) != n_states:
+            raise RuntimeError("lstm_cell expects two hidden states")
+    batched = input.dim() == 2
     if not batched:
         input = input.unsqueeze(0)
     if hx is None:
         z = input.new_zeros(input.size(0), cell.hidden_size)
         states = [z] * n_states
     else:
-        states = [hx] if n_states == 1 else list(hx)
-        if not batched:
-            states = [s.unsqueeze(0) for s in states]
+        states = given if batched else [s.unsqueeze(0) for s in given]
+    if input.size(1) != cell.input_size:
+        raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} expected {cell.input_size}")
+    for k, s in enumerate(states):
+        if s.size(0) != input.size(0):
+            raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{k} batch size {s.size(0)}")
+        if s.size(1) != cell.hidden_size:
+            raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {s.size(1)}, expected {cell.hidden_size}")
     return batched, input, states
+
+
+def _scriptable_torch_cell(cell: nn.RNNCellBase, torch_cls: type) -> nn.RNNCellBase:
+    """The torch cell that ``torch.jit.script`` compiles in place of ``cell``.
+
+    TorchScript needs one return type per method, and ``return_gates`` changes it; the
+    scripted module is therefore torch's own cell holding the *same* Parameter objects
+    (training a scripted copy trains this one), computing exactly what the default path
+    computes. The gates stay an eager-mode feature.
+    """
+    ref = torch_cls(cell.input_size, cell.hidden_size, cell.bias, device="meta")
+    for name, param in cell.named_parameters(recurse=False):
+        setattr(ref, name, param)
+    return ref.train(cell.training)
 
 
 class LSTMCell(nn.LSTMCell):
@@ -160,6 +194,9 @@ class LSTMCell(nn.LSTMCell):
             out = LSTMGates(*(t.squeeze(0) for t in out))
         return (h1, c1), out
 
+    def __prepare_scriptable__(self) -> nn.Module:
+        return _scriptable_torch_cell(self, nn.LSTMCell)
+
 
 class GRUCell(nn.GRUCell):
     r"""GRU cell (Cho et al., 2014), as :class:`torch.nn.GRUCell`, able to return its gates.
@@ -193,6 +230,9 @@ class GRUCell(nn.GRUCell):
             h1 = h1.squeeze(0)
             out = GRUGates(*(t.squeeze(0) for t in out))
         return h1, out
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        return _scriptable_torch_cell(self, nn.GRUCell)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -492,10 +532,49 @@ class _Regularized:
 
     # ------------------------------------------------------------------ forward plumbing
 
+    def _check_args(self, input: Any, hx: Any) -> None:
+        """The argument checks of torch's ``forward``, same exceptions and messages, on every path.
+
+        torch's kernel path checks again; the other paths (and ``lengths=``, whose packing
+        would otherwise reorder a wrong-sized ``hx`` silently) rely on this one.
+        """
+        lstm = self.mode == "LSTM"
+        if isinstance(input, PackedSequence):
+            if hx is not None:
+                hx = self.permute_hidden(hx, input.sorted_indices)  # type: ignore[attr-defined]
+                self.check_forward_args(input.data, hx, input.batch_sizes)  # type: ignore[attr-defined]
+            else:
+                self.check_input(input.data, input.batch_sizes)  # type: ignore[attr-defined]
+            return
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{self.mode}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+        batched = input.dim() == 3
+        x = input if batched else input.unsqueeze(0 if self.batch_first else 1)
+        if hx is None:
+            self.check_input(x, None)  # type: ignore[attr-defined]
+            return
+        want = 3 if batched else 2
+        kind = "batched 3-D" if batched else "unbatched 2-D"
+        if lstm:
+            if hx[0].dim() != want or hx[1].dim() != want:
+                raise RuntimeError(
+                    f"For {kind} input, hx and cx should also be {want}-D but got "
+                    f"({hx[0].dim()}-D, {hx[1].dim()}-D) tensors"
+                )
+            if not batched:
+                hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+        else:
+            if hx.dim() != want:
+                raise RuntimeError(f"For {kind} input, hx should also be {want}-D but got {hx.dim()}-D tensor")
+            if not batched:
+                hx = hx.unsqueeze(1)
+        self.check_forward_args(x, hx, None)  # type: ignore[attr-defined]
+
     def _forward_impl(self, torch_forward: Any, input: Any, hx: Any, lengths: Any, return_gates: bool) -> Any:
         packed = isinstance(input, PackedSequence)
         if lengths is not None and packed:
             raise ValueError("give either a PackedSequence or lengths, not both")
+        self._check_args(input, hx)
         loop = return_gates or self._needs_loop()
         p_in, _, p_out = self.variational_dropout if self.training else (0.0, 0.0, 0.0)
         if not loop and not p_in and not p_out:
@@ -642,11 +721,6 @@ def _check_lengths(lengths: Any, batch: int, steps: int) -> Tensor:
     if int(lens.max()) > steps or int(lens.min()) < 1:
         raise ValueError(f"lengths must be between 1 and the sequence length {steps}")
     return lens
-
-
-def _check_proj(proj_size: int) -> None:
-    if proj_size < 0:
-        raise ValueError("proj_size must be >= 0")
 
 
 def _tanh_into(x: Tensor, out: Tensor) -> Tensor:
@@ -1051,7 +1125,6 @@ class LSTM(_Regularized, nn.LSTM):
         recurrent_dropout: float = 0.0,
         zoneout: float | Sequence[float] = 0.0,
     ) -> None:
-        _check_proj(proj_size)
         nn.LSTM.__init__(
             self, input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
             dropout=dropout, bidirectional=bidirectional, proj_size=proj_size, device=device, dtype=dtype,
@@ -1205,7 +1278,12 @@ class GRU(_Regularized, nn.GRU):
         weight_drop: float = 0.0,
         recurrent_dropout: float = 0.0,
         zoneout: float = 0.0,
+        **kwargs: Any,
     ) -> None:
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if kwargs:
+            raise TypeError(f"GRU.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
         nn.GRU.__init__(
             self, input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
             dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype,

@@ -491,9 +491,10 @@ class GradientMonitor:
             # the snapshot taken at record row - 1 gives the change made since
             measure = row > 0 and phase == 1 % self.update_every
         prev = self._prev
-        # cheaper than the torch.no_grad() context manager, and this runs every step
+        # torch.set_grad_enabled called as a function switches the mode at once (cheaper than
+        # entering the torch.no_grad() context manager, and this runs every step)
         grad_mode = torch.is_grad_enabled()
-        torch._C._set_grad_enabled(False)
+        torch.set_grad_enabled(False)
         try:
             tensors = grads + params
             if measure:
@@ -507,7 +508,7 @@ class GradientMonitor:
                 else:
                     torch._foreach_copy_(prev, params)
         finally:
-            torch._C._set_grad_enabled(grad_mode)
+            torch.set_grad_enabled(grad_mode)
         self._steps.append(calls)
         self._recent.append(record)
         if len(self._recent) == 256:
