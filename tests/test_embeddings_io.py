@@ -87,11 +87,13 @@ def test_duplicate_policies(tmp_path):
     "content,pattern",
     [
         (b"a 1 2 3\nb 1 2\n", r"dup.txt:2: expected 3 values after the word, got 2"),
-        (b"a 1 2 3\nb 1 2 3\nc 1 x 3\n", r":3: value b'x' is not a number"),
+        (b"a 1 2 3\nb 1 2 3\nc 1 x 3\n", r":3: value b'x' is not a finite decimal number"),
         (b"a 1 2\n\xff\xfe 1 2\n", r":2: invalid utf-8"),
-        (b"3 2\na 1 2\nb 1 2\n", r":4: the header declares 3 vectors but the file ends after 2"),
+        (b"3 2\na 1 2\nb 1 2\n", r":1: the header declares 3 vectors of dimension 2, at least 17 bytes, "
+                                 r"but the file has 12 bytes"),
+        (b"3 2\na 1 2\nb 1 2\n" + b"\n" * 6, r":10: the header declares 3 vectors but the file ends after 2"),
         (b"1 2\na 1 2\nb 1 2\n", r":3: the header declares 1 vectors but the file has more lines"),
-        (b"2 3\na 1 2 3\nb 1 2\n", r":3: expected 3 values after the word, got 2"),
+        (b"2 3\na 1 2 3\nb 1 22\n", r":3: expected 3 values after the word, got 2"),
         (b"a 1 2\n\nb 1 2\n", r":2: empty line"),
     ],
 )
@@ -123,6 +125,9 @@ def test_binary_errors(tmp_path):
     with pytest.raises(LoadError, match=r"entry 2 \(byte offset 15\): truncated"):
         load(p)
     p.write_bytes(_binary([(b"a", [1, 2])], 2, 2))
+    with pytest.raises(LoadError, match=r"declares 2 vectors of 2 float32 values, at least 19 bytes"):
+        load(p)
+    p.write_bytes(_binary([(b"a", [1, 2])], 2, 2) + b"\n" * 8)
     with pytest.raises(LoadError, match=r"entry 2 .*declares 2 vectors but the file ends after 1"):
         load(p)
     p.write_bytes(_binary([(b"a", [1, 2]), (b"\xc3", [3, 4])], 2, 2))

@@ -161,6 +161,28 @@ def test_cli_neighbors_and_errors(tmp_path, capsys):
     assert code == 2 and "--format" in err
 
 
+@pytest.mark.parametrize("bad", ["0", "-1"])
+def test_cli_neighbors_refuses_restrict_vocab_below_one(tmp_path, capsys, bad):
+    vec, _ = _clustered(n_per=5, k=3)
+    path = tmp_path / "v.txt"
+    vec.save(path, "word2vec")
+    code, _, err = _cli(["embeddings", "neighbors", "c0w0", "--vectors", str(path),
+                         "--restrict-vocab", bad], capsys)
+    assert code == 2 and "--restrict-vocab must be at least 1" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_refuses_files_that_are_not_regular(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "v.txt"
+    os.mkfifo(fifo)
+    for target, what in ((fifo, "a FIFO"), ("/dev/zero", "a device"), (tmp_path, "a folder")):
+        code, _, err = _cli(["embeddings", "neighbors", "a", "--vectors", str(target)], capsys)
+        assert code == 2 and what in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1
+
+
 def test_cli_plot_writes_png(tmp_path, capsys):
     vec, _ = _clustered(n_per=5, k=3)
     path = tmp_path / "v.txt"

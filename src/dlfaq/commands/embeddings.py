@@ -32,7 +32,11 @@ def _load(source: str, fmt: str | None) -> Any:
     except FileNotFoundError:
         raise UserError(f"no such vectors file: {source!r} (or use glove-6b-50d)") from None
     except (LoadError, ModuleNotFoundError) as exc:
-        raise UserError(str(exc)) from None
+        # the loaders refuse FIFOs, devices and folders, and bound every read (line
+        # lengths, header sizes checked against the file size before allocating)
+        raise UserError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    except MemoryError:
+        raise UserError(f"{source}: not enough memory to hold these vectors (try a smaller file)") from None
     except OSError as exc:
         raise UserError(f"cannot read {source!r}: {exc.strerror or exc}") from None
 
@@ -106,6 +110,8 @@ def neighbors_cmd(
     """The nearest words by cosine similarity."""
     if k < 1:
         raise UserError("-k must be at least 1")
+    if restrict_vocab is not None and restrict_vocab < 1:
+        raise UserError(f"--restrict-vocab must be at least 1, not {restrict_vocab}")
     vec = _load(source, fmt)
     query = word
     if query not in vec and query.lower() in vec:

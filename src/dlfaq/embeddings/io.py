@@ -21,7 +21,15 @@ float32 array, so a 1M x 300 file never has its text in memory at once. A bad
 file raises :class:`LoadError` naming the file and the 1-based line number
 (for the binary format: the entry number and byte offset), for a wrong number
 of values, a value that is not a number, invalid UTF-8, or a header that
-disagrees with the body.
+disagrees with the body. The readers are stricter than gensim where gensim
+reads damage silently: values must be finite decimal numbers of the matrix's
+type (``nan``, ``inf``, ``1e39`` in float32 and Python's ``1_0`` are refused),
+binary values must be plausible (not the 4.6e-41 or 9e27 of a big-endian or
+misaligned file), a header must fit the file's size before anything is
+allocated, and only regular files are opened (never a FIFO or a device). Every
+file gensim reads, they read to the same words and bits or refuse with the
+reason; like gensim they read ``.gz`` files and CRLF line ends and ignore
+trailing blank lines, and they also skip a UTF-8 byte-order mark.
 
 Duplicate words: a vocabulary maps each word to one row. ``duplicates="first"``
 (the default) keeps the first row of a repeated word and drops the later ones;
@@ -38,7 +46,11 @@ ships as a parquet file; the first call converts it to a plain word list under
 
 from __future__ import annotations
 
+import gzip
+import math
 import os
+import stat
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -64,11 +76,12 @@ class Vectors:
     Args:
         words: the vocabulary, one word per row of ``matrix``; by convention the
             most frequent word first (``restrict_vocab`` settings rely on it).
-        matrix: array of shape ``(V, d)``; stored as C-contiguous float32.
+        matrix: array of shape ``(V, d)``; stored as C-contiguous ``dtype``.
         duplicates: what to do with a word that occurs twice (see the module
             docstring): ``"first"``, ``"last"`` or ``"error"``.
         source: where the vectors came from (a path or a name), for reports.
         meta: extra facts about the loading (format, header, dropped rows).
+        dtype: the matrix's float type (float32 unless a loader was asked for another).
 
     Shape:
         - ``matrix``: :math:`(V, d)`; ``vectors[word]``: :math:`(d,)`.
@@ -86,8 +99,9 @@ class Vectors:
         source: str = "",
         meta: dict[str, Any] | None = None,
         _first_line: int | None = None,
+        dtype: Any = np.float32,
     ) -> None:
-        mat = np.ascontiguousarray(np.asarray(matrix), dtype=np.float32)
+        mat = np.ascontiguousarray(np.asarray(matrix), dtype=dtype)
         words = list(words)
         if mat.ndim != 2:
             raise ValueError(f"matrix must be 2-D (V, d), got shape {mat.shape}")
@@ -252,23 +266,39 @@ def load(
     duplicates: Duplicates = "first",
     limit: int | None = None,
     encoding: str = "utf-8",
+    unicode_errors: str = "strict",
+    datatype: Any = np.float32,
+    binary: bool | None = None,
+    no_header: bool = False,
 ) -> Vectors:
     """Load word vectors from a file, a name, or an object.
 
     Args:
-        source: a path; ``"glove-6b-50d"``; a gensim ``KeyedVectors``; a
+        source: a path (``.gz`` files are decompressed on the fly, as gensim
+            does); ``"glove-6b-50d"``; a gensim ``KeyedVectors``; a
             ``(words, matrix)`` pair; or a :class:`Vectors` (returned as is).
-        format: one of :data:`FORMATS`; guessed when None (``.bin`` is binary,
-            ``.npy`` is NumPy, ``.vec`` is fastText; a text file whose first line
-            is two integers has a word2vec header, otherwise it is GloVe).
+        format: one of :data:`FORMATS`; guessed when None (``.npy`` is NumPy;
+            a file whose first line is two integers is word2vec, binary when the
+            bytes after the first word are not decimal text, whatever its name;
+            otherwise it is GloVe).
         vocab: vocabulary file for ``npy`` (default: ``<path>.vocab``, then
             ``<stem>.vocab``, ``<stem>.vocab.txt``, ``<stem>.txt``).
         duplicates: policy for repeated words (see the module docstring).
         limit: read only the first ``limit`` vectors (the most frequent ones).
-        encoding: text encoding of words; invalid bytes are an error.
+        encoding: text encoding of words.
+        unicode_errors: what to do with bytes that are not valid in ``encoding``
+            (``"strict"``: refuse the file; ``"replace"``, ``"ignore"``: as
+            :meth:`bytes.decode` does; gensim's argument of the same name).
+        datatype: the float type of the matrix (float16, float32, float64); text
+            values are parsed straight into it, binary float32 values converted.
+        binary: gensim's flag: True reads the binary word2vec format, False a
+            text format; None (the default) follows ``format`` or the content.
+        no_header: a text file without the ``count dim`` line (GloVe's layout).
 
     Raises:
-        LoadError: the file is malformed (the message has the line number).
+        LoadError: the file is malformed, truncated, not a regular file, or holds
+            a value that is not a finite number of ``datatype`` (the message names
+            the line, or the entry and byte offset, and the reason).
         FileNotFoundError: the path does not exist.
     """
     if isinstance(source, Vectors):
@@ -278,6 +308,14 @@ def load(
         return Vectors(list(words), matrix, duplicates=duplicates, meta={"format": "arrays"})
     if _is_keyed_vectors(source):
         return Vectors.from_gensim(source, duplicates=duplicates)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer))
+                              or limit < 0):
+        raise ValueError(f"limit must be an integer >= 0 or None, not {limit!r}")
+    if unicode_errors not in ("strict", "replace", "ignore", "backslashreplace", "surrogateescape"):
+        raise ValueError(f"unknown unicode_errors {unicode_errors!r}")
+    dtype = np.dtype(datatype)
+    if dtype.kind != "f":
+        raise ValueError(f"datatype must be a floating type (float16, float32, float64), not {dtype}")
     if isinstance(source, str) and source.lower() == GLOVE_6B_50D and not os.path.exists(source):
         vec = load_glove_6b_50d()
         return vec if limit is None else Vectors(vec.words[:limit], vec.matrix[:limit],
@@ -285,52 +323,139 @@ def load(
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"cannot load word vectors from {type(source).__name__}")
     path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
-    if path.is_dir():
-        raise LoadError(f"{path}: is a folder, not a vectors file")
-    fmt = format or guess_format(path)
+    _check_regular_file(path)
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
+    if binary is True:
+        fmt = "word2vec-bin"
+    elif no_header:
+        fmt = "glove"
+    elif binary is False and format is None:
+        fmt = guess_format(path)
+        fmt = "word2vec" if fmt == "word2vec-bin" else fmt
+    else:
+        fmt = format or guess_format(path)
+    opts = _Opts(duplicates, limit, encoding, unicode_errors, dtype)
     if fmt in ("word2vec", "fasttext", "glove"):
-        return _load_text(path, fmt, duplicates, limit, encoding)
+        return _load_text(path, fmt, opts)
     if fmt == "word2vec-bin":
-        return _load_binary(path, duplicates, limit, encoding)
-    if fmt == "npy":
-        return _load_npy(path, vocab, duplicates, limit, encoding)
-    raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+        return _load_binary(path, opts)
+    if _is_gzip(path):
+        raise LoadError(f"{path}: a gzip-compressed .npy cannot be memory-mapped; decompress it first")
+    return _load_npy(path, vocab, opts)
+
+
+class _Opts:
+    """The reading options every loader takes."""
+
+    def __init__(self, duplicates: Duplicates, limit: int | None, encoding: str,
+                 unicode_errors: str, dtype: np.dtype) -> None:
+        self.duplicates = duplicates
+        self.limit = None if limit is None else int(limit)
+        self.encoding = encoding
+        self.errors = unicode_errors
+        self.dtype = dtype
+
+
+def _check_regular_file(path: Path) -> None:
+    """Only regular files are read: a FIFO or a device could block or never end."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {str(path)!r}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise LoadError(f"{path}: is a folder, not a vectors file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "special")
+        raise LoadError(f"{path}: is {kind}, not a regular file")
+
+
+def _is_gzip(path: Path) -> bool:
+    if path.suffix.lower() == ".gz":
+        return True
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _open(path: Path) -> tuple[BinaryIO, int | None]:
+    """The file as a binary stream, decompressed if it is gzip, and its size (None for gzip)."""
+    if _is_gzip(path):
+        return gzip.open(path, "rb"), None  # type: ignore[return-value]
+    fh = open(path, "rb")
+    return fh, os.fstat(fh.fileno()).st_size
+
+
+def _strip_bom(line: bytes) -> bytes:
+    return line[3:] if line.startswith(_BOM) else line
+
+
+_BOM = b"\xef\xbb\xbf"
+# the bytes a decimal number may contain (values are ASCII: "nan", "inf", "1_0", "١" are refused)
+_NUMBER_BYTES = b"0123456789.eE+-"
+_TEXTISH = frozenset(range(0x20, 0x7F)) | frozenset(b"\t\r")
+_MAX_LINE = 1 << 26  # a text line longer than 64 MiB is not a vector
+_GZIP_PREALLOC = 1 << 16  # rows preallocated when the file size is unknown (then grown)
 
 
 def guess_format(path: str | os.PathLike[str]) -> str:
-    """The format :func:`load` assumes for ``path`` when none is given."""
+    """The format :func:`load` assumes for ``path`` when none is given.
+
+    ``.npy`` is NumPy. Otherwise the content decides (the name does not, so a
+    binary file not called ``.bin`` loads): a first line of two integers is a
+    word2vec header, and the file is binary when the bytes after the first word
+    are not decimal text; without such a header the file is GloVe. A ``.gz``
+    suffix is looked through.
+    """
     path = Path(path)
-    suffix = path.suffix.lower()
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    suffix = Path(name).suffix
     if suffix == ".npy":
         return "npy"
-    if suffix == ".bin":
+    fh, _ = _open(path)
+    with fh:
+        try:
+            first = _strip_bom(fh.readline(4096))
+            parts = first.split()
+            if not (len(parts) == 2 and all(p.isdigit() for p in parts)):
+                return "fasttext" if suffix == ".vec" else "glove"  # .vec files have a header
+            dim = int(parts[1])
+            head = fh.read(min(4 * dim, 1 << 20) + 4096)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise LoadError(f"{path}: cannot read the file ({exc})") from None
+    head = head.lstrip(b"\n")
+    space = head.find(b" ")
+    # text: the rest of the first line is printable ASCII (numbers, or the bad tokens the
+    # text reader names); binary: float32 bytes, which for word-vector magnitudes
+    # (sign and exponent bytes 0x3c-0x3f / 0xbc-0xbf with random mantissas) are not
+    body = head[space + 1: space + 1 + 4 * dim] if space >= 0 else b""
+    first_line = body.split(b"\n", 1)[0]
+    if not any(48 <= b <= 57 for b in first_line) or any(b not in _TEXTISH for b in first_line):
         return "word2vec-bin"
     if suffix == ".vec":
         return "fasttext"
-    with open(path, "rb") as fh:
-        first = fh.readline(4096)
-    parts = first.split()
-    if len(parts) == 2 and all(p.isdigit() for p in parts):
-        return "word2vec"
-    return "glove"
+    return "word2vec"
 
 
 def _is_keyed_vectors(obj: Any) -> bool:
     return hasattr(obj, "index_to_key") and hasattr(obj, "vectors") and hasattr(obj, "key_to_index")
 
 
-def _decode(raw: bytes, encoding: str, where: str) -> str:
+def _decode(raw: bytes, opts: _Opts, where: str) -> str:
     try:
-        return raw.decode(encoding)
+        return raw.decode(opts.encoding, errors=opts.errors)
     except UnicodeDecodeError as exc:
-        raise LoadError(f"{where}: invalid {encoding} at byte {exc.start} of the word") from None
+        raise LoadError(f"{where}: invalid {opts.encoding} at byte {exc.start} of the word "
+                        "(unicode_errors='replace' or 'ignore' reads it)") from None
+    except LookupError:
+        raise LoadError(f"unknown encoding {opts.encoding!r}") from None
 
 
 def _parse_header(line: bytes, where: str) -> tuple[int, int]:
     parts = line.split()
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.isdigit() and p.isascii() for p in parts):
         raise LoadError(f"{where}: expected a header 'count dim', got {line[:60]!r}")
     n, d = int(parts[0]), int(parts[1])
     if d <= 0:
@@ -338,17 +463,29 @@ def _parse_header(line: bytes, where: str) -> tuple[int, int]:
     return n, d
 
 
-class _Rows:
-    """A float32 matrix filled row by row: preallocated when the size is known, grown by doubling otherwise."""
+def _check_size(path: Path, size: int | None, used: int, rows: int, min_row: int, what: str) -> None:
+    """Refuse a header whose rows cannot fit in the bytes left (before allocating anything)."""
+    if size is None or rows == 0:
+        return
+    need = rows * min_row - 1
+    if need > size - used:
+        raise LoadError(
+            f"{path}:1: the header declares {rows} vectors of {what}, at least {need} bytes, "
+            f"but the file has {size - used} bytes after the header"
+        )
 
-    def __init__(self, dim: int, expected: int | None) -> None:
+
+class _Rows:
+    """A matrix filled row by row: preallocated when the size is known, grown by doubling otherwise."""
+
+    def __init__(self, dim: int, expected: int | None, dtype: Any = np.float32) -> None:
         self.dim = dim
         self.n = 0
-        self.buf = np.empty((max(expected or 0, 1024), dim), dtype=np.float32)
+        self.buf = np.empty((max(expected or 0, 1), dim), dtype=dtype)
 
     def append(self, values: Iterable[bytes] | np.ndarray) -> None:
         if self.n == self.buf.shape[0]:
-            grown = np.empty((self.buf.shape[0] * 2, self.dim), dtype=np.float32)
+            grown = np.empty((self.buf.shape[0] * 2, self.dim), dtype=self.buf.dtype)
             grown[: self.n] = self.buf[: self.n]
             self.buf = grown
         self.buf[self.n] = values
@@ -360,60 +497,124 @@ class _Rows:
         return self.buf[: self.n].copy()
 
 
-def _load_text(path: Path, fmt: str, duplicates: Duplicates, limit: int | None,
-               encoding: str) -> Vectors:
+def _first_bad_row(matrix: np.ndarray, binary: bool) -> tuple[int, float] | None:
+    """The first row holding a value that is not finite (or, in a binary file, absurd), and the value.
+
+    A float32 binary file read with the wrong byte order or at the wrong offset
+    gives values like 4.6e-41 or 9e27; trained vectors never hold magnitudes of
+    1e15 and more, nor non-zero ones below 1e-30.
+    """
+    step = 1 << 14
+    for s in range(0, matrix.shape[0], step):
+        blk = matrix[s:s + step]
+        rowsum = blk.sum(axis=1, dtype=np.float64)  # cannot overflow: non-finite iff a value is
+        bad = ~np.isfinite(rowsum)
+        if binary:
+            a = np.abs(blk)
+            bad |= ((a >= 1e15) | ((a > 0) & (a < 1e-30))).any(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            row = blk[i].astype(np.float64)
+            a = np.abs(row)
+            j = int(np.argmax(~np.isfinite(row) | (a >= 1e15) | ((a > 0) & (a < 1e-30))))
+            return s + i, float(row[j])
+    return None
+
+
+def _value_reason(x: float, binary: bool, dtype: np.dtype) -> str:
+    if math.isnan(x):
+        return "value nan is not a number"
+    if math.isinf(x):
+        return (f"value {'-' if x < 0 else ''}inf is not finite (or a value overflows {dtype}: "
+                f"|x| > {float(np.finfo(dtype).max):.3g})")
+    return (f"value {x:.3g} is absurd for a word vector (|x| >= 1e15 or 0 < |x| < 1e-30): "
+            "big-endian, not float32, or misaligned")
+
+
+def _load_text(path: Path, fmt: str, opts: _Opts) -> Vectors:
+    limit = opts.limit
     words: list[str] = []
     rows: _Rows | None = None
     declared: int | None = None
     dim: int | None = None
     first_data_line = 1
     lineno = 0
-    with open(path, "rb") as fh:
-        if fmt != "glove":
-            header = fh.readline()
-            lineno = 1
-            declared, dim = _parse_header(header, f"{path}:1")
-            first_data_line = 2
-            rows = _Rows(dim, declared if limit is None else min(declared, limit))
-        for raw in fh:
-            lineno += 1
-            if limit is not None and len(words) >= limit:
-                break
-            where = f"{path}:{lineno}"
-            line = raw.rstrip(b"\r\n").rstrip(b" ")
-            if not line.strip():
-                raise LoadError(f"{where}: empty line")
-            parts = line.split(b" ")
-            if dim is None:
-                dim = len(parts) - 1
-                if dim < 1:
-                    raise LoadError(f"{where}: expected a word followed by its values, got {line[:60]!r}")
-                rows = _Rows(dim, None)
-            assert rows is not None
-            if len(parts) != dim + 1:
-                raise LoadError(
-                    f"{where}: expected {dim} values after the word, got {len(parts) - 1}"
-                )
-            if declared is not None and len(words) >= declared:
-                raise LoadError(
-                    f"{where}: the header declares {declared} vectors but the file has more lines"
-                )
-            word = _decode(parts[0], encoding, where)
-            try:
-                rows.append(parts[1:])
-            except ValueError:
-                bad = next(p for p in parts[1:] if not _is_float(p))
-                raise LoadError(f"{where}: value {bad[:30]!r} is not a number") from None
-            words.append(word)
+    blank: int | None = None  # the first of a run of blank lines (allowed only at the end)
+    fh, size = _open(path)
+    try:
+        with fh:
+            if fmt != "glove":
+                header = _strip_bom(fh.readline(4096))
+                lineno = 1
+                declared, dim = _parse_header(header, f"{path}:1")
+                first_data_line = 2
+                want = declared if limit is None else min(declared, limit)
+                # a row is at least a 1-byte word, dim times " 0", and a newline
+                _check_size(path, size, len(header), want, 2 * dim + 2, f"dimension {dim}")
+                rows = _Rows(dim, want if size is not None else min(want, _GZIP_PREALLOC), opts.dtype)
+            maxlen = _MAX_LINE if dim is None else min(_MAX_LINE, 64 * dim + 4096)
+            while True:
+                if limit is not None and len(words) >= limit:
+                    break
+                raw = fh.readline(maxlen)
+                if not raw:
+                    break
+                lineno += 1
+                where = f"{path}:{lineno}"
+                if len(raw) == maxlen and not raw.endswith(b"\n"):
+                    raise LoadError(f"{where}: line longer than {maxlen} bytes")
+                if lineno == 1:
+                    raw = _strip_bom(raw)
+                line = raw.rstrip()  # ASCII whitespace, as gensim strips it
+                if not line:
+                    if blank is None:
+                        blank = lineno
+                    continue
+                if blank is not None:
+                    raise LoadError(f"{path}:{blank}: empty line")
+                if declared is not None and len(words) >= declared:
+                    raise LoadError(
+                        f"{where}: the header declares {declared} vectors but the file has more lines"
+                    )
+                word, sep, seg = line.partition(b" ")
+                if not word:
+                    raise LoadError(f"{where}: the line starts with a space (empty word)")
+                parts = seg.split(b" ") if sep else []
+                if dim is None:
+                    dim = len(parts)
+                    if dim < 1:
+                        raise LoadError(f"{where}: expected a word followed by its values, got {line[:60]!r}")
+                    rows = _Rows(dim, None, opts.dtype)
+                    maxlen = min(_MAX_LINE, max(maxlen, 64 * dim + 4096))
+                assert rows is not None
+                if len(parts) != dim:
+                    raise LoadError(f"{where}: expected {dim} values after the word, got {len(parts)}")
+                if seg.translate(None, _NUMBER_BYTES + b" ") or b"" in parts:
+                    bad = next(p for p in parts if not p or p.translate(None, _NUMBER_BYTES))
+                    raise LoadError(f"{where}: value {bad[:30]!r} is not a finite decimal number")
+                try:
+                    with np.errstate(over="ignore"):
+                        rows.append(parts)
+                except ValueError:
+                    bad = next(p for p in parts if not _is_float(p))
+                    raise LoadError(f"{where}: value {bad[:30]!r} is not a number") from None
+                words.append(_decode(word, opts, where))
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LoadError(f"{path}:{lineno + 1}: cannot read the file ({exc})") from None
     if dim is None or rows is None:
         raise LoadError(f"{path}: no vectors in the file")
     if declared is not None and limit is None and len(words) != declared:
         raise LoadError(
             f"{path}:{lineno + 1}: the header declares {declared} vectors but the file ends after {len(words)}"
         )
+    matrix = rows.result()
+    bad_row = _first_bad_row(matrix, binary=False)
+    if bad_row is not None:
+        raise LoadError(f"{path}:{first_data_line + bad_row[0]}: "
+                        f"{_value_reason(bad_row[1], False, opts.dtype)}")
     meta = {"format": fmt, "declared": declared, "dim": dim}
-    return Vectors(words, rows.result(), duplicates=duplicates, source=str(path), meta=meta,
-                   _first_line=first_data_line)
+    return Vectors(words, matrix, duplicates=opts.duplicates, source=str(path), meta=meta,
+                   _first_line=first_data_line, dtype=opts.dtype)
 
 
 def _is_float(token: bytes) -> bool:
@@ -447,8 +648,9 @@ class _Reader:
         return self.offset + self.pos
 
     def skip_newlines(self) -> None:
+        # gensim strips leading b"\n" from a word (files that end entries with a newline)
         while True:
-            while self.pos < len(self.buf) and self.buf[self.pos] in (0x0A, 0x0D):
+            while self.pos < len(self.buf) and self.buf[self.pos] == 0x0A:
                 self.pos += 1
             if self.pos < len(self.buf) or not self._fill():
                 return
@@ -475,56 +677,82 @@ class _Reader:
         return self.pos >= len(self.buf) and not self._fill()
 
 
-def _load_binary(path: Path, duplicates: Duplicates, limit: int | None, encoding: str) -> Vectors:
-    with open(path, "rb") as fh:
-        header = fh.readline(4096)
-        declared, dim = _parse_header(header, f"{path}:1")
-        n = declared if limit is None else min(declared, limit)
-        rows = _Rows(dim, n)
-        words: list[str] = []
-        rd = _Reader(fh)
-        rd.offset = len(header)
-        nbytes = 4 * dim
-        for k in range(1, n + 1):
-            rd.skip_newlines()
-            start = rd.tell()
-            where = f"{path}: entry {k} (byte offset {start})"
-            if rd.at_eof():
-                raise LoadError(
-                    f"{where}: the header declares {declared} vectors but the file ends after {k - 1}"
-                )
-            raw = rd.until_space()
-            if raw is None:
-                raise LoadError(f"{where}: no space after the word (truncated or not a word2vec binary file)")
-            word = _decode(raw, encoding, where)
-            data = rd.take(nbytes)
-            if data is None:
-                raise LoadError(f"{where}: truncated: fewer than {dim} float32 values")
-            rows.append(np.frombuffer(data, dtype="<f4"))
-            words.append(word)
-        if limit is None:
-            rd.skip_newlines()
-            if not rd.at_eof():
-                raise LoadError(
-                    f"{path}: byte offset {rd.tell()}: the header declares {declared} vectors "
-                    "but the file has more data"
-                )
+_CONTROL = bytes(range(0x20)) + b"\x7f"
+
+
+def _load_binary(path: Path, opts: _Opts) -> Vectors:
+    limit = opts.limit
+    fh, size = _open(path)
+    try:
+        with fh:
+            header = fh.readline(4096)
+            declared, dim = _parse_header(_strip_bom(header), f"{path}:1")
+            n = declared if limit is None else min(declared, limit)
+            nbytes = 4 * dim
+            # an entry is at least a 1-byte word, a space and dim float32 values
+            _check_size(path, size, len(header), n, nbytes + 2, f"{dim} float32 values")
+            rows = _Rows(dim, n if size is not None else min(n, _GZIP_PREALLOC), np.float32)
+            words: list[str] = []
+            offsets: list[int] = []
+            rd = _Reader(fh)
+            rd.offset = len(header)
+            for k in range(1, n + 1):
+                rd.skip_newlines()
+                start = rd.tell()
+                where = f"{path}: entry {k} (byte offset {start})"
+                if rd.at_eof():
+                    raise LoadError(
+                        f"{where}: the header declares {declared} vectors but the file ends after {k - 1}"
+                    )
+                raw = rd.until_space()
+                if raw is None:
+                    raise LoadError(f"{where}: no space after the word (truncated or not a word2vec binary file)")
+                if not raw:
+                    raise LoadError(f"{where}: empty word (misaligned or not a word2vec binary file)")
+                if raw.translate(None, _CONTROL) != raw:
+                    raise LoadError(f"{where}: the word holds control bytes {raw[:30]!r} "
+                                    "(misaligned, wrong dimension, or not a word2vec binary file)")
+                word = _decode(raw, opts, where)
+                data = rd.take(nbytes)
+                if data is None:
+                    raise LoadError(f"{where}: truncated: fewer than {dim} float32 values")
+                rows.append(np.frombuffer(data, dtype="<f4"))
+                words.append(word)
+                offsets.append(start)
+            if limit is None:
+                rd.skip_newlines()
+                if not rd.at_eof():
+                    raise LoadError(
+                        f"{path}: byte offset {rd.tell()}: the header declares {declared} vectors "
+                        "but the file has more data"
+                    )
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LoadError(f"{path}: cannot read the file ({exc})") from None
+    matrix = rows.result()
+    bad_row = _first_bad_row(matrix, binary=True)
+    if bad_row is not None:
+        raise LoadError(f"{path}: entry {bad_row[0] + 1} (byte offset {offsets[bad_row[0]]}): {_value_reason(bad_row[1], True, np.dtype(np.float32))}")
+    if opts.dtype != np.float32:
+        matrix = matrix.astype(opts.dtype)
     meta = {"format": "word2vec-bin", "declared": declared, "dim": dim}
-    return Vectors(words, rows.result(), duplicates=duplicates, source=str(path), meta=meta)
+    return Vectors(words, matrix, duplicates=opts.duplicates, source=str(path), meta=meta,
+                   dtype=opts.dtype)
 
 
 def _npy_vocab_path(path: Path) -> Path:
     return path.with_name(path.name + ".vocab")
 
 
-def _load_npy(path: Path, vocab: str | os.PathLike[str] | None, duplicates: Duplicates,
-              limit: int | None, encoding: str) -> Vectors:
+def _load_npy(path: Path, vocab: str | os.PathLike[str] | None, opts: _Opts) -> Vectors:
     try:
+        # memory-mapped: a header claiming more rows than the file holds fails here, unallocated
         matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:
+    except (ValueError, OSError, EOFError) as exc:
         raise LoadError(f"{path}: not a readable .npy array ({exc})") from None
-    if matrix.ndim != 2:
-        raise LoadError(f"{path}: expected a 2-D (V, d) array, got shape {matrix.shape}")
+    if not isinstance(matrix, np.ndarray) or matrix.ndim != 2:
+        raise LoadError(f"{path}: expected a 2-D (V, d) array, got shape {getattr(matrix, 'shape', None)}")
+    if matrix.dtype.kind not in "fiu":
+        raise LoadError(f"{path}: expected a numeric array, got dtype {matrix.dtype}")
     if vocab is None:
         stem = path.with_suffix("")
         candidates = [_npy_vocab_path(path), stem.with_name(stem.name + ".vocab"),
@@ -536,30 +764,41 @@ def _load_npy(path: Path, vocab: str | os.PathLike[str] | None, duplicates: Dupl
                 "pass vocab=..."
             )
         vocab = found
-    words = read_vocab(vocab, encoding=encoding, limit=limit)
-    n = matrix.shape[0] if limit is None else min(limit, matrix.shape[0])
+    words = read_vocab(vocab, encoding=opts.encoding, limit=opts.limit, unicode_errors=opts.errors)
+    n = matrix.shape[0] if opts.limit is None else min(opts.limit, matrix.shape[0])
     if len(words) != n:
         raise LoadError(f"{vocab}: {len(words)} words for {n} rows of {path.name}")
+    with np.errstate(over="ignore"):
+        data = np.asarray(matrix[:n], dtype=opts.dtype)
+    bad_row = _first_bad_row(data, binary=False)
+    if bad_row is not None:
+        raise LoadError(f"{path}: row {bad_row[0]}: {_value_reason(bad_row[1], False, opts.dtype)}")
     meta = {"format": "npy", "vocab": str(vocab), "dim": int(matrix.shape[1])}
-    return Vectors(words, np.asarray(matrix[:n]), duplicates=duplicates, source=str(path),
-                   meta=meta, _first_line=1)
+    return Vectors(words, data, duplicates=opts.duplicates, source=str(path),
+                   meta=meta, _first_line=1, dtype=opts.dtype)
 
 
 def read_vocab(path: str | os.PathLike[str], *, encoding: str = "utf-8",
-               limit: int | None = None) -> list[str]:
+               limit: int | None = None, unicode_errors: str = "strict") -> list[str]:
     """One word per line; a trailing `` <integer>`` (a frequency, as in GloVe's vocab.txt) is dropped."""
+    p = Path(path)
+    _check_regular_file(p)
+    opts = _Opts("first", limit, encoding, unicode_errors, np.dtype(np.float32))
     words: list[str] = []
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
+    fh, _ = _open(p)
+    with fh:
+        for lineno, raw in enumerate(iter(lambda: fh.readline(1 << 20), b""), 1):
             if limit is not None and len(words) >= limit:
                 break
+            if lineno == 1:
+                raw = _strip_bom(raw)
             line = raw.rstrip(b"\r\n")
             word, sep, tail = line.rpartition(b" ")
             if not sep or not tail.isdigit():
                 word = line
             if not word:
                 raise LoadError(f"{path}:{lineno}: empty word")
-            words.append(_decode(word, encoding, f"{path}:{lineno}"))
+            words.append(_decode(word, opts, f"{path}:{lineno}"))
     return words
 
 
