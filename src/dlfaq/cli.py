@@ -106,13 +106,20 @@ def show_cmd(
 
     lang = check_lang(lang)
     entry = get_entry(_parse_id(qid))
-    view = question_view(entry, out)
+    view = question_view(entry, out)  # every evidence file checked; a damaged one shows as failed
+    for line in view.problems:
+        print(f"warning: {line}", file=sys.stderr)
+    shown = [{"name": r["name"], "status": r.get("status"), "profile": r.get("profile"), "seed": r.get("seed"),
+              "started": r.get("started"), "error": r.get("error"), "later_failure": r.get("later_failure")}
+             for r in view.records]
     if as_json:
         data = entry.to_json()
         data["answer"] = view.answer
         for c, cv in zip(data["claims"], view.claims, strict=True):
             c["status"] = cv.status
             c["verdict"] = cv.record if cv.status in VERDICTS else None
+        data["evidence"] = shown
+        data["problems"] = view.problems
         print_json(data)
         return
     con = console()
@@ -125,11 +132,21 @@ def show_cmd(
     else:
         print(view.answer[lang])
     con.print("")
-    rows = [[c.id, c.text[lang], LABELS[c.status][lang], _effect_text(c.record, lang) if c.record else ""]
-            for c in view.claims]
+    rows = [[c.id, c.text[lang], LABELS[c.status][lang], _safe_effect_text(c.record, lang)] for c in view.claims]
     heads = ["论断编号", "论断", "结论", "效应 [95% 区间] (n) / 检验"] if lang == "zh" else \
         ["claim", "text", "verdict", "effect [95 % CI] (n) / check"]
     print_table(heads, rows)
+    for r in shown:  # which evidence the verdicts come from, and whether a later run failed
+        if r["status"] == "ok":
+            line = (f"证据 {r['name']}:配置 {r['profile']},种子 {r['seed']},运行于 {r['started']}" if lang == "zh"
+                    else f"evidence {r['name']}: profile {r['profile']}, seed {r['seed']}, ran {r['started']}")
+        else:
+            line = f"证据 {r['name']}:失败:{r['error']}" if lang == "zh" else f"evidence {r['name']}: failed: {r['error']}"
+        lf = r["later_failure"]
+        if lf:
+            line += (f";之后 {lf['started']} 的运行失败({lf['error']}),显示的是之前的证据" if lang == "zh"
+                     else f"; a later run ({lf['started']}) failed ({lf['error']}), so this earlier evidence is shown")
+        print(line)
     if entry.api:
         con.print(("API: " + ", ".join(entry.api)), markup=False)
 
@@ -143,6 +160,16 @@ def _select(target: str) -> list:
 
     specs = list(discover().values())
     return specs if qid is None else [s for s in specs if s.question == qid]
+
+
+def _safe_effect_text(v: dict | None, lang: str = "en") -> str:
+    """:func:`_effect_text`, or "—" where a (schema-valid) record holds NaN/inf written as strings."""
+    if not v:
+        return ""
+    try:
+        return _effect_text(v, lang)
+    except (TypeError, ValueError, KeyError):
+        return "—"
 
 
 def _effect_text(v: dict, lang: str = "en") -> str:

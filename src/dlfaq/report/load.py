@@ -95,8 +95,16 @@ def _text(v: Any, where: str) -> None:
         _str(x, f"{where}.{k}")
 
 
-def _opt(d: dict[str, Any], key: str, check: Callable[[Any, str], Any], where: str) -> None:
-    if key in d and d[key] is not None:
+def _langs(v: Any, where: str) -> None:
+    """``{"en": str, "zh": str}`` as run_experiment writes titles and names (a language may be missing)."""
+    d = _obj(v, where)
+    for k, x in d.items():
+        _str(x, f"{where}.{k}")
+
+
+def _opt(d: dict[str, Any], key: str, check: Callable[[Any, str], Any], where: str, null: bool = False) -> None:
+    """Check ``d[key]`` when present; ``null``: run_experiment may write None there."""
+    if key in d and not (null and d[key] is None):
         check(d[key], f"{where}{key}")
 
 
@@ -128,7 +136,7 @@ def _effect_fields(d: dict[str, Any], where: str) -> None:
 
 def _part(v: Any, where: str) -> None:
     d = _obj(v, where)
-    _text(_need(d, "name", f"{where}."), f"{where}.name")
+    _langs(_need(d, "name", f"{where}."), f"{where}.name")
     _effect_fields(d, f"{where}.")
     if "verdict" in d and d["verdict"] not in VERDICTS:
         raise Bad(f"{where}.verdict", f"unknown verdict word {d['verdict']!r}")
@@ -136,8 +144,7 @@ def _part(v: Any, where: str) -> None:
 
 def _control(v: Any, where: str) -> None:
     d = _obj(v, where)
-    _obj(_need(d, "name", f"{where}."), f"{where}.name")
-    _text(d["name"], f"{where}.name")
+    _langs(_need(d, "name", f"{where}."), f"{where}.name")
     _effect_fields(d, f"{where}.")
     _opt(d, "source", _str, f"{where}.")
     if "reproduced" in d and not isinstance(d["reproduced"], bool):
@@ -155,15 +162,21 @@ def _verdict(v: Any, where: str) -> str:
         raise Bad(f"{where}.kind", f"must be 'check' or 'experiment', not {kind!r}")
     _opt(d, "reason", _text, f"{where}.")
     _opt(d, "rule", _text, f"{where}.")
-    if kind == "experiment":
-        parts = _list(d.get("parts") or [], f"{where}.parts")
-        for i, p in enumerate(parts):
-            _part(p, f"{where}.parts[{i}]")
-        if not parts:
-            _effect_fields(d, f"{where}.")
-        _opt(d, "control", _control, f"{where}.")
-        if "control_failed" in d and not isinstance(d["control_failed"], bool):
-            raise Bad(f"{where}.control_failed", "must be true/false")
+    parts = _list(d.get("parts", []), f"{where}.parts")
+    for i, p in enumerate(parts):
+        _part(p, f"{where}.parts[{i}]")
+    if kind == "experiment" and not parts:
+        _effect_fields(d, f"{where}.")
+    else:  # a check, or an effect made of parts: the single-effect fields are null or absent
+        for key, check in (("effect", _num), ("ci", _ci), ("n", _int), ("margin", _num)):
+            _opt(d, key, check, f"{where}.", null=True)
+        _opt(d, "unit", _str, f"{where}.")
+        if "values" in d:
+            for i, x in enumerate(_list(d["values"], f"{where}.values")):
+                _num(x, f"{where}.values[{i}]")
+    _opt(d, "control", _control, f"{where}.", null=True)
+    if "control_failed" in d and not isinstance(d["control_failed"], bool):
+        raise Bad(f"{where}.control_failed", f"must be true/false, not {_type_name(d['control_failed'])}")
     if "evidence" in d:
         for i, x in enumerate(_list(d["evidence"], f"{where}.evidence")):
             _str(x, f"{where}.evidence[{i}]")
@@ -195,30 +208,32 @@ def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[
     if status not in STATUSES:
         raise Bad("status", f"must be 'ok' or 'failed', not {status!r}")
     _opt(d, "question", _int, "")
+    if "question" in d and d["question"] != int(name[1:3]):
+        raise Bad("question", f"is {d['question']} but the record is {name!r}")
     for key in ("title", "description"):
-        _opt(d, key, _text, "")
-    for key in ("profile", "device", "started", "code", "error", "traceback", "notes"):
+        _opt(d, key, _langs, "")
+    for key in ("profile", "device", "started", "code", "traceback", "notes"):
         _opt(d, key, _str, "")
-    if "seed" in d and d["seed"] is not None:
-        _int(d["seed"], "seed")
+    _opt(d, "error", _str, "", null=True)
+    _opt(d, "seed", _int, "")
     _opt(d, "duration_s", _num, "")
     if isinstance(d.get("duration_s"), str):
         raise Bad("duration_s", "must be a finite number")
     for key in ("metrics", "timings", "versions"):
         _opt(d, key, _obj, "")
-    for i, t in enumerate(_list(d.get("tables") or [], "tables")):
+    for i, t in enumerate(_list(d.get("tables", []), "tables")):
         _table(t, f"tables[{i}]")
     claims: set[str] = set()
-    for i, v in enumerate(_list(d.get("verdicts") or [], "verdicts")):
+    for i, v in enumerate(_list(d.get("verdicts", []), "verdicts")):
         c = _verdict(v, f"verdicts[{i}]")
         if c in claims:
             raise Bad(f"verdicts[{i}].claim", f"{c!r} is judged twice")
         claims.add(c)
-    for i, x in enumerate(_list(d.get("missing_verdicts") or [], "missing_verdicts")):
+    for i, x in enumerate(_list(d.get("missing_verdicts", []), "missing_verdicts")):
         _str(x, f"missing_verdicts[{i}]")
     problems: list[str] = []
     figures = []
-    for i, f in enumerate(_list(d.get("figures") or [], "figures")):
+    for i, f in enumerate(_list(d.get("figures", []), "figures")):
         where = f"figures[{i}]"
         fd = _obj(f, where)
         _str(_need(fd, "name", f"{where}."), f"{where}.name")
@@ -235,7 +250,7 @@ def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[
                 problems.append(f"{where}.file: {fname!r} is missing; the figure is left out")
                 continue
         figures.append(fd)
-    if len(figures) != len(d.get("figures") or []):
+    if len(figures) != len(d.get("figures", [])):
         d = {**d, "figures": figures}
     return d, problems
 
@@ -259,7 +274,12 @@ class Loaded:
         """The record to display: the evidence, or a failed record carrying the problem line."""
         if self.record is not None:
             if self.later_failure is not None:
-                return {**self.record, "later_failure": self.later_failure}
+                lf = self.later_failure
+                note = (f"**A later run of this experiment failed** (started {lf['started'] or '?'}: "
+                        f"`{lf['error'] or '?'}`); this is the evidence of the run started "
+                        f"{self.record.get('started') or '?'}, which it did not replace.")
+                notes = self.record.get("notes") or ""
+                return {**self.record, "later_failure": lf, "notes": f"{note}\n\n{notes}" if notes else note}
             return self.record
         if self.problem is not None:
             return {"name": self.name, "status": "failed", "error": f"unreadable evidence: {self.problem}"}
@@ -355,8 +375,7 @@ def check_calibration(out_dir: Path | str) -> tuple[dict[str, Any] | None, str |
         for m, x in (d.get("targets") or {}).items():
             _ci(x, f"targets.{m}")
         _opt(d, "profile", _str, "")
-        if "seeds" in d and d["seeds"] is not None:
-            _int(d["seeds"], "seeds")
+        _opt(d, "seeds", _int, "", null=True)
     except Bad as exc:
         return None, f"{_rel(path, root)}: {exc}"
     return d, None
