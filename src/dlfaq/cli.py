@@ -1,8 +1,11 @@
 """The ``dlfaq`` command.
 
-Every user mistake (bad id, bad option value, unreadable folder) is printed as
-one line on stderr with exit code 2; tracebacks are kept for real bugs.
-Sub-command groups live in ``dlfaq.commands.*`` and are registered here.
+Every user mistake (bad id, bad option value, unreadable or unsuitable file) is
+printed as one line on stderr with exit code 2, and every argument is checked
+before any work starts. A bug in dlfaq prints one line too (exit 1), naming the
+exception; ``dlfaq --traceback ...`` (or ``DLFAQ_TRACEBACK=1``) shows the full
+traceback. Ctrl-C ends with one line and exit code 130. Sub-command groups live
+in ``dlfaq.commands.*`` and are registered here.
 """
 
 from __future__ import annotations
@@ -23,19 +26,28 @@ except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
     from click.exceptions import UsageError as ClickUsageError
 
 from dlfaq.commands._common import (
+    _STATE,
+    HELP_SETTINGS,
     ExecutorOpt,
     JobsOpt,
     JsonOpt,
     LangOpt,
     RayAddressOpt,
     UserError,
+    WideGroup,
+    check_device,
     check_executor,
     check_jobs,
     check_lang,
+    check_path,
+    check_seed,
     console,
+    first_line,
     print_json,
     print_table,
     run_specs,
+    short,
+    want_traceback,
     writable_dir,
 )
 
@@ -46,18 +58,39 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=WideGroup,
+    context_settings=HELP_SETTINGS,
 )
 
 DEFAULT_OUT = Path("dlfaq-results")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from dlfaq import __version__
+
+        print(f"dlfaq {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                 help="Print dlfaq's version and exit."),
+    traceback: bool = typer.Option(False, "--traceback", help="On an error, print the full Python traceback "
+                                   "(also DLFAQ_TRACEBACK=1)."),
+) -> None:
+    """An executable deep-learning FAQ: answers, tested components and reproducible evidence."""
+    _STATE["traceback"] = traceback
 
 
 def _parse_id(value: str) -> int:
     try:
         qid = int(value)
     except ValueError:
-        raise UserError(f"not a question id: {value!r} (expected a number from 1 to 18)") from None
+        raise UserError(f"not a question id: {short(value, 40)!r} (expected a number from 1 to 18)") from None
     if not 1 <= qid <= 18:
-        raise UserError(f"no question {qid}: ids run from 1 to 18")
+        raise UserError(f"no question {short(qid, 30)}: ids run from 1 to 18")
     return qid
 
 
@@ -207,13 +240,14 @@ def run_cmd(
     jobs = check_jobs(jobs)
     check_executor(executor, ray_address)
     if profile not in ("quick", "full"):
-        raise UserError(f"--profile must be 'quick' or 'full', not {profile!r}")
-    if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise UserError(f"--device must be 'cpu' or 'cuda', not {device!r}")
+        raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
+    check_seed(seed)
     specs = _select(target)
+    check_path(out, "--out")
+    device = check_device(device)
     writable_dir(out, "results")
     t0 = time.perf_counter()
-    records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=not as_json,
+    records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=True,
                         jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address)
     if as_json:
         print_json({"target": target, "profile": profile, "seed": seed, "out": str(out), "experiments": records})
@@ -261,6 +295,15 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
+for _group in app.registered_groups:  # sub-groups list their commands without "..." too
+    _group.cls = WideGroup
+    _group.context_settings = {**HELP_SETTINGS, **(_group.context_settings or {})}
+
+
+def _internal_error(exc: BaseException) -> str:
+    """One line for a bug in dlfaq (or in a library it calls): what broke, where to look next."""
+    return (f"dlfaq: internal error: {type(exc).__name__}: {first_line(exc, 200)} "
+            "(run again with --traceback for details, and please report it)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -268,26 +311,72 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     if not args:
         args = ["--help"]
+    _STATE["traceback"] = "--traceback" in args[: next((i for i, a in enumerate(args) if not a.startswith("-")),
+                                                        len(args))]
+    bad = next((i for i, a in enumerate(args) if "\0" in a), None)
+    if bad is not None:  # only possible in-process: a real command line cannot carry NUL bytes
+        print(f"dlfaq: error: argument {bad + 1} contains a NUL byte", file=sys.stderr)
+        sys.exit(2)
     try:
         rv = app(args=args, prog_name="dlfaq", standalone_mode=False)
     except UserError as exc:
+        if want_traceback() and exc.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(exc.__cause__)
         print(f"dlfaq: error: {exc}", file=sys.stderr)
         sys.exit(2)
     except ClickUsageError as exc:
         msg = " ".join(exc.format_message().split())
-        print(f"dlfaq: error: {msg}", file=sys.stderr)
+        print(f"dlfaq: error: {short(msg, 300)}", file=sys.stderr)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("dlfaq: aborted", file=sys.stderr)
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt):
+        _interrupted()
     except ClickException as exc:
-        print(f"dlfaq: error: {exc.format_message()}", file=sys.stderr)
+        print(f"dlfaq: error: {short(' '.join(exc.format_message().split()), 300)}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("dlfaq: interrupted", file=sys.stderr)
-        sys.exit(130)
     except BrokenPipeError:  # e.g. `dlfaq list | head`
+        _quiet_stdout()
         sys.exit(0)
+    except OSError as exc:  # the file system said no (a path the user gave, a full disk, permissions)
+        if want_traceback():
+            raise
+        where = f": {short(exc.filename)!r}" if getattr(exc, "filename", None) else ""
+        print(f"dlfaq: error: {exc.strerror or first_line(exc)}{where}", file=sys.stderr)
+        sys.exit(2)
+    except MemoryError:
+        print("dlfaq: error: out of memory", file=sys.stderr)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - a bug: one line unless the user asked for the traceback
+        if want_traceback():
+            raise
+        print(_internal_error(exc), file=sys.stderr)
+        sys.exit(1)
+    if rv == 130:  # typer turns KeyboardInterrupt into exit code 130 without a word
+        _interrupted()
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _interrupted() -> None:
+    """Ctrl-C: one line, exit 130 (128 + SIGINT), and no second traceback if Ctrl-C comes again."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        print("dlfaq: interrupted", file=sys.stderr, flush=True)
+    except OSError:
+        pass
+    sys.exit(130)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush stays silent."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

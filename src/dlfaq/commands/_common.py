@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +22,165 @@ import typer
 
 class UserError(Exception):
     """A mistake of the user's: printed as one line, exit code 2."""
+
+
+# --------------------------------------------------------------------------- validation helpers
+#
+# Every command checks all its arguments with these before it does any work (creates a
+# folder, imports torch for real, runs an experiment), so a bad value never leaves a trace.
+
+SEED_LIMIT = 2**32  # numpy's and torch's seeds must fit 32 bits for every backend dlfaq uses
+MiB = 1024 * 1024
+
+
+def short(text: object, limit: int = 80) -> str:
+    """``text`` for an error message: at most ``limit`` characters (the middle elided), one line."""
+    s = str(text).replace("\n", "\\n").replace("\r", "\\r")
+    if len(s) <= limit:
+        return s
+    keep = (limit - 1) // 2
+    return f"{s[:keep]}…{s[-keep:]}"
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first non-empty line of an exception's message (torch appends C++ backtraces)."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return short(line.strip(), limit)
+    return type(exc).__name__
+
+
+def want_traceback() -> bool:
+    """True when the user asked for full tracebacks (``dlfaq --traceback`` or ``DLFAQ_TRACEBACK=1``)."""
+    return _STATE["traceback"] or os.environ.get("DLFAQ_TRACEBACK", "").strip() not in ("", "0")
+
+
+_STATE = {"traceback": False}
+
+
+def check_int(value: int | None, opt: str, lo: int | None = None, hi: int | None = None) -> int | None:
+    """``value`` of option ``opt`` checked against ``lo <= value <= hi`` (None passes through)."""
+    if value is None:
+        return None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if lo is not None and hi is not None:
+            rng = f"between {lo} and {hi}"
+        elif lo is not None:
+            rng = f"at least {lo}"
+        else:
+            rng = f"at most {hi}"
+        raise UserError(f"{opt} must be {rng}, not {short(value, 30)}")
+    return value
+
+
+def check_seed(seed: int, opt: str = "--seed") -> int:
+    """A seed in ``0 <= seed < 2**32`` (what numpy and torch accept on every platform)."""
+    if not 0 <= seed < SEED_LIMIT:
+        raise UserError(f"{opt} must be between 0 and {SEED_LIMIT - 1}, not {short(seed, 30)}")
+    return seed
+
+
+_DEVICE_RE = re.compile(r"(cpu|cuda)(?::(\d{1,6}))?")
+
+
+def check_device(device: str | None, opt: str = "--device") -> str | None:
+    """``cpu``, ``cuda`` or ``cuda:N`` that this machine can use; None (the default) passes through.
+
+    Checked before any work: a CUDA device needs a CUDA build of torch, a visible GPU and
+    N below the device count. Only torch is imported (no CUDA context is created).
+    """
+    if device is None:
+        return None
+    m = _DEVICE_RE.fullmatch(device.strip())
+    if m is None or (m.group(1) == "cpu" and m.group(2) is not None and m.group(2) != "0"):
+        raise UserError(f"{opt} must be cpu, cuda or cuda:N, not {short(device, 40)!r}")
+    if m.group(1) == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.version.cuda is None:
+        raise UserError(f"{opt} {m.group(0)}: this torch build ({torch.__version__}) has no CUDA; use --device cpu")
+    n = torch.cuda.device_count()
+    if n == 0:
+        raise UserError(f"{opt} {m.group(0)}: no CUDA device is visible (see `dlfaq doctor`); use --device cpu")
+    if m.group(2) is not None and int(m.group(2)) >= n:
+        raise UserError(f"{opt} {m.group(0)}: there {'is' if n == 1 else 'are'} {n} CUDA device(s), "
+                        f"cuda:0 to cuda:{n - 1}")
+    return m.group(0)
+
+
+def check_path(path: Path | str, opt: str) -> Path:
+    """A path the OS can take at all (no NUL byte, no component or total over the system's limits)."""
+    s = os.fspath(path)
+    if "\0" in s:
+        raise UserError(f"{opt}: the path contains a NUL byte")
+    if s == "":
+        raise UserError(f"{opt}: the path is empty")
+    try:
+        os.stat(s)
+    except FileNotFoundError:
+        pass  # may be created later
+    except OSError as exc:
+        if exc.errno not in (20,):  # ENOTDIR: reported by the command with more context
+            raise UserError(f"{opt} {short(s)!r}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UserError(f"{opt} {short(s)!r}: {exc}") from None
+    return Path(s)
+
+
+def is_dir(path: Path | str) -> bool:
+    """``Path.is_dir`` that says False instead of raising (name too long, NUL byte, no access)."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def read_user_bytes(path: Path | str, what: str, max_bytes: int = 64 * MiB) -> bytes:
+    """The bytes of a regular file the user named, at most ``max_bytes`` of them.
+
+    Anything else is refused with a :class:`UserError` before reading: folders, FIFOs (which
+    would block for a writer), sockets and devices (``/dev/zero`` never ends). The file is
+    opened non-blocking and checked with ``fstat`` on the open descriptor, so a path that
+    changes between check and read cannot slip through.
+    """
+    s = os.fspath(path)
+    check_path(s, what)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(s, flags)
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {short(s)!r}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UserError(f"{what} {short(s)!r} is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"{what} {short(s)!r} is not a regular file (a FIFO, socket or device)")
+        too_big = UserError(f"{what} {short(s)!r} is larger than {max_bytes / MiB:.3g} MiB; refusing to read it")
+        if st.st_size > max_bytes:
+            raise too_big
+        os.set_blocking(fd, True)
+        chunks, got = [], 0
+        while got <= max_bytes:
+            chunk = os.read(fd, min(1 * MiB, max_bytes + 1 - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > max_bytes:  # grew while reading, or a /proc-style file reporting size 0
+            raise too_big
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {short(s)!r}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def read_user_file(path: Path | str, what: str, max_bytes: int = 64 * MiB, encoding: str = "utf-8",
+                   errors: str = "replace") -> str:
+    """:func:`read_user_bytes` decoded as text (undecodable bytes replaced by default)."""
+    return read_user_bytes(path, what, max_bytes).decode(encoding, errors=errors)
 
 
 def default_lang() -> str:
@@ -34,8 +196,33 @@ def check_lang(lang: str | None) -> str:
     if lang is None:
         return default_lang()
     if lang not in ("zh", "en"):
-        raise UserError(f"--lang must be 'zh' or 'en', not {lang!r}")
+        raise UserError(f"--lang must be 'zh' or 'en', not {short(lang, 40)!r}")
     return lang
+
+
+from typer.core import TyperGroup  # noqa: E402 - grouped with the help-formatting code it serves
+
+
+class WideGroup(TyperGroup):
+    """A command group whose command list shows each command's whole first sentence.
+
+    Click cuts short help to what fits the terminal and appends "..."; here the text is
+    wrapped onto more lines instead, so no description is ever truncated.
+    """
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is None or cmd.hidden:
+                continue
+            rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+HELP_SETTINGS = {"max_content_width": 120}
 
 
 LangOpt = typer.Option(None, "--lang", help="Language: zh or en (default: from the locale).")
@@ -78,15 +265,48 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: st
     console().print(t)
 
 
+class LineProgress:
+    """A ``progress(done, total, desc)`` callback printing one line per finished unit of work.
+
+    For logs and pipes, where a redrawn bar would be noise: each call that reports more work
+    done (``done`` grew, or a new ``desc`` at the same count) prints
+    ``[ 3/41] 12.3s q07.dropout-sweeps seed=2 done`` with the seconds since the start.
+    Calls with ``done == 0`` (something started) print nothing.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream
+        self.t0 = time.perf_counter()
+        self.last: tuple[float, float, str] | None = None
+
+    def __call__(self, done: float, total: float, desc: str = "") -> None:
+        if done <= 0 or (done, total, desc) == self.last:
+            return
+        self.last = (done, total, desc)
+        width = len(f"{total:.0f}")
+        count = f"{done:.0f}" if float(done).is_integer() else f"{done:.1f}"
+        line = f"[{count:>{width}}/{total:.0f}] {time.perf_counter() - self.t0:.1f}s {desc}".rstrip() + " done"
+        stream = self.stream or sys.stderr
+        try:
+            print(line, file=stream, flush=True)
+        except (OSError, ValueError):  # stderr closed or a broken pipe: progress is optional
+            pass
+
+
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Any]:
-    """Yield a ``progress(done, total, desc)`` callback drawing a rich progress bar on stderr.
+    """Yield a ``progress(done, total, desc)`` callback reporting on stderr.
 
-    The bar appears only when stderr is a terminal and ``enabled``; otherwise the
-    callback does nothing, so scripts and ``--json`` output stay clean.
+    On a terminal it draws a rich progress bar; otherwise (a pipe, a log file, CI) it prints
+    one line per finished unit of work with the elapsed time (:class:`LineProgress`), so
+    ``dlfaq run 7 | cat`` shows that work goes on. Stdout stays clean either way (``--json``).
+    ``enabled=False`` or ``DLFAQ_PROGRESS=0`` silences both.
     """
-    if not enabled or not sys.stderr.isatty():
+    if not enabled or os.environ.get("DLFAQ_PROGRESS", "").strip() == "0":
         yield lambda done, total, desc="": None
+        return
+    if not sys.stderr.isatty():
+        yield LineProgress()
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -121,14 +341,46 @@ def run_specs(
     from dlfaq.experiments import default_device
     from dlfaq.experiments.executor import run_all
 
-    dev = device or default_device()
+    dev = check_device(device) or default_device()
     cache = out / ".cache" / "units"
     if rerun:
         for spec in specs:
             shutil.rmtree(cache / spec.name, ignore_errors=True)
     with progress_bar(show_progress) as progress:
-        return run_all(specs, seed=seed, profile=profile, out=out, device=dev, jobs=jobs, progress=progress,
-                       cache=cache, executor=executor, ray_address=ray_address)
+        report = _ExperimentEnds(progress)
+        records = run_all(specs, seed=seed, profile=profile, out=out, device=dev, jobs=jobs, progress=report,
+                          cache=cache, executor=executor, ray_address=ray_address)
+        report.finish()
+        return records
+
+
+class _ExperimentEnds:
+    """Pass progress on, and report each finished experiment when they run one after another.
+
+    The sequential executor prefixes its descriptions with ``[i/n] NAME``; a new prefix means
+    the previous experiment is done, and :meth:`finish` reports the last one.
+    """
+
+    _PREFIX = re.compile(r"\[(\d+)/(\d+)\] (\S+)")
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.current: tuple[int, int, str] | None = None
+
+    def __call__(self, done: float, total: float, desc: str = "") -> None:
+        m = self._PREFIX.match(desc)
+        if m is not None:
+            key = (int(m.group(1)), int(m.group(2)), m.group(3))
+            if self.current is not None and key != self.current:
+                self.finish()
+            self.current = key
+        self.progress(done, total, desc)
+
+    def finish(self) -> None:
+        if self.current is not None:
+            i, n, name = self.current
+            self.progress(i, n, f"{name} (experiment)")
+            self.current = None
 
 
 JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes for the experiments' units (default: the "
@@ -143,7 +395,7 @@ RayAddressOpt = typer.Option(None, "--ray-address", help="Address of a running R
 
 def check_executor(executor: str, ray_address: str | None) -> None:
     if executor not in ("local", "ray"):
-        raise UserError(f"--executor must be 'local' or 'ray', not {executor!r}")
+        raise UserError(f"--executor must be 'local' or 'ray', not {short(executor, 40)!r}")
     if ray_address is not None and executor != "ray":
         raise UserError("--ray-address needs --executor ray")
     if executor == "ray":
@@ -163,28 +415,29 @@ def check_jobs(jobs: int | None) -> int:
             try:
                 jobs = int(env)
             except ValueError:
-                raise UserError(f"DLFAQ_JOBS must be a whole number, not {env!r}") from None
+                raise UserError(f"DLFAQ_JOBS must be a whole number, not {short(env, 40)!r}") from None
         else:
             from dlfaq.experiments.executor import default_jobs
 
             return min(default_jobs(), 256)
     if not 1 <= jobs <= 256:
-        raise UserError(f"--jobs must be between 1 and 256, not {jobs}")
+        raise UserError(f"--jobs must be between 1 and 256, not {short(jobs, 30)}")
     return jobs
 
 
 def writable_dir(path: Path, what: str) -> Path:
     """Create ``path`` if needed and make sure files can be written there."""
+    check_path(path, f"{what} folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"cannot create {what} folder {str(path)!r}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot create {what} folder {short(path)!r}: {exc.strerror or exc}") from None
     if not path.is_dir():
-        raise UserError(f"{what} path {str(path)!r} is not a folder")
+        raise UserError(f"{what} path {short(path)!r} is not a folder")
     probe = path / ".dlfaq-write-test"
     try:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UserError(f"cannot write to {what} folder {str(path)!r}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot write to {what} folder {short(path)!r}: {exc.strerror or exc}") from None
     return path

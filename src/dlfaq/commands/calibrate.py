@@ -12,11 +12,14 @@ from dlfaq.commands._common import (
     JsonOpt,
     LangOpt,
     UserError,
+    check_device,
+    check_int,
     check_jobs,
     check_lang,
     print_json,
     print_table,
     progress_bar,
+    short,
     writable_dir,
 )
 from dlfaq.experiments.calibration import save_calibration
@@ -30,7 +33,7 @@ def run_calibration(profile: str, seeds: int | None, device: str | None, show_pr
     from dlfaq.experiments.calibration import calibrate
 
     threads = torch.get_num_threads()
-    dev = device or default_device()
+    dev = check_device(device) or default_device()
     if not dev.startswith("cuda"):
         torch.set_num_threads(1)  # as for the experiments: small models, reproducible reductions
     try:
@@ -54,11 +57,9 @@ def calibrate_cmd(
     lang = check_lang(lang)
     jobs = check_jobs(jobs)
     if profile not in ("quick", "full"):
-        raise UserError(f"--profile must be 'quick' or 'full', not {profile!r}")
-    if seeds is not None and not 1 <= seeds <= 100:
-        raise UserError(f"--seeds must be between 1 and 100, not {seeds}")
-    if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise UserError(f"--device must be 'cpu' or 'cuda', not {device!r}")
+        raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
+    check_int(seeds, "--seeds", 1, 100)
+    device = check_device(device)
     writable_dir(out, "results")
     result = run_calibration(profile, seeds, device, show_progress=not as_json, jobs=jobs)
     path = save_calibration(out, result)
