@@ -9,7 +9,18 @@ from pathlib import Path
 
 import typer
 
-from dlfaq.commands._common import JsonOpt, UserError, print_json
+from dlfaq.commands._common import (
+    JsonOpt,
+    MiB,
+    UserError,
+    check_path,
+    is_dir,
+    print_json,
+    read_user_file,
+    short,
+)
+
+MAX_CAPTURE = 16 * MiB  # `ldconfig -p` of a big system is ~1 MiB; nvidia-smi and facts are a few KiB
 
 doctor_app = typer.Typer(
     name="doctor",
@@ -22,12 +33,10 @@ doctor_app = typer.Typer(
 
 
 def _read(path: Path | None, what: str) -> str | None:
+    """A captured command output the user gave: a regular file, bounded (no FIFO, no /dev/zero)."""
     if path is None:
         return None
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise UserError(f"cannot read {what} file {str(path)!r}: {exc.strerror or exc}") from None
+    return read_user_file(path, f"{what} file", MAX_CAPTURE)
 
 
 @doctor_app.callback()
@@ -44,21 +53,20 @@ def cuda_cmd(
         return
     from dlfaq.doctor.cuda import diagnose_cuda, fact_lines, load_torch_facts
 
-    if not root.is_dir():
-        raise UserError(f"--root {str(root)!r} is not a folder")
+    check_path(root, "--root")
+    if not is_dir(root):
+        raise UserError(f"--root {short(root)!r} is not a folder")
+    ldconfig_text = _read(ldconfig_output, "--ldconfig-output")
+    smi_text = _read(nvidia_smi_output, "--nvidia-smi-output")
     tf = None
     if torch_facts is not None:
-        _read(torch_facts, "--torch-facts")
+        text = _read(torch_facts, "--torch-facts")
         try:
-            tf = load_torch_facts(torch_facts)
-        except (ValueError, TypeError) as exc:
-            raise UserError(f"--torch-facts {str(torch_facts)!r} is not a torch facts JSON: {exc}") from None
-    rep = diagnose_cuda(
-        root.resolve(),
-        ldconfig_output=_read(ldconfig_output, "--ldconfig-output"),
-        nvidia_smi_output=_read(nvidia_smi_output, "--nvidia-smi-output"),
-        torch_facts=tf,
-    )
+            tf = load_torch_facts(text=text)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise UserError(f"--torch-facts {short(torch_facts)!r} is not a torch facts JSON: "
+                            f"{short(exc, 120)}") from None
+    rep = diagnose_cuda(root.resolve(), ldconfig_output=ldconfig_text, nvidia_smi_output=smi_text, torch_facts=tf)
     if as_json:
         print_json(rep.to_json())
     else:
@@ -75,7 +83,12 @@ def import_cmd(
     python: str = typer.Option(None, "--python", help="Interpreter to diagnose (default: this one)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Explain why `import NAME` fails, or which file it resolves to and why."""
+    """Explain why `import NAME` fails, or which file it resolves to and why.
+
+    The probe imports NAME in a separate interpreter (so the module's top-level code runs)
+    with PYTHONDONTWRITEBYTECODE=1 and -B: it writes nothing, not even __pycache__.
+    """
+    import os
     import re
     import shutil
     import sys
@@ -83,19 +96,27 @@ def import_cmd(
     from dlfaq.doctor.imports import diagnose_import
 
     if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name):
-        raise UserError(f"not a module name: {name!r}")
-    proj = (project or Path.cwd()).resolve()
-    if not proj.is_dir():
-        raise UserError(f"--project {str(project)!r} is not a folder")
+        raise UserError(f"not a module name: {short(name, 60)!r}")
     if script is not None and module is not None:
         raise UserError("give --script or --module, not both")
-    if script is not None and not (proj / script).is_file():
-        raise UserError(f"--script {str(script)!r} is not a file under {proj}")
+    if module is not None and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", module):
+        raise UserError(f"--module: not a module name: {short(module, 60)!r}")
+    if project is not None:
+        check_path(project, "--project")
+    proj = (project or Path.cwd()).resolve()
+    if not is_dir(proj):
+        raise UserError(f"--project {short(project)!r} is not a folder")
+    if script is not None:
+        check_path(script, "--script")
+        target = (proj / script).resolve()  # resolved: `..` and links cannot climb out of the project
+        if not target.is_relative_to(proj) or not target.is_file():
+            raise UserError(f"--script {short(script)!r} is not a file under {short(proj)}")
     py = sys.executable
     if python is not None:
+        check_path(python, "--python")
         py = shutil.which(python) or python
-        if not Path(py).is_file():
-            raise UserError(f"--python {python!r} not found")
+        if not Path(py).is_file() or not os.access(py, os.X_OK):
+            raise UserError(f"--python {short(python, 60)!r} is not an interpreter that can be run")
     rep = diagnose_import(name, proj, script=script, module=module, python=py)
     if as_json:
         print_json(rep.to_json())

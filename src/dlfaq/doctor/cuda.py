@@ -82,7 +82,25 @@ class TorchFacts:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TorchFacts:
+        """Facts from their JSON form; a missing, unknown or mistyped field raises ValueError."""
+        types: dict[str, tuple[type, ...]] = {
+            "version": (str,), "cuda": (str, type(None)), "cudnn": (int, type(None)), "available": (bool,),
+            "device_count": (int,), "devices": (list, tuple), "error": (str,), "location": (str,),
+        }
         d = dict(data)
+        unknown = sorted(set(d) - set(types))
+        if unknown:
+            raise ValueError(f"unknown field {unknown[0]!r}")
+        for key in ("version", "cuda", "cudnn", "available"):
+            if key not in d:
+                raise ValueError(f"missing field {key!r}")
+        for key, val in d.items():
+            if not isinstance(val, types[key]) or (key in ("cudnn", "device_count") and isinstance(val, bool)):
+                raise ValueError(f"field {key!r} has the wrong type ({type(val).__name__})")
+        if not all(isinstance(x, str) for x in d.get("devices", ())):
+            raise ValueError("field 'devices' must be a list of strings")
+        if d.get("device_count", 0) < 0:
+            raise ValueError("field 'device_count' is negative")
         d["devices"] = tuple(d.get("devices", ()))
         return cls(**d)
 
@@ -861,6 +879,13 @@ def fact_lines(rep: Report) -> list[tuple[str, str]]:
     return out
 
 
-def load_torch_facts(path: str | os.PathLike[str]) -> TorchFacts:
-    """Read a ``TorchFacts`` JSON file (as written by ``json.dumps(facts.to_json())``)."""
-    return TorchFacts.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+def load_torch_facts(path: str | os.PathLike[str] | None = None, *, text: str | None = None) -> TorchFacts:
+    """Read a ``TorchFacts`` JSON file (as written by ``json.dumps(facts.to_json())``), or its ``text``."""
+    if text is None:
+        if path is None:
+            raise TypeError("load_torch_facts needs a path or text")
+        text = Path(path).read_text(encoding="utf-8")
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    return TorchFacts.from_json(data)

@@ -159,9 +159,10 @@ def probe(name: str, inv: Invocation, timeout: float = 60.0) -> dict[str, Any]:
     env = dict(os.environ)
     env.pop("PYTHONSTARTUP", None)
     env.update(inv.env)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the probe imports the user's code: leave no __pycache__ behind
     try:
         p = subprocess.run(
-            [inv.python, "-c", _PROBE, name, inv.path0], cwd=str(inv.cwd), env=env,
+            [inv.python, "-B", "-c", _PROBE, name, inv.path0], cwd=str(inv.cwd), env=env,
             capture_output=True, text=True, timeout=timeout, check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -236,7 +237,8 @@ def other_pythons(project: Path, this: str) -> list[str]:
 def _where_elsewhere(python: str, top: str) -> str | None:
     code = "import importlib.util,sys;s=importlib.util.find_spec(sys.argv[1]);print(s and (s.origin or list(s.submodule_search_locations)[0]) or '')"
     try:
-        p = subprocess.run([python, "-I", "-c", code, top], capture_output=True, text=True, timeout=20, cwd="/", check=False)
+        p = subprocess.run([python, "-I", "-B", "-c", code, top], capture_output=True, text=True, timeout=20, cwd="/",
+                           check=False, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     except (OSError, subprocess.TimeoutExpired):
         return None
     found = p.stdout.strip()
