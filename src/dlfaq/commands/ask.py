@@ -6,24 +6,40 @@ import sys
 
 import typer
 
-from dlfaq.commands._common import JsonOpt, LangOpt, UserError, check_lang, print_json, print_table
+from dlfaq.commands._common import (
+    JsonOpt,
+    UserError,
+    check_int,
+    check_lang,
+    default_lang,
+    print_json,
+    print_table,
+)
+
+AskLangOpt = typer.Option(None, "--lang", help="Language of the answer: zh or en (default: the question's "
+                          "language, from its characters; the locale when it has no letters).")
+MAX_QUESTION = 2000  # characters; a question, not a document
 
 
 def ask_cmd(
     question: str = typer.Argument(..., metavar="QUESTION", help="A question in Chinese or English."),
-    top: int = typer.Option(3, "--top", help="How many entries to list."),
-    lang: str = LangOpt,
+    top: int = typer.Option(3, "--top", help="How many entries to list (1-18)."),
+    lang: str = AskLangOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Rank the FAQ entries for a question, then show the best entry's answer."""
     from dlfaq.faq import get_entry
     from dlfaq.faq.search import MIN_SCORE, ask, is_match, query_lang
 
-    lang = check_lang(lang)
+    if lang is not None:
+        lang = check_lang(lang)
     if not question.strip():
         raise UserError("the question is empty")
-    if top < 1:
-        raise UserError("--top must be at least 1")
+    if len(question) > MAX_QUESTION:
+        raise UserError(f"the question is {len(question)} characters long; ask in at most {MAX_QUESTION}")
+    check_int(top, "--top", 1, 18)
+    if lang is None:  # answer in the language the question was asked in
+        lang = query_lang(question) if any(ch.isalpha() for ch in question) else default_lang()
     hits, confident = ask(question, k=top)
     if as_json:
         print_json([{"id": h.id, "score": h.score, "match": is_match(question, h)} for h in hits])
