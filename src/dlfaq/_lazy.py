@@ -37,11 +37,15 @@ def static_all(module: str) -> tuple[str, ...] | None:
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
+        if isinstance(node, ast.Assign):
+            targets, rhs = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, rhs = [node.target], node.value
+        else:
+            continue
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
             try:
-                value = ast.literal_eval(node.value)  # type: ignore[arg-type]
+                value = ast.literal_eval(rhs)
             except ValueError:
                 return None
             if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):

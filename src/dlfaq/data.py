@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class Split:
                                               random_state=seed, stratify=self.y_train)
         return Split(Xtr, ytr, self.X_test, self.y_test, Xva, yva)
 
-    def val_tensors(self, device: str = "cpu") -> tuple:
+    def val_tensors(self, device: str = "cpu") -> tuple[Any, Any]:
         """(X_val, y_val) as torch tensors on ``device``."""
         import torch
 
@@ -59,7 +60,7 @@ class Split:
     def n_features(self) -> int:
         return int(self.X_train.shape[1])
 
-    def tensors(self, device: str = "cpu") -> tuple:
+    def tensors(self, device: str = "cpu") -> tuple[Any, Any, Any, Any]:
         """(X_train, y_train, X_test, y_test) as torch tensors on ``device``."""
         import torch
 

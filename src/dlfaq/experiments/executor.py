@@ -32,6 +32,9 @@ from dlfaq.experiments._core import (
 )
 
 ProgressFn = Callable[[float, float, str], None]
+#: What a worker needs to rebuild the run's context: seed, profile, device, out folder, cache folder.
+CtxArgs = tuple[int, str, str, str, "str | None"]
+Record = dict[str, Any]
 
 
 def default_jobs() -> int:
@@ -56,7 +59,7 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def _unit_task(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
+def _unit_task(name: str, ctx_args: CtxArgs, key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
     """One unit in a worker: its result and the seconds it took there (0 for a cache hit, nearly)."""
     import time
 
@@ -68,7 +71,7 @@ def _unit_task(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) 
     return result, time.perf_counter() - t0
 
 
-def _plain_task(name: str, ctx_args: tuple) -> dict[str, Any]:
+def _plain_task(name: str, ctx_args: CtxArgs) -> dict[str, Any]:
     from dlfaq.experiments._core import discover
 
     return run_experiment(discover()[name], _context(*ctx_args))
@@ -106,7 +109,7 @@ def run_all(
     return _parallel(specs, ctx_args, jobs, progress)
 
 
-def _sequential(specs: Sequence[ExperimentSpec], ctx_args: tuple, progress: ProgressFn | None) -> list[dict]:
+def _sequential(specs: Sequence[ExperimentSpec], ctx_args: CtxArgs, progress: ProgressFn | None) -> list[Record]:
     records = []
     for i, spec in enumerate(specs):
         def prog(done: float, total: float, desc: str = "", _s: ExperimentSpec = spec, _i: int = i) -> None:
@@ -120,14 +123,14 @@ def _sequential(specs: Sequence[ExperimentSpec], ctx_args: tuple, progress: Prog
     return records
 
 
-def _parallel(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: ProgressFn | None) -> list[dict]:
+def _parallel(specs: Sequence[ExperimentSpec], ctx_args: CtxArgs, jobs: int, progress: ProgressFn | None) -> list[Record]:
     import multiprocessing as mp
 
     records: dict[str, dict[str, Any]] = {}
     pending: dict[str, set[str]] = {}  # experiment -> unit keys not back yet
     results: dict[str, dict[str, dict[str, Any]]] = {}
     errors: dict[str, BaseException] = {}
-    futures: dict[Future, tuple[str, str | None]] = {}
+    futures: dict[Future[Any], tuple[str, str | None]] = {}
     unit_seconds: dict[str, float] = {}
     total = 0
     done = 0
@@ -185,13 +188,13 @@ def _parallel(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progr
     return [records[s.name] for s in specs]
 
 
-def _ray_unit(name: str, ctx_args: tuple, key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
+def _ray_unit(name: str, ctx_args: CtxArgs, key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
     _worker_init()
     return _unit_task(name, ctx_args, key, params)
 
 
-def _ray(specs: Sequence[ExperimentSpec], ctx_args: tuple, jobs: int, progress: ProgressFn | None,
-         address: str | None) -> list[dict]:
+def _ray(specs: Sequence[ExperimentSpec], ctx_args: CtxArgs, jobs: int, progress: ProgressFn | None,
+         address: str | None) -> list[Record]:
     """The units as Ray tasks (one CPU each, a quarter GPU each when the device is CUDA).
 
     Plain function experiments (the exact checks, seconds each) and every merge
@@ -279,14 +282,14 @@ def _by_name(specs: Sequence[ExperimentSpec]) -> dict[str, ExperimentSpec]:
     return {s.name: s for s in specs}
 
 
-def _merge(spec: ExperimentSpec, ctx_args: tuple, results: dict, error: BaseException | None,
+def _merge(spec: ExperimentSpec, ctx_args: CtxArgs, results: dict[str, Any], error: BaseException | None,
            unit_seconds: float = 0.0) -> dict[str, Any]:
     ctx = _context(*ctx_args)
     return run_experiment(spec, ctx, unit_results=error if error is not None else results,
                           unit_seconds=unit_seconds)
 
 
-def _result_or_failure(fut: Future, name: str) -> dict[str, Any]:
+def _result_or_failure(fut: Future[Record], name: str) -> dict[str, Any]:
     try:
         return fut.result()
     except Exception as exc:  # noqa: BLE001 - a worker that died still yields a record

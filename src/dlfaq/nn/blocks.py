@@ -225,7 +225,7 @@ class MLP(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-draw every weight with the configured init (norm layers back to γ=1, β=0)."""
-        for layer in self.layers:
+        for layer in self._hidden():
             layer.linear.reset_parameters()
             _init_linear(layer.linear, self.init, self.init_gain)
             if layer.norm is not None:
@@ -244,7 +244,10 @@ class MLP(nn.Module):
 
     def linears(self) -> list[nn.Linear]:
         """All Linear layers in order, hidden layers first and the head last."""
-        return [layer.linear for layer in self.layers] + [self.head]
+        return [layer.linear for layer in self._hidden()] + [self.head]
+
+    def _hidden(self) -> list[HiddenLayer]:
+        return [layer for layer in self.layers if isinstance(layer, HiddenLayer)]
 
     def extra_repr(self) -> str:
         parts = [

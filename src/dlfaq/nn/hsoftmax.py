@@ -272,6 +272,13 @@ class HierarchicalSoftmax(nn.Module):
         >>> logp = hs.log_prob(hidden)             # (B, V), for evaluation
     """
 
+    # buffers registered in __init__ (typed here for readers and type checkers)
+    paths: Tensor
+    signs: Tensor
+    depths: Tensor
+    _node_edge: Tensor
+    _leaf_edge: Tensor
+
     def __init__(
         self,
         in_features: int,

@@ -84,7 +84,7 @@ def _is_classification(out: Tensor, y: Tensor) -> bool:
 
 
 def make_optimizer(
-    params: Iterable[nn.Parameter] | list[dict],
+    params: Iterable[nn.Parameter] | list[dict[str, Any]],
     optimizer: str | Callable[..., torch.optim.Optimizer] = "sgd",
     lr: float = 0.1,
     momentum: float = 0.0,
@@ -306,7 +306,7 @@ def fit(
         hist.best_epoch = early_stopping.best_epoch
     elif val_d is not None and hist.epochs:
         losses = [e["val_loss"] for e in hist.epochs]
-        finite = [(v, i) for i, v in enumerate(losses) if math.isfinite(v)]
-        hist.best_epoch = hist.epochs[min(finite)[1]]["epoch"] if finite else None
+        finite_losses = [(v, i) for i, v in enumerate(losses) if math.isfinite(v)]
+        hist.best_epoch = int(hist.epochs[min(finite_losses)[1]]["epoch"]) if finite_losses else None
     model.eval()
     return hist

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -114,7 +115,7 @@ def l2_penalty(model: nn.Module, weight: float, skip_bias_and_norm: bool = True)
     return weight * total
 
 
-def decay_param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+def decay_param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """Two optimizer parameter groups: penalized parameters with ``weight_decay`` and the
     rest (biases, norm parameters) with 0, e.g. ``torch.optim.AdamW(decay_param_groups(m, 0.01))``.
     """
