@@ -1,30 +1,58 @@
-"""``dlfaq bench``: list and run the benchmark scripts of a source checkout.
+"""``dlfaq bench``: list and run the benchmark scripts.
 
 Benchmarks time a dlfaq component against its anchor library in the same run
 and print the ratio (ours / anchor). They live in ``benchmarks/`` next to
-``src/`` and are not installed with the package.
+``src/``; the wheel installs the same scripts as data files under
+``PREFIX/share/dlfaq/benchmarks`` (``pyproject.toml``, ``[tool.setuptools.data-files]``),
+so ``dlfaq bench`` works from a source checkout and after ``pip install .`` alike.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import typer
 
-from dlfaq.commands._common import JsonOpt, UserError, print_json, print_table
+from dlfaq.commands._common import JsonOpt, UserError, is_dir, print_json, print_table, short
 
-bench_app = typer.Typer(help="Speed and memory against the anchor libraries (source checkout only).", no_args_is_help=True)
+bench_app = typer.Typer(help="Speed and memory against the anchor libraries.", no_args_is_help=True)
+
+SHARE = Path("share") / "dlfaq" / "benchmarks"
+
+
+def bench_dirs() -> list[Path]:
+    """Where benchmark scripts may be, in order: $DLFAQ_BENCHMARKS, the source checkout, the install prefixes."""
+    import site
+
+    import dlfaq
+
+    pkg = Path(dlfaq.__file__).resolve().parent
+    cands = []
+    if os.environ.get("DLFAQ_BENCHMARKS"):
+        cands.append(Path(os.environ["DLFAQ_BENCHMARKS"]))
+    cands.append(pkg.parents[1] / "benchmarks")  # src/dlfaq -> the checkout's benchmarks/
+    # PREFIX/lib/pythonX.Y/site-packages/dlfaq -> PREFIX/share/... (venv, --prefix, --user, system)
+    prefixes = [pkg.parents[3], Path(sys.prefix), Path(sysconfig.get_paths()["data"])]
+    if site.USER_BASE:
+        prefixes.append(Path(site.USER_BASE))
+    cands += [p / SHARE for p in prefixes]
+    seen: list[Path] = []
+    for c in cands:
+        if c not in seen:
+            seen.append(c)
+    return seen
 
 
 def _bench_dir() -> Path:
-    import dlfaq
-
-    d = Path(dlfaq.__file__).resolve().parents[2] / "benchmarks"
-    if not d.is_dir():
-        raise UserError("no benchmarks/ folder: benchmarks ship with the source checkout (git clone, pip install -e .)")
-    return d
+    for d in bench_dirs():
+        if is_dir(d) and any(d.glob("bench_*.py")):
+            return d
+    raise UserError("no benchmark scripts found: reinstall dlfaq from its source (pip install . puts them in "
+                    f"{Path(sys.prefix) / SHARE}), run from a git checkout, or set DLFAQ_BENCHMARKS=DIR")
 
 
 def _scripts() -> dict[str, Path]:
@@ -57,7 +85,7 @@ def run_cmd(
     """Run one benchmark script with this interpreter."""
     scripts = _scripts()
     if name not in scripts:
-        raise UserError(f"unknown benchmark {name!r}; choose one of: {', '.join(scripts)}")
+        raise UserError(f"unknown benchmark {short(name, 40)!r}; choose one of: {', '.join(scripts)}")
     rc = subprocess.call([sys.executable, str(scripts[name]), *(args or [])])
     raise typer.Exit(rc)
 
