@@ -177,3 +177,42 @@ def test_ray_reads_and_writes_the_unit_cache_in_the_driver(tmp_path, monkeypatch
     monkeypatch.setattr(executor, "_ray_unit", lambda *args: pytest.fail("a cached unit was sent to Ray"))
     (b, _) = run_all(specs, **kw)
     assert a["metrics"] == b["metrics"] and a["verdicts"] == b["verdicts"]
+
+
+@pytest.mark.slow
+def test_ray_joins_an_existing_cluster_by_address(tmp_path):
+    """`ray start --head` in another process, then --ray-address: the driver joins, does not start one."""
+    pytest.importorskip("ray")
+    import shutil
+    import subprocess
+
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).with_name("ray")
+    ray_cli = str(beside) if beside.exists() else shutil.which("ray")
+    if ray_cli is None:
+        pytest.skip("the ray command is not on PATH")
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # Ray's socket paths must stay under 107 bytes
+    start = subprocess.run([ray_cli, "start", "--head", "--num-cpus", "2", "--include-dashboard", "false",
+                            "--port", "0", "--temp-dir", str(tmp), "--disable-usage-stats"],
+                           capture_output=True, text=True, timeout=180)
+    assert start.returncode == 0, start.stderr[-2000:]
+    try:
+        address = next((tmp / "session_latest").glob("ray_current_cluster"), None)
+        addr = address.read_text().strip() if address else "auto"
+        specs = _studies_and_a_plain(1)
+        a = run_all(specs, seed=0, profile="smoke", out=tmp_path / "a", device="cpu", jobs=1)
+        b = run_all(specs, seed=0, profile="smoke", out=tmp_path / "b", device="cpu", jobs=2, executor="ray",
+                    ray_address=addr)
+        import ray
+
+        assert not ray.is_initialized(), "the driver disconnects from a cluster it did not start"
+        for ra, rb in zip(a, b, strict=True):
+            assert rb["status"] == "ok", rb.get("error")
+            assert ra["metrics"] == rb["metrics"] and ra["verdicts"] == rb["verdicts"], ra["name"]
+    finally:
+        subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=120)
+        shutil.rmtree(tmp, ignore_errors=True)
