@@ -1,0 +1,81 @@
+"""Q1 notebook: broken CUDA/cuDNN set-ups in a fake root, fixed by the doctor's commands vs the page's two."""
+
+from dlfaq.notebooks.cells import Code, Md, Sizes
+
+CELLS = [
+    Md(
+        """
+        ## 实验设计
+        `dlfaq.doctor.fixtures` 的每个案例都在临时目录里搭一棵假的系统树。doctor 诊断它;打印出的修复命令由
+        `dlfaq.doctor.sandbox.Sandbox` 在这棵树里执行(`ln`/`tee` 只作用于假树,`ldconfig -r` 限定在其中),然后再诊断一次。
+        页面的两条命令(`ldconfig DIR` 和 `ln -sf …`)以同样方式执行。之后再跑一次普通 `ldconfig`(任何装包都会触发),看修复是否持久。
+        这些都是确定的文件系统行为,所以每个结论都是精确检验。
+        """,
+        """
+        ## The design
+        Every case of `dlfaq.doctor.fixtures` builds a fake system tree in a temporary folder. The doctor
+        diagnoses it; its printed fix commands are applied inside that tree by `dlfaq.doctor.sandbox.Sandbox`
+        (`ln`/`tee` on the fake tree, `ldconfig -r` confined to it); then it diagnoses again. The page's two
+        commands (`ldconfig DIR` and `ln -sf …`) are applied the same way. A later plain `ldconfig` (what any
+        package installation triggers) tests whether a fix lasts. All of this is deterministic file-system
+        behaviour, so every verdict is an exact check.
+        """,
+    ),
+    Sizes(quick=dict(cases=None), full=dict(), smoke=dict(cases=["healthy", "cudnn-copied", "folder-unknown"])),
+    Code(
+        """
+        import tempfile
+        from pathlib import Path
+        from dlfaq.doctor import diagnose_cuda, fixtures
+        from dlfaq.doctor.sandbox import Sandbox, SandboxError
+
+        tmp = Path(tempfile.mkdtemp(prefix="dlfaq-q01-"))
+        names = cases or list(fixtures.CASES)
+
+        def apply(sb, cmds):
+            for c in cmds:
+                try:
+                    sb.apply(c)
+                except SandboxError as exc:
+                    return f"refused: {exc}"
+            return ""
+
+        rows = []
+        for name in names:
+            expected = fixtures.CASES[name][1]
+            sb = Sandbox(fixtures.build(name, tmp / name))
+            rep = sb.diagnose()
+            detected = (expected in rep.codes()) if expected else rep.healthy
+            now = later = None
+            if name in fixtures.FIXABLE:
+                now = not apply(sb, rep.fix_commands()) and sb.diagnose().healthy
+                later = bool(now) and not apply(sb, [f"sudo ldconfig -r {sb.root}"]) and sb.diagnose().healthy
+            rows.append((name, expected, detected, now, later))
+            print(f"{name:22s} expected {str(expected):22s} detected {detected!s:5}  doctor fix works {now!s:5}  lasts {later}")
+        """
+    ),
+    Md(
+        """
+        ## 页面的 `ldconfig DIR`:在 cuDNN 目录不在任何 conf 文件里的案例上
+        """,
+        """
+        ## The page's `ldconfig DIR` on the case whose cuDNN folder no conf file names
+        """,
+    ),
+    Code(
+        """
+        sb = Sandbox(fixtures.build("folder-unknown", tmp / "page-ldconfig"))
+        before = sb.diagnose().healthy
+        sb.apply(f"sudo ldconfig -r {sb.root} /opt/cudnn/lib")
+        now = sb.diagnose().healthy
+        sb.apply(f"sudo ldconfig -r {sb.root}")
+        later = sb.diagnose().healthy
+        print(f"healthy before {before}, right after `ldconfig DIR` {now}, after a later plain ldconfig {later}")
+        print("q01.ldconfig-registers-folder:", "supported" if (not before and now) else "contradicted",
+              "(lasting:", later, ")")
+        print("\\nThis machine:")
+        for f in diagnose_cuda().sorted():
+            print(f"  [{f.severity.value}] {f.code}: {f.title}")
+        """
+    ),
+]

@@ -1,0 +1,122 @@
+"""The per-question notebooks: one per question, valid nbformat v4, code that compiles and uses only
+dlfaq's public API (no private module or name, no experiment runner); the CLI writes them; one
+notebook executes headlessly in the slow tier."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+import nbformat
+import pytest
+
+from dlfaq.cli import main
+from dlfaq.notebooks import QUESTIONS, build_notebook, write_all, write_notebook, written_by_dlfaq
+
+RUNNERS = {"run_experiment", "run_unit", "Study", "experiment", "discover", "run_specs"}
+
+
+def _code(nb):
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("qid", QUESTIONS)
+def test_notebook_valid_compiles_and_public(qid):
+    nb = build_notebook(qid)
+    nbformat.validate(nb)
+    assert nb.metadata["dlfaq"]["question"] == qid
+    code = _code(nb)
+    assert sum("PROFILE = \"quick\"" in c for c in code) == 1  # exactly one marked sizes cell
+    dlfaq_names: set[str] = set()
+    for i, src in enumerate(code):
+        tree = ast.parse(compile(src, f"q{qid:02d}-cell{i}", "exec", ast.PyCF_ONLY_AST))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dlfaq"):
+                parts = node.module.split(".")
+                assert not any(p.startswith("_") for p in parts), node.module
+                assert parts[:2] != ["dlfaq", "experiments"] or node.module == "dlfaq.experiments" and \
+                    all(a.name == "stats" for a in node.names), f"Q{qid}: experiment module {node.module}"
+                for a in node.names:
+                    assert not a.name.startswith("_"), f"Q{qid}: private name {a.name}"
+                    assert a.name not in RUNNERS, f"Q{qid}: runner {a.name}"
+                    dlfaq_names.add(a.asname or a.name)
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    assert not a.name.startswith("dlfaq") or not any(p.startswith("_") for p in a.name.split("."))
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in dlfaq_names:
+                assert not node.attr.startswith("_"), f"Q{qid}: private {node.value.id}.{node.attr}"
+    assert "stats" in dlfaq_names or qid in (1, 2, 3, 10, 13, 16, 18)  # measured questions compute effects
+
+
+def test_markdown_language():
+    both, zh, en = (build_notebook(9, lang) for lang in (None, "zh", "en"))
+    md = lambda nb: "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")  # noqa: E731
+    assert re.search(r"[\u4e00-\u9fff]", md(zh)) and not re.search(r"[\u4e00-\u9fff]", md(en))
+    assert md(both).index("随机") < md(both).index("randomness")  # zh first, then en
+    assert _code(zh) == _code(en)
+
+
+def test_write_all_and_overwrite_rules(tmp_path):
+    paths = write_all(tmp_path)
+    assert [p.name for p in paths] == [f"q{q:02d}.ipynb" for q in QUESTIONS]
+    assert all(written_by_dlfaq(p) for p in paths)
+    write_notebook(7, tmp_path)  # a file dlfaq wrote is overwritten
+    mine = tmp_path / "other" / "q07.ipynb"
+    mine.parent.mkdir()
+    mine.write_text(json.dumps({"cells": [], "metadata": {}}))
+    with pytest.raises(FileExistsError):
+        write_notebook(7, mine.parent)
+    assert json.loads(mine.read_text())["cells"] == []
+    write_notebook(7, mine.parent, force=True)
+    assert written_by_dlfaq(mine)
+
+
+def _cli(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_cli_writes_and_errors(tmp_path, capsys):
+    rc, out, _ = _cli(["notebook", "15", "--out", str(tmp_path), "--lang", "en"], capsys)
+    assert rc == 0 and out.strip() == str(tmp_path / "q15.ipynb")
+    nb = nbformat.read(tmp_path / "q15.ipynb", as_version=4)
+    assert nb.metadata["dlfaq"]["lang"] == "en"
+    rc, _, err = _cli(["notebook", "19", "--out", str(tmp_path)], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "no question 19" in err
+    rc, _, err = _cli(["notebook", "x", "--out", str(tmp_path)], capsys)
+    assert rc == 2 and "not a question id" in err
+    foreign = tmp_path / "q03.ipynb"
+    foreign.write_text("{}")
+    rc, _, err = _cli(["notebook", "3", "--out", str(tmp_path)], capsys)
+    assert rc == 2 and "--force" in err and foreign.read_text() == "{}"
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    rc, _, err = _cli(["notebook", "3", "--out", str(blocker)], capsys)
+    assert rc == 2 and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_q07_notebook_executes(tmp_path):
+    """Execute Q7's notebook headlessly at its smoke sizes; its outputs carry the effect and interval."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    from nbclient import NotebookClient
+
+    nb = build_notebook(7, "en")
+    for c in nb.cells:
+        if c.cell_type == "code" and 'PROFILE = "quick"' in c.source:
+            c.source = c.source.replace('PROFILE = "quick"', 'PROFILE = "smoke"')
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert not any(o.get("output_type") == "error" for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    m = re.search(r"test-accuracy gain\s+effect ([+-]\d+\.\d+) points, 95% CI \[([+-]\d+\.\d+), ([+-]\d+\.\d+)\]", text)
+    assert m, text
+    mean, lo, hi = map(float, m.groups())
+    assert lo <= mean <= hi
+    assert re.search(r"q07.reduces-overfitting: (supported|partly|contradicted|inconclusive)", text)
+    assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
