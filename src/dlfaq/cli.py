@@ -284,6 +284,7 @@ def _register_subcommands() -> None:
         ("dlfaq.commands.embeddings", "register"),
         ("dlfaq.commands.bench", "register"),
         ("dlfaq.commands.calibrate", "register"),
+        ("dlfaq.commands.notebook", "register"),
     ):
         try:
             mod = importlib.import_module(mod_name)
