@@ -47,5 +47,7 @@ def visible_text(page_html: str) -> str:
 
 
 def english_function_words(page_html: str) -> list[str]:
-    words = re.findall(r"[A-Za-z]+", visible_text(page_html))
-    return [w for w in words if w.lower() in FUNCTION_WORDS]
+    """English function words in the visible text. Identifiers (``fan_in``, ``not-on-sys-path``) are one token, and a
+    single letter is a variable or a label (``A``, ``(a)``), not the article."""
+    words = re.findall(r"[A-Za-z_]+(?:-[A-Za-z_]+)*", visible_text(page_html))
+    return [w for w in words if len(w) > 1 and w.lower() in FUNCTION_WORDS]

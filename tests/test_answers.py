@@ -31,3 +31,33 @@ def test_placeholders_are_well_formed_and_name_an_experiment_of_the_question(ent
                 assert p.claim in claims, p.text
             else:
                 assert p.experiment in shorts, f"{p.text}: q{entry.id:02d} has no experiment {p.experiment!r}"
+
+
+@pytest.mark.parametrize("entry", load_all(), ids=lambda e: f"q{e.id:02d}")
+def test_every_formula_in_an_answer_typesets(entry):
+    """Each $...$ / $$...$$ of an answer becomes MathML (an unknown command would fall back to text)."""
+    from dlfaq.report import math as tex
+
+    for lang in ("en", "zh"):
+        for latex, display in tex.spans(entry.answer[lang]):
+            assert tex.to_mathml(latex, display).startswith("<math"), f"q{entry.id:02d} ({lang}): {latex!r}"
+
+
+def test_q03_quotes_what_dlfaq_shape_layer_prints():
+    """The answer's command line and the output it quotes agree with the real CLI, in both languages."""
+    import re
+    import subprocess
+    import sys
+
+    from dlfaq.faq import get_entry
+
+    entry = get_entry(3)
+    for lang in ("en", "zh"):
+        text = entry.answer[lang]
+        cmd = re.search(r"`dlfaq (shape layer [^`]+)`", text)
+        quoted = re.search(r"`(Conv2d\([^`]+)`", text)
+        assert cmd and quoted, lang
+        r = subprocess.run([sys.executable, "-m", "dlfaq", *cmd.group(1).split()], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == quoted.group(1), (lang, r.stdout)

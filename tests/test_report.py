@@ -136,3 +136,25 @@ def test_experiment_verdicts_show_their_statistics_control_and_filled_numbers(tm
     assert quotes.render(text, 7, {}, lang="zh") == "gain 〔尚未测量〕 and 〔尚未测量〕"
     with pytest.raises(quotes.QuoteError):
         quotes.render("{{dropout-sweeps.metrics.nothing}}", 7, {"q07.dropout-sweeps": rec}, strict=True)
+
+
+def test_each_claim_links_to_the_evidence_that_decided_it_and_back(site: Path):
+    """Every judged claim names its statistic's figure or table by an anchor on the page, and that
+    figure or table links back to the claim (both languages)."""
+    import re
+
+    from site_text import english_function_words
+
+    for name in ("q03.html", "q03.zh.html", "q18.html", "q18.zh.html"):
+        page = (site / name).read_text(encoding="utf-8")
+        claims = re.findall(r'<li class="claim" id="([^"]+)">(.*?)</li>(?=<li class="claim"|</ul>)', page, re.S)
+        assert claims, name
+        for cid, body in claims:
+            links = re.findall(r'class="evlink" href="#([^"]+)"', body)
+            assert links, f"{name}: {cid} links to no evidence"
+            for target in links:
+                assert f'id="{target}"' in page
+            back = re.findall(r'<p class="decides">(.*?)</p>', page, re.S)  # under each figure and table
+            assert any(f'href="#{cid}"' in b for b in back), f"{name}: no figure or table names {cid}"
+        if name.endswith(".zh.html"):
+            assert len(english_function_words(page)) <= 5, (name, english_function_words(page))

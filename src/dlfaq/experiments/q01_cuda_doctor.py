@@ -174,6 +174,11 @@ def yes(v: bool) -> dict[str, str]:
     return {"en": "yes" if v else "no", "zh": "是" if v else "否"}
 
 
+#: How the ldconfig of this run worked, in Chinese (for the zh reason).
+ENGINE_ZH = {"real ldconfig -r (chroot into the fake root)": "真实的 ldconfig -r(chroot 到假根目录)",
+             "Python model of ldconfig": "ldconfig 的 Python 模型"}
+
+
 def judge_claims(ev: Evidence, rows: list[CaseResult], ld: dict[str, bool], ln: dict[str, Any], engine: str) -> None:
     # 1. `ldconfig DIR` makes the folder's libraries findable (what the claim says: right after running it).
     holds = (not ld["served_before"]) and ld["served_now"] and ld["healthy_now"]
@@ -198,7 +203,7 @@ def judge_claims(ev: Evidence, rows: list[CaseResult], ld: dict[str, bool], ln: 
                       f"{yes(ld['served_now'])['zh']}(doctor 判定健康:{yes(ld['healthy_now'])['zh']});之后再跑一次普通 "
                       f"`ldconfig`:{yes(later)['zh']}。"
                       + ("它在重建缓存后仍然有效" if later else "也就是说这种登记只维持到下一次重建缓存,不像 doctor 给出的 conf 文件修复那样持久")
-                      + f"(ldconfig:{engine})。"},
+                      + f"(ldconfig:{ENGINE_ZH.get(engine, engine)})。"},
         evidence=["cases", "ldconfig_dir"],
     ))
 

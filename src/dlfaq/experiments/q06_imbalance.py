@@ -65,6 +65,18 @@ LABELS = {
     "easy_ensemble": "EasyEnsemble",
     "feature_selection": "feature selection (MI)",
 }
+#: The same names in Chinese (the zh names of the claims' parts).
+LABELS_ZH = {
+    "plain": "普通模型",
+    "ros": "随机过采样",
+    "smote": "SMOTE",
+    "rus": "随机欠采样",
+    "class_weights": "类别权重",
+    "focal": "焦点损失(focal loss)",
+    "logit_adjust": "logit 调整",
+    "easy_ensemble": "EasyEnsemble",
+    "feature_selection": "特征选择(互信息)",
+}
 SETTING = {"ros": "minority:majority after", "rus": "minority:majority after", "smote": "k neighbours",
            "class_weights": "weights", "focal": "γ", "logit_adjust": "τ", "easy_ensemble": "minority:majority per member",
            "feature_selection": "features kept", "plain": "weight decay"}
@@ -356,8 +368,7 @@ class Remedies(Study):
                   "zh": "所有设置都在不均衡的训练集上用交叉验证选出;每种方法只读一次测试集。"}
 
         def part(m: str, base: str = "plain") -> stats.Part:
-            zh = {"plain": "普通模型"}.get(base, LABELS[base])
-            return stats.Part({"en": f"{LABELS[m]} minus {LABELS[base]}", "zh": f"{LABELS[m]} 减去 {zh}"},
+            return stats.Part({"en": f"{LABELS[m]} minus {LABELS[base]}", "zh": f"{LABELS_ZH[m]} 减去 {LABELS_ZH[base]}"},
                               gain(m, base), MARGIN_POINTS)
 
         ev.add(measured(

@@ -73,6 +73,8 @@ def topic_of(qid: int) -> dict[str, str]:
     return {"en": "Other", "zh": "其他"}
 
 
+#: English lead-ins of cells whose rest is a command or a path (kept as it is).
+PREFIXES = {"needs the network: ": "需要联网:"}
 _NUM = re.compile(r"(?<![A-Za-z_])[-+−]?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
 MISSING: set[str] = set()
 
@@ -101,9 +103,25 @@ def zh(text: str) -> str:
     if target is not None and target.count("#") == len(nums):
         it = iter(nums)
         return re.sub("#", lambda _m: next(it), target)
+    for en, zh_prefix in PREFIXES.items():
+        if text.startswith(en):
+            return zh_prefix + text[len(en):]
     MISSING.add(text)
     return text
 
 
 def tr(text: str, lang: str) -> str:
     return zh(text) if lang == "zh" else text
+
+
+_CODE_LIKE = re.compile(
+    r"^[A-Za-z0-9_]+(?:[-_.][A-Za-z0-9_]+)+(?:\(\))?$"  # kebab/snake/dotted identifiers, calls
+    r"|^[A-Za-z]*(?:Error|Exception|Warning)\b"  # an exception message
+    r"|^(?:/|\./|~/|cd |export |mv |cp |ln |touch |PYTHONPATH=|pip |python\S* |\S+/python\S*)"  # paths, commands
+    r"|^[\w.]+\([^()]*\)$"  # a call such as cuda.is_available()
+)
+
+
+def looks_like_code(text: str) -> bool:
+    """A table cell that is an identifier, a command, a path or an error message: shown as code."""
+    return bool(_CODE_LIKE.match(text.strip()))

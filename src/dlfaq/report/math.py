@@ -22,6 +22,7 @@ _TOKENS = re.compile(
     re.S | re.M,
 )
 _MARK = "DLFAQMATH{}X"
+_UNKNOWN = re.compile(r"<m[ion]>\\[A-Za-z]")
 
 
 def spans(text: str) -> list[tuple[str, bool]]:
@@ -41,7 +42,9 @@ def to_mathml(latex: str, display: bool = False) -> str:
 
     try:
         out = convert(latex, display="block" if display else "inline")
-    except Exception:  # latex2mathml raises plain exceptions on unknown commands
+    except Exception:  # latex2mathml raises plain exceptions on malformed input
+        return f'<code class="tex">{html.escape(latex)}</code>'
+    if _UNKNOWN.search(out):  # an unknown command comes through as the literal "\\name"
         return f'<code class="tex">{html.escape(latex)}</code>'
     return out.replace("<math ", f'<math alttext="{html.escape(latex, quote=True)}" ', 1)
 

@@ -147,7 +147,7 @@ def render(text: str, question: int, records: Mapping[str, Mapping[str, Any]], l
         (p,) = parse(m.group(0))
         try:
             v = value(p, question, records)
-            if p.claim is not None and p.path == ("verdict",) and lang in VERDICT_WORDS.get(str(v), {}):
+            if p.claim is not None and p.path[-1] == "verdict" and lang in VERDICT_WORDS.get(str(v), {}):
                 return VERDICT_WORDS[str(v)][lang]
             return format_value(v, p.fmt)
         except QuoteError:

@@ -34,6 +34,8 @@ from dlfaq.report.i18n import ICONS, LEGEND, NAV, TOPICS, topic_of, tr
 LANGS = ("zh", "en")
 #: Tables longer than this many rows are folded.
 FOLD_ROWS = 8
+#: Table columns whose cells are data (words of a vocabulary), shown as code, never translated.
+LITERAL_COLUMNS = {"word", "words", "token", "deepest word"}
 #: Notes longer than this many characters are folded.
 FOLD_NOTES = 300
 
@@ -225,7 +227,9 @@ def claim_html(c, q, lang: str) -> str:
         out.append(f'<p class="decided">{esc(NAV["decided_by"][lang])}: {" · ".join(links)}</p>')
     elif c.status == "untested":
         out.append(f'<p class="decided none">{esc(NAV["no_evidence"][lang])}</p>')
-    if any(c.reason.values()):
+    if any(c.reason.values()) and c.status == "failed":  # the reason is the experiment's error message
+        out.append(f'<div class="reason"><code>{esc(short(c.reason[lang], 300))}</code></div>')
+    elif any(c.reason.values()):
         out.append(f'<div class="reason">{esc(c.reason[lang])}</div>')
     if any(c.rule.values()):
         out.append(f'<details class="rule"><summary>{esc(b.UI["rule"][lang])}</summary>{esc(c.rule[lang])}</details>')
@@ -244,18 +248,31 @@ def _decides(rec: dict[str, Any], name: str, lang: str, claims_text: dict[str, s
     ids = decided_by(rec).get(name) or []
     if not ids:
         return ""
-    links = ", ".join(f'<a href="#{esc(i)}" title="{esc(claims_text.get(i, ""))}">{esc(i.split(".", 1)[1])}</a>'
-                      for i in ids)
+    links = ", ".join(f'<a href="#{esc(i)}" title="{esc(claims_text.get(i, ""))}"><code>{esc(i.split(".", 1)[1])}'
+                      "</code></a>" for i in ids)
     return f'<p class="decides">{esc(NAV["decides"][lang])}: {links}</p>'
 
 
+def cell(v: Any, lang: str, literal: bool = False) -> str:
+    """A table cell: numbers formatted, identifiers/commands/errors as code, words in the page's language."""
+    if isinstance(v, bool):
+        return esc(_b().CAL_UI["yes" if v else "no"][lang])
+    if isinstance(v, (list, dict)):
+        return f"<code>{esc(_b()._fmt(v))}</code>"
+    if not isinstance(v, str):
+        return esc(_b()._fmt(v))
+    if literal or i18n.looks_like_code(v):
+        return f"<code>{esc(v)}</code>"
+    return inline(tr(v, lang))
+
+
 def table_html(t: dict[str, Any], lang: str, rec_name: str, decides: str) -> str:
-    b = _b()
     cols = t.get("columns") or []
     head = "".join(f"<th>{esc(tr(str(c), lang))}</th>" for c in cols)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{esc(tr(b._fmt(v), lang) if isinstance(v, str) else b._fmt(v))}</td>" for v in r)
-        + "</tr>" for r in t.get("rows") or [])
+    # a column of words (a vocabulary, say) holds data, shown literally
+    lit = [str(c).strip().lower() in LITERAL_COLUMNS for c in cols]
+    rows = "".join("<tr>" + "".join(f"<td>{cell(v, lang, i < len(lit) and lit[i])}</td>" for i, v in enumerate(r))
+                   + "</tr>" for r in t.get("rows") or [])
     title = tr(t.get("title") or t["name"], lang)
     body = (f'<div class="tablewrap"><table><caption>{esc(title)}</caption><thead><tr>{head}</tr></thead>'
             f"<tbody>{rows}</tbody></table></div>")
