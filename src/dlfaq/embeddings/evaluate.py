@@ -36,10 +36,11 @@ from dlfaq.embeddings.benchmarks import (
     read_pairs,
 )
 from dlfaq.embeddings.benchmarks import categories as derived_categories
-from dlfaq.embeddings.io import Vectors, load
+from dlfaq.embeddings.io import Vectors, gensim_rank, load
 
-# 3CosMul's epsilon (Levy & Goldberg, 2014) keeps the division finite.
-COSMUL_EPS = 1e-3
+# 3CosMul's epsilon keeps the division finite: 1e-6, the value of gensim's
+# ``most_similar_cosmul`` (Levy & Goldberg, 2014, suggest 0.001).
+COSMUL_EPS = 1e-6
 
 
 def as_vectors(vectors: Any) -> Vectors:
@@ -99,6 +100,7 @@ def evaluate_relatedness(
     dummy4unknown: bool = False,
     delimiter: str = "\t",
     return_items: bool = False,
+    _gensim_view: bool = False,
 ) -> dict[str, Any]:
     r"""Correlation between cosine similarity and human judgements of word pairs.
 
@@ -150,11 +152,17 @@ def evaluate_relatedness(
         gold.append(sim)
         model.append(np.dot(unit(ok[a]), unit(ok[b])))
         items.append((a, b, sim, float(model[-1])))
-    if not gold:
-        raise ValueError(f"no pair of {path} is in the vocabulary (or the file is not word pairs)")
+    if len(gold) < 2:
+        raise ValueError(
+            f"too few benchmark words ({len(gold)} of {len(pairs)} pairs of {path.name} are in the "
+            "vocabulary; a correlation needs at least 2): the vectors cover too few common words, "
+            "or the file is not word pairs"
+        )
     pr = stats.pearsonr(gold, model)
     sr = stats.spearmanr(gold, model)
     denom = len(gold) if dummy4unknown else len(gold) + oov
+    if _gensim_view:
+        return pr, sr, float(oov) / denom * 100  # type: ignore[return-value]
     extra = {"items": items} if return_items else {}
     return {
         "dataset": str(dataset) if not os.path.exists(str(dataset)) else str(path),
@@ -237,6 +245,7 @@ def evaluate_analogy(
     device: str | None = None,
     precision: Literal["auto", "bfloat16", "float32"] = "auto",
     exclude_question_words: bool = True,
+    return_questions: bool = False,
 ) -> dict[str, Any]:
     r"""Accuracy on word analogies "a is to b as c is to d" (Mikolov et al., 2013).
 
@@ -246,7 +255,8 @@ def evaluate_analogy(
       the unit vector of :math:`w` (the vector offset method of Mikolov, Yih &
       Zweig, 2013; gensim's ``evaluate_word_analogies``), or
     - ``"3cosmul"``: :math:`\frac{\tilde c(x,b)\,\tilde c(x,c)}{\tilde c(x,a) + \varepsilon}`
-      with :math:`\tilde c = (1 + \cos)/2` and :math:`\varepsilon = 10^{-3}`
+      with :math:`\tilde c = (1 + \cos)/2` and :math:`\varepsilon = 10^{-6}` (gensim's
+      ``most_similar_cosmul``)
       (Levy & Goldberg, 2014, *Linguistic Regularities in Sparse and Explicit Word
       Representations*).
 
@@ -274,6 +284,10 @@ def evaluate_analogy(
         exclude_question_words: gensim and every published number exclude a, b
             and c from the answers; ``False`` takes the plain nearest neighbour
             of the offset vector, which is often b or c itself (Linzen, 2016).
+        return_questions: add ``items``: per section, every question as
+            ``(a, b, c, d, outcome)`` in file order (words case-folded as gensim
+            folds them; outcome True, False, or None for a skipped question);
+            :func:`evaluate_word_analogies` builds gensim's view from it.
 
     Returns:
         ``correct``, ``total`` (questions answered), ``skipped`` (questions with a
@@ -308,16 +322,20 @@ def evaluate_analogy(
     quads: list[tuple[int, ...]] = []
     sec_of: list[int] = []
     sec_stats: list[dict[str, Any]] = []
+    asked: list[list[tuple[tuple[str, ...], int]]] = []  # per section: (words, index in quads or -1)
     n_questions = 0
     for si, sec in enumerate(sections):
         skipped = 0
+        asked.append([])
         for q in sec.questions:
             n_questions += 1
             words = [w.upper() for w in q] if case_insensitive else list(q)
             if all(w in ok for w in words):
+                asked[si].append((tuple(words), len(quads)))
                 quads.append(tuple(ok[w] for w in words))
                 sec_of.append(si)
             else:
+                asked[si].append((tuple(words), -1))
                 skipped += 1
         sec_stats.append({"name": sec.name, "correct": 0, "total": 0, "skipped": skipped})
 
@@ -344,8 +362,10 @@ def evaluate_analogy(
         # candidates kept per question: enough to hold every row within the error bound of
         # the fifth-best nearly always (bfloat16's bound is ~0.05, float32's ~1e-5)
         k_of = {torch.bfloat16: min(64, n - 3), torch.float32: min(16, n - 3)}
-        v64: np.ndarray | None = None
         redo_count = [0]
+        # gensim's float32 scores are within (d + 3) * 2**-24 of the exact ones (Cauchy-Schwarz
+        # for the dot product of unit vectors, plus the roundings of the mean and the norm)
+        tie_eps = 4.0 * (vec.dim + 4) * 2.0**-24
 
         def rank_block(qb: np.ndarray, dt: Any) -> tuple[np.ndarray, np.ndarray]:
             """The exact top five (gensim's order) of a block, and which rows overflowed."""
@@ -374,8 +394,15 @@ def evaluate_analogy(
             exact = np.einsum("bkd,bd->bk", v32[cand_np].astype(np.float64), mean64)
             exact = exact / norms[cand_np]
             exact[~keep] = -np.inf
-            order_np = np.argsort(-exact, axis=1, kind="stable")[:, :top]
-            return np.take_along_axis(cand_np, order_np, axis=1), overflow
+            order_np = np.argsort(-exact, axis=1, kind="stable")[:, :top + 1]
+            # Near-ties among the top five (and the sixth): gensim ranks float32 scores, so
+            # scores this close may come out in either order there (identical vectors tie
+            # exactly); those questions are redone with gensim's own procedure.
+            ranked = np.take_along_axis(exact, order_np, axis=1)
+            gaps = ranked[:, :-1] - ranked[:, 1:]
+            tied = (np.isfinite(ranked[:, 1:]) & (gaps <= tie_eps)).any(axis=1)
+            overflow = overflow | tied
+            return np.take_along_axis(cand_np, order_np[:, :top], axis=1), overflow
 
         step = batch_size if method == "3cosadd" else max(1, batch_size // 2)
         for start in range(0, len(quads), step):
@@ -404,14 +431,15 @@ def evaluate_analogy(
                     cand[overflow] = cand2
                     overflow[overflow] = of2
                 for j in np.nonzero(overflow)[0]:
-                    if v64 is None:
-                        v64 = v32.astype(np.float64)
-                    mean64 = _gensim_mean(v32, norms, qb[j:j + 1, 0], qb[j:j + 1, 1],
-                                          qb[j:j + 1, 2])[0]
-                    dists = (v64 @ mean64) / norms
                     if exclude_question_words:
-                        dists[qb[j, :3]] = -np.inf
-                    cand[j] = np.argsort(-dists, kind="stable")[:top]
+                        # gensim's most_similar(positive=[b, c], negative=[a], topn=5), literally
+                        order, _ = gensim_rank(v32, norms, [qb[j, 1], qb[j, 2]], [qb[j, 0]], n, top)
+                        cand[j] = order[:top]
+                    else:
+                        mean64 = _gensim_mean(v32, norms, qb[j:j + 1, 0], qb[j:j + 1, 1],
+                                              qb[j:j + 1, 2])[0]
+                        dists = (v32.astype(np.float64) @ mean64) / norms
+                        cand[j] = np.argsort(-dists, kind="stable")[:top]
                     fallbacks.append(start + int(j))
             cc = canon[cand]
             free = (cc != qb[:, 0:1]) & (cc != qb[:, 1:2]) & (cc != qb[:, 2:3])
@@ -442,6 +470,13 @@ def evaluate_analogy(
 
     total = agg(lambda name: True)
     oov = n_questions - len(quads)
+    extra: dict[str, Any] = {}
+    if return_questions:
+        extra["items"] = [
+            {"name": sec.name,
+             "questions": [(*w, bool(correct[i]) if i >= 0 else None) for w, i in asked[si]]}
+            for si, sec in enumerate(sections)
+        ]
     return {
         "dataset": str(dataset_path(path if path is not None else ANALOGY)),
         "method": method,
@@ -455,6 +490,7 @@ def evaluate_analogy(
         "float32_redos": redo_count[0] if quads and n > 3 and method == "3cosadd" else 0,
         "settings": _settings(restrict_vocab, case_insensitive, dummy4unknown, method=method,
                               exclude_question_words=exclude_question_words, first_pass=str(dtype).replace("torch.", "")),
+        **extra,
     }
 
 
@@ -533,8 +569,12 @@ def evaluate_categorization(
         words += found
         gold += [ci] * len(found)
     k = n_clusters or len(names)
-    if len(words) < k:
-        raise ValueError(f"only {len(words)} category words are in the vocabulary, fewer than {k} clusters")
+    if len(words) < max(k, 2):
+        n_all = sum(len(v) for v in cats.values())
+        raise ValueError(
+            f"too few benchmark words ({len(words)} of {n_all} category words are in the vocabulary; "
+            f"k-means into {k} categories needs at least {max(k, 2)})"
+        )
     _, rows = lookup(vec, words, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
     x = vec.unit()[rows].astype(np.float64)
     from threadpoolctl import threadpool_limits
@@ -564,6 +604,77 @@ def evaluate_categorization(
         "settings": _settings(restrict_vocab, case_insensitive, False, clustering="k-means on unit vectors",
                               seed=seed, n_init=n_init),
     }
+
+
+# --------------------------------------------------------------------------- gensim's view
+
+
+def evaluate_word_analogies(
+    vectors: Any,
+    analogies: str | os.PathLike[str] | None = None,
+    restrict_vocab: int | None = 300000,
+    case_insensitive: bool = True,
+    dummy4unknown: bool = False,
+    similarity_function: str = "most_similar",
+) -> tuple[float, list[dict[str, Any]]]:
+    """:func:`evaluate_analogy` as gensim's ``KeyedVectors.evaluate_word_analogies`` returns it.
+
+    Same arguments (``vectors`` first) and the same ``(score, sections)``:
+    ``sections`` lists, per section of the file, ``{"section": name, "correct":
+    [...], "incorrect": [...]}`` with the questions as 4-tuples of words
+    (upper-cased when ``case_insensitive``), and last a ``"Total accuracy"``
+    section; ``score`` is the total's correct / (correct + incorrect), 0.0
+    when nothing was asked. With ``dummy4unknown`` a question with an unknown
+    word is listed as incorrect. gensim 4 accepts ``similarity_function`` but
+    always answers with 3CosAdd (``most_similar``); so does this view, and the
+    name is checked.
+    """
+    if similarity_function not in ("most_similar", "most_similar_cosmul"):
+        raise ValueError(
+            f"similarity_function must be 'most_similar' or 'most_similar_cosmul', not {similarity_function!r}"
+        )
+    res = evaluate_analogy(vectors, analogies, restrict_vocab=restrict_vocab,
+                           case_insensitive=case_insensitive, dummy4unknown=dummy4unknown,
+                           return_questions=True)
+    sections: list[dict[str, Any]] = []
+    for sec in res["items"]:
+        qs = sec["questions"]
+        sections.append({
+            "section": sec["name"],
+            "correct": [q[:4] for q in qs if q[4] is True],
+            "incorrect": [q[:4] for q in qs if q[4] is False or (q[4] is None and dummy4unknown)],
+        })
+    total = {
+        "section": "Total accuracy",
+        "correct": [q for s in sections for q in s["correct"]],
+        "incorrect": [q for s in sections for q in s["incorrect"]],
+    }
+    asked = len(total["correct"]) + len(total["incorrect"])
+    score = len(total["correct"]) / asked if asked else 0.0
+    sections.append(total)
+    return score, sections
+
+
+def evaluate_word_pairs(
+    vectors: Any,
+    pairs: str | os.PathLike[str],
+    delimiter: str = "\t",
+    encoding: str = "utf8",
+    restrict_vocab: int | None = 300000,
+    case_insensitive: bool = True,
+    dummy4unknown: bool = False,
+) -> tuple[Any, Any, float]:
+    """:func:`evaluate_relatedness` as gensim's ``KeyedVectors.evaluate_word_pairs`` returns it.
+
+    ``(pearson, spearman, oov_ratio)``: SciPy's ``pearsonr`` and ``spearmanr``
+    results (statistic and p-value) and the percentage of pairs with an unknown
+    word, computed from the same pairs and cosines as gensim.
+    """
+    if encoding.replace("-", "").lower() != "utf8":
+        raise ValueError(f"benchmark files are read as UTF-8; encoding={encoding!r} is not supported")
+    return evaluate_relatedness(vectors, pairs, restrict_vocab=restrict_vocab,  # type: ignore[return-value]
+                                case_insensitive=case_insensitive, dummy4unknown=dummy4unknown,
+                                delimiter=delimiter, _gensim_view=True)
 
 
 # --------------------------------------------------------------------------- everything
@@ -617,6 +728,8 @@ __all__ = [
     "evaluate_analogy",
     "evaluate_categorization",
     "evaluate_relatedness",
+    "evaluate_word_analogies",
+    "evaluate_word_pairs",
     "lookup",
     "purity",
 ]

@@ -67,6 +67,18 @@ class LoadError(ValueError):
     """A malformed embedding file; the message names the file and the line (or entry)."""
 
 
+class LoadDecodeError(LoadError, UnicodeDecodeError):
+    """A word that is not valid in the file's encoding: a :class:`LoadError` that is also the
+    :class:`UnicodeDecodeError` gensim raises with ``unicode_errors="strict"``."""
+
+    def __init__(self, message: str, exc: UnicodeDecodeError) -> None:
+        UnicodeDecodeError.__init__(self, exc.encoding, exc.object, exc.start, exc.end, exc.reason)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 # --------------------------------------------------------------------------- Vectors
 
 
@@ -196,26 +208,17 @@ class Vectors:
         """The ``k`` words with the highest cosine similarity to ``query`` (a word or a vector).
 
         A query word is left out of its own answer. ``restrict_vocab`` searches
-        only the first rows (the most frequent words).
+        only the first rows (the most frequent words). Scores and order are
+        gensim's ``most_similar`` (ties between identical vectors included): see
+        :func:`gensim_rank`.
         """
-        u = self.unit()
-        n = len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
-        exclude: int | None = None
+        n = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
         if isinstance(query, str):
-            exclude = self.index[query]
-            q = u[exclude]
+            terms: list[int | np.ndarray] = [self.index[query]]
         else:
-            q = np.asarray(query, dtype=np.float32)
-            q = q / max(float(np.linalg.norm(q)), 1e-30)
-        scores = u[:n] @ q
-        if exclude is not None and exclude < n:
-            scores[exclude] = -np.inf
-        k = min(k, n - (exclude is not None and exclude < n))
-        if k <= 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.words[i], float(scores[i])) for i in top]
+            terms = [np.asarray(query, dtype=self.matrix.dtype)]
+        order, dists = gensim_rank(self.matrix, self.norms, terms, [], n, k)
+        return [(self.words[i], float(dists[i])) for i in order]
 
     # -- interop
     @classmethod
@@ -253,6 +256,68 @@ class Vectors:
             vocab_path.write_text("".join(w + "\n" for w in self.words), encoding="utf-8")
         else:
             raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
+
+
+# --------------------------------------------------------------------------- gensim's ranking
+
+
+def gensim_rank(
+    matrix: np.ndarray,
+    norms: np.ndarray,
+    positive: Sequence[int | np.ndarray],
+    negative: Sequence[int | np.ndarray],
+    n: int,
+    topn: int,
+) -> tuple[list[int], np.ndarray]:
+    """The rows gensim's ``most_similar(positive, negative, topn, restrict_vocab=n)`` returns, in its order.
+
+    Terms are row indices (their unit vectors are used, and the rows are left
+    out of the answer) or raw vectors. The arithmetic is gensim 4's, operation
+    for operation, so scores agree bit for bit and exact ties (identical
+    vectors) come out in the same order: the unit vectors are accumulated into
+    a matrix-dtype mean with float64 weights +1 / -1, divided by the total
+    weight, scaled to unit length with BLAS ``nrm2`` / ``scal`` and rounded
+    back; the scores are ``matrix[:n] @ mean / norms[:n]``; the top
+    ``topn + len(inputs)`` come from ``np.argpartition`` then ``np.argsort``
+    of the negated scores; the input rows are dropped and ``topn`` kept.
+
+    Returns:
+        the row indices, and the scores of all ``n`` rows.
+    """
+    from scipy.linalg.blas import get_blas_funcs
+
+    dtype = matrix.dtype
+    mean = np.zeros(matrix.shape[1], dtype=dtype)
+    total = 0.0
+    inputs: list[int] = []
+    for sign, terms in ((1.0, positive), (-1.0, negative)):
+        w = np.float64(sign)
+        for t in terms:
+            if isinstance(t, np.ndarray):
+                mean += w * t
+            else:
+                mean += w * (matrix[t] / norms[t])
+                inputs.append(int(t))
+            total += abs(w)
+    if total > 0:
+        mean = mean / np.float64(total)
+    nrm2, scal = get_blas_funcs(("nrm2", "scal"), (mean,))
+    length = nrm2(mean)
+    if length > 0.0:
+        mean = scal(1.0 / length, mean).astype(mean.dtype)
+    mean = mean.astype(dtype)
+    dists = np.dot(matrix[:n], mean) / norms[:n]
+    keys = set(inputs)
+    want = topn + len(keys)
+    if want <= 0:
+        return [], dists
+    neg = -dists
+    if want >= neg.size:
+        best = np.argsort(neg)[:want]
+    else:
+        part = np.argpartition(neg, want)[:want]
+        best = part.take(np.argsort(neg.take(part)))
+    return [int(i) for i in best if int(i) not in keys][:topn], dists
 
 
 # --------------------------------------------------------------------------- load
@@ -447,8 +512,8 @@ def _decode(raw: bytes, opts: _Opts, where: str) -> str:
     try:
         return raw.decode(opts.encoding, errors=opts.errors)
     except UnicodeDecodeError as exc:
-        raise LoadError(f"{where}: invalid {opts.encoding} at byte {exc.start} of the word "
-                        "(unicode_errors='replace' or 'ignore' reads it)") from None
+        raise LoadDecodeError(f"{where}: invalid {opts.encoding} at byte {exc.start} of the word "
+                              "(unicode_errors='replace' or 'ignore' reads it)", exc) from None
     except LookupError:
         raise LoadError(f"unknown encoding {opts.encoding!r}") from None
 
@@ -876,9 +941,11 @@ def _glove_words_from_parquet(path: Path) -> list[str]:
 __all__ = [
     "FORMATS",
     "GLOVE_6B_50D",
+    "LoadDecodeError",
     "LoadError",
     "Vectors",
     "cache_dir",
+    "gensim_rank",
     "guess_format",
     "load",
     "load_glove_6b_50d",
