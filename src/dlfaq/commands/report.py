@@ -54,6 +54,11 @@ def report_cmd(
     writable_dir(site.parent, "site")
     t0 = time.perf_counter()
     specs = list(discover().values())
+    from dlfaq.experiments import evidence_dir
+    from dlfaq.report.publish import recover
+
+    for s in specs:  # put back or delete what killed runs left beside each evidence folder
+        recover(evidence_dir(out, s.name))
     todo = [] if no_run else [s for s in specs if rerun or _stale(load_evidence(out, s.name), s, seed)]
     records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True,
                         jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address)
