@@ -430,3 +430,55 @@ def test_ctrl_c_during_report_exits_130_and_keeps_nothing_half_written(world: Pa
     assert code == 130 and len(err.strip().splitlines()) == 1 and "interrupted" in err, err
     assert site_state(site) == before
     assert sorted(p.name for p in site.parent.iterdir()) == [".dlfaq-results", "q03", "q18", "site"]
+
+
+def test_the_site_page_says_a_later_run_failed(tmp_path: Path):
+    results = make_results(tmp_path / "res")
+    (results / "q03" / "feature-map-sizes" / "evidence.failed.json").write_text(
+        json.dumps({"error": "ValueError: seed must be >= 0", "started": "2026-12-01T10:00:00"}))
+    site = build_site(results, results / "site")
+    page = (site / "q03.html").read_text(encoding="utf-8")
+    assert "A later run of this experiment failed" in page and "seed must be &gt;= 0" in page
+
+
+@pytest.mark.slow
+def test_report_killed_by_sigkill_at_random_moments(tmp_path: Path):
+    """Real kills: a child process rebuilds the site in a loop and is SIGKILLed at random moments."""
+    import random
+    import signal
+    import time
+
+    results = make_results(tmp_path / "res")
+    site = tmp_path / "site"
+    states = []
+    for v in (0, 1):
+        _set_version(results, v)
+        build_site(results, site)
+        states.append(site_state(site))
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[3])\n"
+        "from pathlib import Path\n"
+        "from dlfaq.report import build_site, collect\n"
+        "from _evidence import write_record, damaged\n"
+        "res, site = Path(sys.argv[1]), Path(sys.argv[2])\n"
+        "views = []\n"
+        "for v in ('supported', 'contradicted'):\n"
+        "    write_record(res, 'q03.feature-map-sizes', damaged('q03.feature-map-sizes', ('verdicts', 0, 'verdict'), v))\n"
+        "    views.append(collect(res))\n"
+        "print('ready', flush=True)\n"
+        "i = 0\n"
+        "while True:\n"
+        "    build_site(res, site, views=views[i % 2]); i += 1\n"
+    )
+    rng = random.Random(0)
+    tests_dir = str(Path(__file__).parent)
+    for trial in range(12):
+        p = subprocess.Popen([sys.executable, "-c", script, str(results), str(site), tests_dir],
+                             stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.05, 2.5))
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        assert site_state(site) in states, f"trial {trial}: incomplete site after a SIGKILL"
+        build_site(results, site)  # the next run
+        assert sorted(q.name for q in tmp_path.iterdir()) == ["res", "site"], f"trial {trial}: orphans"
