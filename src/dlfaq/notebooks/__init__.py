@@ -63,7 +63,7 @@ def _header(qid: int, lang: str | None) -> list[Any]:
         import matplotlib
         import matplotlib.pyplot as plt
         from dlfaq.experiments import stats  # oriented effects, 95 % intervals, the verdict rule
-        torch.set_num_threads(min(2, torch.get_num_threads()))  # the models are small: more threads only add overhead
+        torch.set_num_threads(1)  # the models are small: extra threads only add overhead (and spin on a busy machine)
         """
     )
     return [title, setup]

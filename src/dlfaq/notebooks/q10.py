@@ -79,13 +79,15 @@ CELLS = [
     ),
     Md(
         """
-        ## 3. 循环 dropout(Semeniuta et al. 2016):只丢细胞的更新 i ⊙ g,不动门和记忆
-        用层自己的权重、不加 dropout 重算门:若 dropout 碰了门,重算的值会不同。更新 c_t − f ⊙ c_{t−1} 要么正好是 0,要么是 i ⊙ g/(1−p)。
+        ## 3. 循环 dropout(Semeniuta et al. 2016):页面说它作用于计算门值和细胞更新的子网络
+        按字面检验:门值和更新都要被丢弃才成立。用层自己的权重、不加 dropout 重算门:若 dropout 碰了门,重算的值会不同。
+        更新 c_t − f ⊙ c_{t−1} 要么正好是 0,要么是 i ⊙ g/(1−p)。
         """,
         """
-        ## 3. Recurrent dropout (Semeniuta et al. 2016): only the cell update i ⊙ g is dropped, not the gates or the memory
-        The gates are recomputed with the layer's own weights and no dropout: if dropout touched them they
-        would differ. The update c_t − f ⊙ c_{t−1} is either exactly 0 or i ⊙ g/(1−p).
+        ## 3. Recurrent dropout (Semeniuta et al. 2016): the page says it acts on the sub-network computing the gates and the update
+        Read as the page words it, both the gate values and the update must be dropped. The gates are recomputed
+        with the layer's own weights and no dropout: if dropout touched them they would differ. The update
+        c_t − f ⊙ c_{t−1} is either exactly 0 or i ⊙ g/(1−p).
         """,
     ),
     Code(
@@ -108,7 +110,11 @@ CELLS = [
         rate = float(dropped.float().mean())
         print(f"gates recomputed without dropout differ by {gate_err:.1e}; update dropped {rate:.3f}; "
               f"every update dropped or rescaled: {either}")
-        print("q10.recurrent-dropout-gates-and-update:", verdict(gate_err <= 1e-6 and either and rate_ok(rate, p, update.numel())))
+        # the page says dropout acts on the sub-network computing the gates AND the update: both must be dropped
+        update_dropped = either and rate_ok(rate, p, update.numel())
+        gates_dropped = gate_err > 1e-6 or max(float((t == 0).float().mean()) for t in (g.i, g.f, g.o)) > 0
+        print(f"update dropped: {update_dropped}; gates dropped: {gates_dropped} (only the candidate update is)")
+        print("q10.recurrent-dropout-gates-and-update:", verdict(update_dropped and gates_dropped))
         """
     ),
     Md(

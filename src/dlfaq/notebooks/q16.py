@@ -49,8 +49,9 @@ CELLS = [
         share = float((freq[rare] * depths[rare]).sum() / (freq * depths).sum())
         print(f"rare half of the vocabulary ({int(rare.sum())} words): {100 * float(freq[rare].sum() / freq.sum()):.1f} % of tokens, "
               f"{100 * share:.1f} % of node visits")
-        print("q16.huffman-speeds-training (fewer nodes than a balanced tree per token):",
-              "supported" if avg < math.ceil(math.log2(V)) else "contradicted")
+        SPEEDUP = 10  # the experiment's factor: the tree walk pays gathers and scattered updates a dense product does not
+        print(f"q16.huffman-speeds-training (at most 1/{SPEEDUP} of the full softmax's dot products per token):",
+              "supported" if avg <= V / SPEEDUP else "contradicted")
         print("q16.rare-words-cost-more (per occurrence):", "supported" if depths[rare].mean() > depths[~rare].mean() else "contradicted")
         fig, ax = plt.subplots(figsize=(5.5, 3.2))
         ax.semilogx(freq, depths, ".", ms=3); ax.set_xlabel("word count in the Lee corpus"); ax.set_ylabel("Huffman code length")
