@@ -11,7 +11,15 @@
   if (twin && !saved && prefers === "zh" && d.lang === "en") {
     location.replace(twin.getAttribute("href") + location.hash);
   }
+  // A link to a figure or table folded in <details> opens the fold, so the target shows.
+  function reveal() {
+    var id = decodeURIComponent(location.hash.slice(1)), el = id && document.getElementById(id);
+    for (var p = el; p; p = p.parentElement) { if (p.tagName === "DETAILS") p.open = true; }
+    if (el && el.scrollIntoView) el.scrollIntoView();
+  }
+  window.addEventListener("hashchange", reveal);
   document.addEventListener("DOMContentLoaded", function () {
+    reveal();
     var sw = document.querySelector("a.langswitch");
     if (!sw) return;
     sw.addEventListener("click", function () {

@@ -33,7 +33,7 @@ from dlfaq.report.i18n import ICONS, LEGEND, NAV, TOPICS, topic_of, tr
 
 LANGS = ("zh", "en")
 #: Tables longer than this many rows are folded.
-FOLD_ROWS = 8
+FOLD_ROWS = 6
 #: Table columns whose cells are data (words of a vocabulary), shown as code, never translated.
 LITERAL_COLUMNS = {"word", "words", "token", "deepest word"}
 #: Notes longer than this many characters are folded.
@@ -131,7 +131,7 @@ def page(title: str, body: str, lang: str, stem: str, views, current: int | None
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)} · dlfaq</title>\n"
         f'<link rel="alternate" hreflang="{other}" href="{page_name(stem, other)}">\n'
-        '<link rel="stylesheet" href="style.css">\n'
+        '<link rel="icon" href="data:,">\n<link rel="stylesheet" href="style.css">\n'
         '<script src="site.js"></script>\n<script src="search-index.js" defer></script>\n'
         '<script src="search.js" defer></script>\n</head>\n<body>\n'
         f'<header class="top"><a class="brand" href="{page_name("index", lang)}">dlfaq</a>{search}'
@@ -227,12 +227,14 @@ def claim_html(c, q, lang: str) -> str:
         out.append(f'<p class="decided">{esc(NAV["decided_by"][lang])}: {" · ".join(links)}</p>')
     elif c.status == "untested":
         out.append(f'<p class="decided none">{esc(NAV["no_evidence"][lang])}</p>')
-    if any(c.reason.values()) and c.status == "failed":  # the reason is the experiment's error message
+    if c.status == "failed" and any(c.reason.values()):  # the reason is the experiment's error message
         out.append(f'<div class="reason"><code>{esc(short(c.reason[lang], 300))}</code></div>')
-    elif any(c.reason.values()):
-        out.append(f'<div class="reason">{esc(c.reason[lang])}</div>')
-    if any(c.rule.values()):
-        out.append(f'<details class="rule"><summary>{esc(b.UI["rule"][lang])}</summary>{esc(c.rule[lang])}</details>')
+    elif any(c.reason.values()) or any(c.rule.values()):
+        # the statistic and the evidence links stay in view; the full reasoning folds away
+        body = f'<div class="reason">{esc(c.reason[lang])}</div>' if any(c.reason.values()) else ""
+        if any(c.rule.values()):
+            body += f'<div class="rule"><b>{esc(b.UI["rule"][lang])}:</b> {esc(c.rule[lang])}</div>'
+        out.append(f'<details class="why"><summary>{esc(NAV["why"][lang])}</summary>{body}</details>')
     out.append("</li>")
     return "".join(out)
 
@@ -325,7 +327,7 @@ def experiment_html(rec: dict[str, Any], q, lang: str, img_dir: str) -> str:
         src = f"{img_dir}/{rec['name']}/{fig['file']}"
         cap = tr(fig.get("caption") or "", lang)
         out.append(f'<figure class="evitem" id="{esc(anchor(rec["name"], fig["name"]))}">'
-                   f'<img src="{esc(src)}" alt="{esc(cap or fig["name"])}" loading="lazy">'
+                   f'<a href="{esc(src)}"><img src="{esc(src)}" alt="{esc(cap or fig["name"])}" loading="lazy"></a>'
                    f"<figcaption>{esc(cap)}</figcaption>{_decides(rec, fig['name'], lang, claims_text)}</figure>")
     for t in rec.get("tables", []) or []:
         out.append(table_html(t, lang, rec["name"], _decides(rec, t["name"], lang, claims_text)))
