@@ -7,7 +7,8 @@
 * Reweighting for ``torch.nn``: :func:`class_weights` (inverse frequency,
   effective number), :class:`FocalLoss`, :class:`LogitAdjustedLoss`, :func:`logit_adjust`.
 * :class:`BalancedBatchSampler`: per-class quotas for a ``DataLoader``.
-* Ensembles: :class:`EasyEnsembleClassifier`, :class:`BalancedBaggingClassifier`.
+* Ensembles: :class:`EasyEnsembleClassifier`, :class:`BalancedBaggingClassifier`, whose
+  members are :class:`Pipeline` s (sampler, then model; samplers act only while fitting).
 * Feature selection: :func:`make_selector`.
 
 Names are resolved lazily, so importing the package does not import torch.
@@ -17,6 +18,6 @@ from dlfaq._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
-    ("sampling", "resample", "neighbors", "weights", "batching", "ensemble", "selection"),
+    ("sampling", "resample", "neighbors", "weights", "batching", "ensemble", "pipeline", "selection"),
     globals(),
 )

@@ -6,143 +6,197 @@ their probabilities. EasyEnsemble (Liu, Wu & Zhou, 2009, "Exploratory
 Undersampling for Class-Imbalance Learning") draws independent random
 under-samples and boosts a learner (AdaBoost) on each; balanced bagging
 (Hido, Kashima & Takahashi, 2009, "Roughly balanced bagging") bags any
-estimator on balanced bootstrap samples.
+estimator on balanced resamples of bootstrap draws.
+
+Both are scikit-learn's :class:`~sklearn.ensemble.BaggingClassifier` whose
+member is a :class:`dlfaq.imbalance.pipeline.Pipeline` ``[("sampler", ...),
+("classifier", ...)]``, as in imbalanced-learn: the row and feature draws,
+``warm_start``, ``oob_score``, ``n_jobs`` and ``estimators_samples_`` are
+scikit-learn's, and each member resamples its own draw before fitting.
 """
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
+from sklearn.ensemble import AdaBoostClassifier, BaggingClassifier
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from dlfaq.imbalance._compat import check_target
+from dlfaq.imbalance.pipeline import Pipeline
 from dlfaq.imbalance.resample import RandomUnderSampler
-from dlfaq.imbalance.sampling import SamplingStrategy, check_random_state, check_X_y
+from dlfaq.imbalance.sampling import SamplingStrategy
 
 __all__ = ["BalancedBaggingClassifier", "EasyEnsembleClassifier"]
 
+_STRATEGY = [
+    Interval(numbers.Real, 0, 1, closed="right"),
+    StrOptions({"auto", "majority", "not minority", "not majority", "all"}),
+    dict,
+    callable,
+]
 
-class BalancedBaggingClassifier(ClassifierMixin, BaseEstimator):
-    """Bag ``estimator`` on resampled draws of the training set; average the probabilities.
 
-    Member ``i`` is fitted on ``sampler.fit_resample(X, y)`` (a clone of
-    ``sampler`` with its own ``random_state``), optionally followed by a
-    bootstrap of that balanced set.
+class _BalancedBagging(BaggingClassifier):
+    """Shared machinery: the member pipeline, the strategy on encoded labels, the target check."""
+
+    def _make_sampler(self) -> Any:
+        raise NotImplementedError
+
+    def _validate_y(self, y: Any) -> Any:
+        encoded = super()._validate_y(y)  # sets classes_; members see labels 0..K-1
+        kind = getattr(self.sampler_, "_sampling_type", None)
+        if isinstance(self.sampling_strategy, dict) and kind != "bypass":
+            self._sampling_strategy = {int(np.flatnonzero(self.classes_ == k)[0]): v
+                                       for k, v in self.sampling_strategy.items()}
+        else:
+            self._sampling_strategy = self.sampling_strategy
+        return encoded
+
+    def _validate_estimator(self, default: Any = None) -> None:
+        model = clone(self.estimator if self.estimator is not None else default)
+        if getattr(self.sampler_, "_sampling_type", None) != "bypass":
+            self.sampler_.set_params(sampling_strategy=self._sampling_strategy)
+        self.estimator_ = Pipeline([("sampler", self.sampler_), ("classifier", model)])
+
+    def _fit(self, X: Any, y: Any, max_samples: Any = None, max_depth: Any = None, check_input: bool = True,
+             sample_weight: Any = None, **fit_params: Any) -> Any:
+        check_target(y)  # imbalanced-learn's messages for continuous and multilabel targets
+        self.sampler_ = self._make_sampler()
+        return super()._fit(X, y, self.max_samples, max_depth=max_depth, check_input=check_input, **fit_params)
+
+    def __sklearn_tags__(self) -> Any:
+        try:
+            return super().__sklearn_tags__()
+        except AttributeError:  # a duck-typed member (fit/predict/get_params) without scikit-learn tags
+            from sklearn.ensemble._bagging import BaseBagging
+            from sklearn.utils import ClassifierTags
+
+            tags = super(BaseBagging, self).__sklearn_tags__()
+            tags.estimator_type, tags.classifier_tags = "classifier", ClassifierTags()
+            return tags
+
+    def fit(self, X: Any, y: Any) -> Any:
+        """Fit ``n_estimators`` pipelines (sampler + classifier), each on its own draw of (X, y).
+
+        No ``sample_weight``: the samplers do not take weights (as in imbalanced-learn).
+        """
+        return super().fit(X, y)
+
+
+class BalancedBaggingClassifier(_BalancedBagging):
+    """Bagging in which every member resamples its bootstrap draw before fitting (Hido et al., 2009).
 
     Args:
-        estimator: any scikit-learn classifier with ``predict_proba``
-            (default: ``DecisionTreeClassifier()``).
-        n_estimators: number of members.
-        sampler: a resampler with ``fit_resample`` (default
-            ``RandomUnderSampler(sampling_strategy=sampling_strategy)``).
-        sampling_strategy: used by the default sampler.
-        bootstrap: draw a bootstrap sample of each balanced set.
-        random_state: ``None``, an int or a ``numpy.random.RandomState``.
+        estimator: the member model (default ``DecisionTreeClassifier()``).
+        n_estimators, max_samples, max_features, bootstrap, bootstrap_features,
+            oob_score, warm_start, n_jobs, random_state, verbose: as scikit-learn's
+            :class:`~sklearn.ensemble.BaggingClassifier`.
+        sampling_strategy, replacement: of the default sampler,
+            ``RandomUnderSampler``.
+        sampler: any object with ``fit_resample`` (dlfaq's or imbalanced-learn's),
+            cloned for every member.
 
     Attributes:
-        classes_: sorted class labels; estimators_: the fitted members.
+        estimator_: the member template, ``Pipeline([("sampler", sampler_), ("classifier", estimator)])``;
+        estimators_: the fitted pipelines; sampler_; classes_; n_features_in_;
+        estimators_samples_; oob_score_ (with ``oob_score=True``).
     """
+
+    _parameter_constraints: dict = {
+        **BaggingClassifier._parameter_constraints,
+        "sampling_strategy": _STRATEGY,
+        "replacement": ["boolean"],
+        "sampler": [HasMethods(["fit_resample"]), None],
+    }
 
     def __init__(
         self,
         estimator: Any = None,
         n_estimators: int = 10,
         *,
-        sampler: Any = None,
-        sampling_strategy: SamplingStrategy = "auto",
+        max_samples: Any = 1.0,
+        max_features: Any = 1.0,
         bootstrap: bool = True,
+        bootstrap_features: bool = False,
+        oob_score: bool = False,
+        warm_start: bool = False,
+        sampling_strategy: SamplingStrategy = "auto",
+        replacement: bool = False,
+        n_jobs: int | None = None,
         random_state: Any = None,
+        verbose: int = 0,
+        sampler: Any = None,
     ) -> None:
-        self.estimator = estimator
-        self.n_estimators = n_estimators
-        self.sampler = sampler
+        super().__init__(
+            estimator=estimator, n_estimators=n_estimators, max_samples=max_samples, max_features=max_features,
+            bootstrap=bootstrap, bootstrap_features=bootstrap_features, oob_score=oob_score,
+            warm_start=warm_start, n_jobs=n_jobs, random_state=random_state, verbose=verbose,
+        )
         self.sampling_strategy = sampling_strategy
-        self.bootstrap = bootstrap
-        self.random_state = random_state
-
-    def _default_estimator(self) -> Any:
-        from sklearn.tree import DecisionTreeClassifier
-
-        return DecisionTreeClassifier()
+        self.replacement = replacement
+        self.sampler = sampler
 
     def _make_sampler(self) -> Any:
-        if self.sampler is not None:
-            return clone(self.sampler)
-        return RandomUnderSampler(sampling_strategy=self.sampling_strategy)
+        if self.sampler is None:
+            return RandomUnderSampler(replacement=self.replacement)
+        return clone(self.sampler)
 
-    def fit(self, X: Any, y: Any) -> BalancedBaggingClassifier:
-        X, y = check_X_y(X, y)
-        X, y = np.asarray(X), np.asarray(y)
-        if not isinstance(self.n_estimators, int) or self.n_estimators < 1:
-            raise ValueError(f"n_estimators must be a positive int, got {self.n_estimators!r}")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"The target 'y' needs to have more than 1 class. Got {len(self.classes_)} class instead"
-            )
-        rng = check_random_state(self.random_state)
-        base = self.estimator if self.estimator is not None else self._default_estimator()
-        self.estimators_ = []
-        for _ in range(self.n_estimators):
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            sampler = self._make_sampler()
-            if "random_state" in sampler.get_params():
-                sampler.set_params(random_state=seed)
-            Xi, yi = sampler.fit_resample(X, y)
-            if self.bootstrap:
-                pick = np.random.RandomState(seed).randint(0, len(yi), len(yi))
-                Xi, yi = Xi[pick], yi[pick]
-            est = clone(base)
-            if "random_state" in est.get_params():
-                est.set_params(random_state=seed)
-            self.estimators_.append(est.fit(Xi, yi))
-        return self
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        X = np.asarray(X)
-        proba = np.zeros((X.shape[0], len(self.classes_)))
-        for est in self.estimators_:
-            cols = np.searchsorted(self.classes_, est.classes_)
-            proba[:, cols] += est.predict_proba(X)
-        return proba / len(self.estimators_)
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+    def _get_estimator(self) -> Any:
+        return DecisionTreeClassifier() if self.estimator is None else self.estimator
 
 
-class EasyEnsembleClassifier(BalancedBaggingClassifier):
-    """EasyEnsemble (Liu et al., 2009): AdaBoost members on independent random under-samples.
+class EasyEnsembleClassifier(_BalancedBagging):
+    """EasyEnsemble (Liu et al., 2009): boosted members on independent random under-samples.
 
     Args:
         n_estimators: number of balanced subsets (the paper's T, default 10).
-        estimator: the learner boosted on each subset (default
-            ``AdaBoostClassifier(n_estimators=10)``); any classifier works.
-        sampling_strategy: of the random under-sampler (default ``'auto'``).
-        replacement: under-sample with replacement.
-        random_state: ``None``, an int or a ``numpy.random.RandomState``.
+        estimator: the learner fitted on each subset (default ``AdaBoostClassifier()``);
+            any classifier works.
+        warm_start, n_jobs, random_state, verbose: as scikit-learn's ``BaggingClassifier``.
+        sampling_strategy, replacement: of the random under-sampler (default ``'auto'``).
+
+    Attributes:
+        estimator_, estimators_ (pipelines ``sampler`` -> ``classifier``), classes_,
+        n_features_in_: as :class:`BalancedBaggingClassifier`.
+
+    Members are fitted on the whole training set (no bootstrap, all features), each
+    under-sampled with its own seed.
     """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in BaggingClassifier._parameter_constraints.items()
+           if k not in ("max_samples", "max_features", "bootstrap", "bootstrap_features", "oob_score")},
+        "sampling_strategy": _STRATEGY,
+        "replacement": ["boolean"],
+    }
 
     def __init__(
         self,
         n_estimators: int = 10,
         estimator: Any = None,
         *,
+        warm_start: bool = False,
         sampling_strategy: SamplingStrategy = "auto",
         replacement: bool = False,
+        n_jobs: int | None = None,
         random_state: Any = None,
+        verbose: int = 0,
     ) -> None:
-        self.n_estimators = n_estimators
-        self.estimator = estimator
+        super().__init__(
+            estimator=estimator, n_estimators=n_estimators, max_samples=1.0, max_features=1.0, bootstrap=False,
+            bootstrap_features=False, oob_score=False, warm_start=warm_start, n_jobs=n_jobs,
+            random_state=random_state, verbose=verbose,
+        )
         self.sampling_strategy = sampling_strategy
         self.replacement = replacement
-        self.random_state = random_state
-        self.sampler = None
-        self.bootstrap = False
-
-    def _default_estimator(self) -> Any:
-        from sklearn.ensemble import AdaBoostClassifier
-
-        return AdaBoostClassifier(n_estimators=10)
 
     def _make_sampler(self) -> Any:
-        return RandomUnderSampler(sampling_strategy=self.sampling_strategy, replacement=self.replacement)
+        return RandomUnderSampler(replacement=self.replacement)
+
+    def _get_estimator(self) -> Any:
+        return AdaBoostClassifier() if self.estimator is None else self.estimator

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["kneighbors", "kneighbors_self"]
+__all__ = ["kneighbors", "kneighbors_self", "neighbours_as_sklearn"]
 
 DEFAULT_BLOCK_BYTES = 16 * 2**20
 
@@ -300,3 +300,29 @@ def kneighbors_self(
         X, X, k, self_index=self_index, margin=margin, max_block_bytes=max_block_bytes,
         return_distance=return_distance,
     )
+
+
+def neighbours_as_sklearn(Q: Any, R: Any, k: int, self_index: Any, *, max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Any:
+    """:func:`kneighbors` with imbalanced-learn's answer when distances tie.
+
+    Without ties the k nearest neighbours and their order are unique, and
+    :func:`kneighbors` finds them. With a tie among the ``k + 1`` nearest (duplicate
+    rows, lattice data) the order, and which of the tied points make the list,
+    is a convention: dlfaq sorts by (distance, index), scikit-learn's tree search
+    by its traversal. Those rows then decide which sample a SMOTE draw picks, so
+    to give imbalanced-learn's samples a tied query set is answered by
+    ``NearestNeighbors(n_neighbors=k + 1).fit(R).kneighbors(Q)[:, 1:]``, exactly
+    what imbalanced-learn computes. Returns an (n_Q, k) index tensor on Q's device.
+    """
+    Qt = torch.as_tensor(Q)
+    n_ref = R.shape[0] - 1
+    kk = k + 1 if n_ref >= k + 1 else k
+    nn, dist = kneighbors(Qt, R, kk, self_index=self_index, max_block_bytes=max_block_bytes, return_distance=True)
+    if not bool((dist[:, 1:] == dist[:, :-1]).any()):
+        return nn[:, :k].contiguous()
+    from sklearn.neighbors import NearestNeighbors
+
+    R_np = torch.as_tensor(R).cpu().numpy()
+    Q_np = Qt.cpu().numpy()
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(R_np).kneighbors(Q_np, return_distance=False)[:, 1:]
+    return torch.from_numpy(np.ascontiguousarray(idx)).to(Qt.device)

@@ -1,30 +1,35 @@
 """Resamplers with the imbalanced-learn contract: ``fit_resample(X, y) -> (X_res, y_res)``.
 
-All of them accept NumPy arrays and torch tensors (CPU or CUDA); the output has
-the input's type and device. They are scikit-learn estimators (``get_params``,
-``set_params``, ``clone``) and work as steps of an ``imblearn.pipeline.Pipeline``,
-which applies them to the training data only: resample *after* the split, never
-before (otherwise copies or interpolations of training points leak into the
-evaluation data).
+They take what imbalanced-learn takes (arrays, lists, pandas, sparse matrices,
+one-hot targets; see :mod:`dlfaq.imbalance._compat`) and give it back in the same
+form, plus torch tensors (CPU or CUDA), given back as tensors on the same device.
+They are scikit-learn estimators (``get_params``, ``clone``, ``n_features_in_``,
+``get_feature_names_out``) and steps of an ``imblearn.pipeline.Pipeline``, which
+applies them to the training data only: resample *after* the split, never before
+(otherwise copies or interpolations of training points leak into the evaluation).
 
 Output order matches imbalanced-learn: over-samplers return the original
 samples first, then the new ones class by class in sorted class order;
-``RandomUnderSampler`` returns the kept samples class by class in sorted class
-order. With the same integer ``random_state`` the random draws are those of
-imbalanced-learn (same NumPy ``RandomState`` calls), so the random samplers
-select the same indices and ``SMOTE`` makes the same samples whenever the
-neighbour lists agree.
+``RandomUnderSampler`` returns the kept samples class by class. With the same
+integer ``random_state`` the random draws are imbalanced-learn's (same NumPy
+``RandomState`` calls), so the random samplers select the same indices and the
+SMOTE family makes the same samples, also with distance ties (a tied class is
+searched the way imbalanced-learn searches it: :func:`~dlfaq.imbalance.neighbors.neighbours_as_sklearn`).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Mapping
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin
+from sklearn.utils import check_consistent_length
+from sklearn.utils.validation import check_array, validate_data
 
-from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES, cpu_workers, kneighbors_self, run_blocks
+from dlfaq.imbalance._compat import Containers, check_neighbors, check_target, sampler_tags
+from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES, neighbours_as_sklearn
 from dlfaq.imbalance.sampling import (
     SamplingKind,
     SamplingStrategy,
@@ -32,53 +37,141 @@ from dlfaq.imbalance.sampling import (
     _labels_numpy,
     check_random_state,
     check_X_y,
-    class_indices,
     resolve_sampling_strategy,
-    take_rows,
 )
 
 __all__ = ["ADASYN", "SMOTE", "BaseSampler", "BorderlineSMOTE", "RandomOverSampler", "RandomUnderSampler"]
 
 
-class BaseSampler(BaseEstimator):
-    """Shared ``fit`` / ``fit_resample`` logic; subclasses implement ``_fit_resample``."""
+# --------------------------------------------------------------------------- array helpers (NumPy, sparse, pandas, torch)
 
+
+def _rows(X: Any, idx: np.ndarray) -> Any:
+    if _is_torch(X):
+        import torch
+
+        return X.index_select(0, torch.as_tensor(idx, dtype=torch.long, device=X.device))
+    if hasattr(X, "iloc"):
+        return X.iloc[idx]
+    return X[idx]
+
+
+def _stack(parts: list[Any]) -> Any:
+    first = parts[0]
+    if _is_torch(first):
+        import torch
+
+        return torch.cat(parts)
+    if hasattr(first, "iloc"):
+        import pandas as pd
+
+        return pd.concat(parts, ignore_index=True)
+    from scipy import sparse
+
+    if sparse.issparse(first):
+        return sparse.vstack([sparse.csr_matrix(p) if not sparse.issparse(p) else p for p in parts], format=first.format)
+    return np.concatenate(parts) if first.ndim == 1 else np.vstack(parts)
+
+
+def _full(y: Any, n: int, cls: Any) -> Any:
+    if _is_torch(y):
+        import torch
+
+        return torch.full((n,), cls, dtype=y.dtype, device=y.device)
+    return np.full(n, cls, dtype=y.dtype)
+
+
+def _dense_float(X: Any) -> Any:
+    """The float rows that the SMOTE family interpolates (torch tensor, float64 for integer X)."""
+    import torch
+    from scipy import sparse
+
+    if sparse.issparse(X):
+        X = X.toarray()
+    Xt = X if _is_torch(X) else torch.from_numpy(np.ascontiguousarray(X))
+    return Xt if Xt.is_floating_point() else Xt.to(torch.float64)
+
+
+def _back(X_in: Any, Xt: Any) -> Any:
+    """A result tensor in the input's kind: tensor, NumPy array, or sparse matrix."""
+    from scipy import sparse
+
+    if _is_torch(X_in):
+        return Xt
+    arr = Xt.cpu().numpy()
+    return sparse.csr_matrix(arr) if sparse.issparse(X_in) else arr
+
+
+# --------------------------------------------------------------------------- base
+
+
+class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
+    """Shared ``fit`` / ``fit_resample``: checks, ``sampling_strategy_``, containers; subclasses do ``_fit_resample``."""
+
+    _estimator_type = "sampler"
     _sampling_type: SamplingKind = "over-sampling"
-    _numeric_only = False
+    _random_sampler = False  # True: any dtype, NaN/inf passed through, rows only copied
 
     sampling_strategy: SamplingStrategy
-    sampling_strategy_: OrderedDict[Any, int]
+
+    def _check(self, X: Any, y: Any) -> tuple[Any, Any, np.ndarray, Any]:
+        if _is_torch(X) or _is_torch(y):
+            X, y = check_X_y(X, y, numeric=not self._random_sampler, allow_nan=self._random_sampler)
+            self.n_features_in_ = int(X.shape[1])
+            if X.shape[1] == 0:
+                raise ValueError(f"Found array with 0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required.")
+            return X, y, _labels_numpy(y), lambda Xr, yr: (Xr, yr)
+        box = Containers(X, y, output=getattr(self, "_sklearn_output_config", {}).get("transform"))
+        y1, one_hot = check_target(y)
+        if self._random_sampler:
+            if not hasattr(X, "iloc"):
+                X = check_array(X, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite=False)
+            elif X.shape[1] == 0:
+                raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+            validate_data(self, X=X, y=y1, reset=True, skip_check_array=True)
+            check_consistent_length(X, y1)
+        else:
+            X, y1 = validate_data(self, X=X, y=y1, reset=True, accept_sparse=["csr", "csc"])
+        classes = np.unique(y1)
+
+        def restore(Xr: Any, yr: Any) -> tuple[Any, Any]:
+            if one_hot:
+                from sklearn.preprocessing import label_binarize
+
+                yr = label_binarize(yr, classes=classes)
+            return box.restore(Xr, yr, feature_names=self.get_feature_names_out())
+
+        return X, y1, y1, restore
 
     def fit(self, X: Any, y: Any) -> BaseSampler:
-        """Check the inputs and resolve ``sampling_strategy_``; returns ``self``."""
-        X, y = check_X_y(X, y, numeric=self._numeric_only)
-        self.sampling_strategy_ = resolve_sampling_strategy(
-            self.sampling_strategy, y, self._sampling_type
-        )
+        """Check the inputs and resolve ``sampling_strategy_``; returns ``self`` (use ``fit_resample``)."""
+        _, _, y_np, _ = self._check(X, y)
+        self.sampling_strategy_ = resolve_sampling_strategy(self.sampling_strategy, y_np, self._sampling_type)
         return self
 
     def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
         """Resample ``(X, y)``; see the class docstring for what comes back."""
-        X, y = check_X_y(X, y, numeric=self._numeric_only)
-        self.sampling_strategy_ = resolve_sampling_strategy(
-            self.sampling_strategy, y, self._sampling_type
-        )
-        return self._fit_resample(X, y, _labels_numpy(y))
+        X, y, y_np, restore = self._check(X, y)
+        self.sampling_strategy_ = resolve_sampling_strategy(self.sampling_strategy, y_np, self._sampling_type)
+        return restore(*self._fit_resample(X, y, y_np))
 
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
         raise NotImplementedError
 
+    def set_output(self, *, transform: str | None = None) -> BaseSampler:
+        """``transform='pandas'``: ``fit_resample`` returns a DataFrame (columns ``get_feature_names_out()``)."""
+        if transform not in (None, "default", "pandas"):
+            raise ValueError(f"transform must be 'default', 'pandas' or None, got {transform!r}")
+        if transform is not None:
+            self._sklearn_output_config = {"transform": transform}
+        return self
 
-def _concat_labels(y: Any, parts: list[Any]) -> Any:
-    if _is_torch(y):
-        import torch
-
-        return torch.cat([y, *parts]) if parts else y.clone()
-    return np.concatenate([y, *parts]) if parts else y.copy()
+    def __sklearn_tags__(self) -> Any:
+        return sampler_tags(self, allow_nan=self._random_sampler, string=self._random_sampler,
+                            sample_indices=self._random_sampler)
 
 
-def _take_labels(y: Any, idx: np.ndarray) -> Any:
-    return take_rows(y, idx)
+# --------------------------------------------------------------------------- random samplers
 
 
 class RandomOverSampler(BaseSampler):
@@ -89,35 +182,91 @@ class RandomOverSampler(BaseSampler):
             :func:`dlfaq.imbalance.resolve_sampling_strategy` (default ``'auto'``:
             every class but the majority is brought to the majority count).
         random_state: ``None``, an int or a ``numpy.random.RandomState``.
+        shrinkage: ``None`` (plain bootstrap), a float >= 0, or ``{class: float}``:
+            a *smoothed* bootstrap, each copy perturbed by Gaussian noise of
+            standard deviation ``shrinkage * h * std(class feature)`` with the
+            normal-reference bandwidth ``h = (4 / ((D + 2) N)) ** (1 / (D + 4))``
+            (Silverman, 1986, eq. 4.14); numeric X only.
 
     Attributes:
-        sampling_strategy_: ``{class: n_new}`` after resolution.
+        sampling_strategy_: ``{class: n_new}``; shrinkage_: ``{class: factor}`` or ``None``;
         sample_indices_: indices into the input of every output row.
 
-    Duplicates add no new information: a flexible model can memorise them,
-    which is the over-fitting that SMOTE (Chawla et al., 2002) was designed to avoid.
+    Any dtype is copied as it is (strings, datetimes, NaN, inf). Duplicates add no
+    new information: a flexible model can memorise them, the over-fitting that
+    SMOTE (Chawla et al., 2002) was designed to avoid.
     """
 
-    _sampling_type: SamplingKind = "over-sampling"
+    _random_sampler = True
 
-    def __init__(self, *, sampling_strategy: SamplingStrategy = "auto", random_state: Any = None):
+    def __init__(self, *, sampling_strategy: SamplingStrategy = "auto", random_state: Any = None, shrinkage: Any = None):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
+        self.shrinkage = shrinkage
+
+    def _check_shrinkage(self, X: Any) -> Any:
+        s = self.shrinkage
+        if isinstance(s, Real) and not isinstance(s, bool):
+            s = {c: s for c in self.sampling_strategy_}
+        elif s is not None and not isinstance(s, Mapping):
+            raise ValueError(f"The 'shrinkage' parameter must be a float >= 0, a dict or None; got {s!r}")
+        self.shrinkage_ = s
+        if s is None:
+            return X
+        missing = self.sampling_strategy_.keys() - s.keys()
+        if missing:
+            raise ValueError(
+                "`shrinkage` should contain a shrinkage factor for each class that will be resampled. "
+                f"The missing classes are: {missing!r}"
+            )
+        for c, f in s.items():
+            if f < 0:
+                raise ValueError(f"The shrinkage factor needs to be >= 0. Got {f} for class {c}.")
+        if _is_torch(X):
+            return X
+        try:
+            return check_array(X, accept_sparse=["csr", "csc"], dtype="numeric")
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                "When shrinkage is not None, X needs to contain only numerical data to later "
+                "generate a smoothed bootstrap sample."
+            ) from exc
 
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
+        X = self._check_shrinkage(X)
         rng = check_random_state(self.random_state)
-        picks = []
+        X_parts, y_parts, picks = [X], [y], [np.arange(len(y_np))]
         for cls, n_new in self.sampling_strategy_.items():
-            picks.append(rng.choice(class_indices(y_np, cls), size=n_new, replace=True))
-        extra = np.concatenate(picks).astype(np.int64) if picks else np.empty(0, np.int64)
-        self.sample_indices_ = np.concatenate([np.arange(len(y_np)), extra])
+            members = np.flatnonzero(y_np == cls)
+            boot = rng.choice(members, size=n_new, replace=True)
+            picks.append(boot)
+            X_parts.append(self._smoothed(X, members, boot, cls, rng) if self.shrinkage_ is not None else _rows(X, boot))
+            y_parts.append(_rows(y, boot))
+        self.sample_indices_ = np.concatenate(picks).astype(np.int64)
+        return _stack(X_parts), _stack(y_parts)
+
+    def _smoothed(self, X: Any, members: np.ndarray, boot: np.ndarray, cls: Any, rng: np.random.RandomState) -> Any:
+        from scipy import sparse
+
+        n, d = X.shape
+        h = (4 / ((d + 2) * n)) ** (1 / (d + 4))
+        Xc = _rows(X, members)
+        if _is_torch(X):
+            scale = Xc.double().std(0, unbiased=False).cpu().numpy()
+        elif sparse.issparse(X):
+            from sklearn.utils.sparsefuncs import mean_variance_axis
+
+            scale = np.sqrt(mean_variance_axis(Xc, axis=0)[1])
+        else:
+            scale = np.std(Xc, axis=0)
+        noise = rng.randn(len(boot), d) @ np.diagflat(self.shrinkage_[cls] * h * scale)
         if _is_torch(X):
             import torch
 
-            X_res = torch.cat([X, take_rows(X, extra)])
-        else:
-            X_res = np.concatenate([X, X[extra]])
-        return X_res, _concat_labels(y, [_take_labels(y, extra)])
+            return (torch.from_numpy(noise).to(X.device) + _rows(X, boot)).to(X.dtype)
+        if sparse.issparse(X):
+            return sparse.csr_matrix(noise + _rows(X, boot), dtype=X.dtype)
+        return noise + _rows(X, boot)
 
 
 class RandomUnderSampler(BaseSampler):
@@ -130,8 +279,8 @@ class RandomUnderSampler(BaseSampler):
         replacement: draw the kept samples with replacement.
 
     Attributes:
-        sampling_strategy_: ``{class: n_kept}``.
-        sample_indices_: indices into the input of the kept rows (output order).
+        sampling_strategy_: ``{class: n_kept}``; sample_indices_: indices into the input
+        of the kept rows (output order).
 
     Under-sampling throws data away; it is cheap and often competitive when the
     majority class is redundant, and it is the building block of EasyEnsemble,
@@ -139,14 +288,9 @@ class RandomUnderSampler(BaseSampler):
     """
 
     _sampling_type: SamplingKind = "under-sampling"
+    _random_sampler = True
 
-    def __init__(
-        self,
-        *,
-        sampling_strategy: SamplingStrategy = "auto",
-        random_state: Any = None,
-        replacement: bool = False,
-    ):
+    def __init__(self, *, sampling_strategy: SamplingStrategy = "auto", random_state: Any = None, replacement: bool = False):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
         self.replacement = replacement
@@ -155,16 +299,21 @@ class RandomUnderSampler(BaseSampler):
         rng = check_random_state(self.random_state)
         keep = []
         for cls in np.unique(y_np):
-            where = class_indices(y_np, cls)
+            where = np.flatnonzero(y_np == cls)
             key = cls.item() if isinstance(cls, np.generic) else cls
             if key in self.sampling_strategy_:
-                sel = rng.choice(range(len(where)), size=self.sampling_strategy_[key], replace=self.replacement)
-                keep.append(where[sel])
-            else:
-                keep.append(where)
-        idx = np.concatenate(keep).astype(np.int64)
-        self.sample_indices_ = idx
-        return take_rows(X, idx), _take_labels(y, idx)
+                where = where[rng.choice(range(len(where)), size=self.sampling_strategy_[key], replace=self.replacement)]
+            keep.append(where)
+        self.sample_indices_ = np.concatenate(keep).astype(np.int64)
+        return _rows(X, self.sample_indices_), _rows(y, self.sample_indices_)
+
+
+# --------------------------------------------------------------------------- SMOTE family
+
+
+def _interpolate(base: Any, diffs: Any, steps: Any) -> Any:
+    """imbalanced-learn's ``X[rows] + steps * diffs``: the difference in the data's dtype, float64 steps."""
+    return base + steps * diffs
 
 
 class SMOTE(BaseSampler):
@@ -172,8 +321,7 @@ class SMOTE(BaseSampler):
 
     For every sample to create, pick a sample :math:`x_i` of the class uniformly
     at random, one of its ``k_neighbors`` nearest neighbours :math:`x_{nn}`
-    *within the same class* uniformly at random, and a step
-    :math:`u \sim U[0, 1)`:
+    *within the same class* uniformly at random, and a step :math:`u \sim U[0, 1)`:
 
     .. math::
         x_{new} = x_i + u \, (x_{nn} - x_i)
@@ -186,177 +334,131 @@ class SMOTE(BaseSampler):
         sampling_strategy: which classes and how many samples (default ``'auto'``).
         random_state: ``None``, an int or a ``numpy.random.RandomState``. With an
             int, each class restarts the stream, as imbalanced-learn does.
-        k_neighbors: neighbours per sample (an int; each over-sampled class needs
-            at least ``k_neighbors + 1`` samples).
-        max_block_bytes: memory bound of the neighbour search (see below).
+        k_neighbors: an int (each over-sampled class needs ``k_neighbors + 1``
+            samples; dlfaq's exact search :func:`~dlfaq.imbalance.kneighbors_self`)
+            or a neighbour estimator with ``fit``/``kneighbors`` whose
+            ``n_neighbors`` counts the sample itself (imbalanced-learn's convention).
+        n_jobs: accepted for imbalanced-learn compatibility; dlfaq uses
+            ``torch.get_num_threads()`` threads.
+        max_block_bytes: memory bound of the neighbour search.
 
-    Memory: besides the input and the output (allocated once, the input copied
-    into its head), SMOTE needs at most, for a class of ``m`` rows, ``D``
-    features, ``n_new`` new rows and ``T = torch.get_num_threads()`` workers::
+    Attributes:
+        sampling_strategy_, nn_k_ (the neighbour estimator; with an int ``k_neighbors``
+        a description, ``NearestNeighbors(n_neighbors=k + 1)``, not fitted: dlfaq's own
+        search runs instead), n_features_in_, feature_names_in_.
 
-        24 m D          the class's rows (float64, centred float64, float32 and its transpose)
-      + 104 m           neighbour candidates, refined lists, norms
-      + 40 n_new        random draws (sample, step, row, neighbour) and the new labels
-      + max_block_bytes one block of float32 distances (or of float64 re-ranking
-                        buffers), split between the workers
-      + 2 * 16384 D * 8 * T   generation buffers
-      + ~32 MiB         torch runtime (thread pool, BLAS workspaces)
-      + 5 % of output   allocator slack: freed buffers that the C allocator keeps
-                        mapped in per-thread arenas (an allowance from measurements,
-                        not a derived quantity)
-
-    independent of ``m**2``: the distance matrix is never materialised
-    (default ``max_block_bytes`` is 16 MiB). ``benchmarks/bench_smote.py --large``
-    checks this bound on 2,000,000 rows. The exact neighbour search is
-    :func:`dlfaq.imbalance.neighbors.kneighbors_self`.
-
-    Integer X gives a float64 output (imbalanced-learn truncates the synthetic
-    samples back to integers instead). Duplicated rows are neighbours of each
-    other at distance 0; a row is never its own neighbour.
+    Float input keeps its dtype, with imbalanced-learn's arithmetic (difference in
+    that dtype, step and sum in float64); integer X gives a float64 output
+    (imbalanced-learn truncates the synthetic samples back to integers). Sparse X
+    (CSR/CSC) is densified one class at a time and the output is CSR. Memory and
+    speed: the engine :mod:`dlfaq._fast.smote` (same bits, bounded memory,
+    independent of ``m**2``) runs whenever it applies; this class holds the
+    reference, :meth:`_reference`.
 
     Shape:
-        - X: :math:`(N, D)`, y: :math:`(N,)`
-        - output: :math:`(N + N_{new}, D)` and :math:`(N + N_{new},)`
+        - X: :math:`(N, D)`, y: :math:`(N,)`; output: :math:`(N + N_{new}, D)` and :math:`(N + N_{new},)`
     """
-
-    _sampling_type: SamplingKind = "over-sampling"
-    _numeric_only = True
-    _chunk = 16384
 
     def __init__(
         self,
         *,
         sampling_strategy: SamplingStrategy = "auto",
         random_state: Any = None,
-        k_neighbors: int = 5,
+        k_neighbors: Any = 5,
+        n_jobs: int | None = None,
         max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
         self.k_neighbors = k_neighbors
+        self.n_jobs = n_jobs
         self.max_block_bytes = max_block_bytes
 
-    def _check_params(self, y_np: np.ndarray) -> int:
-        k = self.k_neighbors
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k_neighbors must be an int >= 1, got {k!r}")
+    def _neighbours_within(self, Xc: Any, nn_est: Any, given_int: bool) -> Any:
+        """(m, k) indices of each row's nearest other rows of ``Xc`` (a float tensor)."""
+        import torch
+
+        if given_int:
+            self_idx = torch.arange(Xc.shape[0], device=Xc.device)
+            return neighbours_as_sklearn(Xc, Xc, nn_est.n_neighbors - 1, self_idx, max_block_bytes=int(self.max_block_bytes))
+        X_np = Xc.cpu().numpy()
+        nn_est.fit(X_np)
+        return torch.from_numpy(nn_est.kneighbors(X_np, return_distance=False)[:, 1:]).to(Xc.device)
+
+    def _check_k(self, y_np: np.ndarray) -> bool:
+        self.nn_k_ = check_neighbors("k_neighbors", self.k_neighbors, extra=1)
         if int(self.max_block_bytes) < 1:
             raise ValueError(f"max_block_bytes must be positive, got {self.max_block_bytes!r}")
+        need = self.nn_k_.n_neighbors
         for cls, n_new in self.sampling_strategy_.items():
             n = int((y_np == cls).sum())
-            if n_new > 0 and n < k + 1:
+            if n_new > 0 and n < need:
                 raise ValueError(
-                    f"SMOTE with k_neighbors={k} needs at least {k + 1} samples in every class it "
-                    f"over-samples; class {cls!r} has {n}. Lower k_neighbors or use "
-                    "RandomOverSampler for that class."
+                    f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {need}, n_samples_fit = {n}: "
+                    f"SMOTE with k_neighbors={need - 1} needs at least {need} samples in every class it "
+                    f"over-samples; class {cls!r} has {n}. Lower k_neighbors or use RandomOverSampler."
                 )
-        return int(k)
+        return isinstance(self.k_neighbors, Integral)
 
-    def _generate(self, Xt: Any, y: Any, y_np: np.ndarray, out_t: Any, k: int, workers: int) -> None:
+    def _reference(self, X: Any, y_np: np.ndarray, given_int: bool) -> Any:
+        """X followed by the new rows: neighbours, then ``a + u (b - a)``, class by class."""
         import torch
 
-        n = Xt.shape[0]
-        # Row slices of the output: a contiguous copy in a few parallel pieces.
-        piece = max(1, -(-n // workers))
-        run_blocks(lambda s: out_t[s : min(n, s + piece)].copy_(Xt[s : s + piece]), range(0, n, piece), workers)
-        # imbalanced-learn multiplies in float64 (its steps are float64) and casts back.
-        work = torch.float64
-        pos = n
+        Xf = _dense_float(X)
+        new = []
         for cls, n_new in self.sampling_strategy_.items():
             if n_new == 0:
                 continue
-            idx = class_indices(y_np, cls)
-            Xc = take_rows(Xt, idx).to(work)
-            nn = kneighbors_self(Xc, k, max_block_bytes=int(self.max_block_bytes))
-            # The random stream is imbalanced-learn's: a fresh RandomState per class for an int seed.
-            rng = check_random_state(self.random_state)
+            Xc = Xf[torch.from_numpy(np.flatnonzero(y_np == cls)).to(Xf.device)]
+            nn = self._neighbours_within(Xc, self.nn_k_, given_int)
+            rng = check_random_state(self.random_state)  # a fresh stream per class, as imbalanced-learn
             flat = rng.randint(low=0, high=nn.numel(), size=n_new)
-            steps = rng.uniform(size=n_new)
-            flat_t = torch.from_numpy(flat).to(Xc.device)
-            steps_t = torch.from_numpy(steps).to(device=Xc.device, dtype=work)
-            rows_all = torch.div(flat_t, k, rounding_mode="floor")
-            nbrs_all = nn.view(-1)[flat_t]
-            del flat, flat_t, nn
-            chunk = self._chunk if workers <= 1 else max(4096, -(-n_new // workers))
-            chunk = min(chunk, self._chunk)
-
-            def gen(s: int, Xc: Any = Xc, rows_all: Any = rows_all, nbrs_all: Any = nbrs_all,
-                    steps_t: Any = steps_t, pos: int = pos, chunk: int = chunk) -> None:
-                rows = rows_all[s : s + chunk]
-                dst = out_t[pos + s : pos + s + rows.shape[0]]
-                a = Xc.index_select(0, rows)
-                if dst.dtype == work:  # write straight into the output, no second buffer
-                    torch.index_select(Xc, 0, nbrs_all[s : s + chunk], out=dst)
-                    dst.sub_(a).mul_(steps_t[s : s + chunk, None]).add_(a)
-                else:
-                    b = Xc.index_select(0, nbrs_all[s : s + chunk])
-                    dst.copy_(b.sub_(a).mul_(steps_t[s : s + chunk, None]).add_(a))
-
-            run_blocks(gen, range(0, n_new, chunk), workers)
-            pos += n_new
+            steps = torch.from_numpy(rng.uniform(size=n_new)[:, None]).to(Xf.device)
+            rows, cols = (torch.from_numpy(a).to(Xf.device) for a in np.divmod(flat, nn.shape[1]))
+            diffs = Xc[nn[rows, cols]] - Xc[rows]
+            new.append(_interpolate(Xc[rows], diffs, steps).to(Xf.dtype))
+        return _back(X, torch.cat([Xf, *new]))
 
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
-        import torch
+        from dlfaq._fast import smote as engine
 
-        k = self._check_params(y_np)
-        total = int(sum(self.sampling_strategy_.values()))
-        n, d = X.shape
-        if _is_torch(X):
-            Xt = X
-            out_dtype = X.dtype if X.is_floating_point() else torch.float64
-            out_t = torch.empty(n + total, d, dtype=out_dtype, device=X.device)
-            out: Any = out_t
-        else:
-            Xt = torch.from_numpy(np.ascontiguousarray(X))
-            out_np_dtype = X.dtype if X.dtype.kind == "f" else np.float64
-            out = np.empty((n + total, d), dtype=out_np_dtype)
-            out_t = torch.from_numpy(out)
-        device = out_t.device
-        # Resampling is data preparation: never part of an autograd graph.
-        with torch.no_grad(), cpu_workers(device) as workers:
-            self._generate(Xt, y, y_np, out_t, k, workers)
-        labels = []
-        for cls, n_new in self.sampling_strategy_.items():
-            if n_new == 0:
-                continue
-            if _is_torch(y):
-                labels.append(torch.full((n_new,), cls, dtype=y.dtype, device=y.device))
-            else:
-                labels.append(np.full(n_new, cls, dtype=y.dtype))
-        return out, _concat_labels(y, labels)
+        given_int = self._check_k(y_np)
+        X_res = engine.resample(X, y_np, self.sampling_strategy_, self.k_neighbors, self.random_state,
+                                int(self.max_block_bytes)) if given_int else None
+        if X_res is None:  # the engine's probe failed: sparse input or a neighbour estimator
+            X_res = self._reference(X, y_np, given_int)
+        labels = [_full(y, n, c) for c, n in self.sampling_strategy_.items() if n]
+        return X_res, _stack([y, *labels])
+
+    def __sklearn_tags__(self) -> Any:
+        return sampler_tags(self)
 
 
 class BorderlineSMOTE(SMOTE):
     r"""Borderline-SMOTE (Han, Wang & Mao, 2005): SMOTE from the samples on the class border only.
 
     A sample of the over-sampled class is *in danger* when, among its
-    ``m_neighbors`` nearest neighbours in the whole data set, at least half
-    but not all belong to other classes (all of them: noise, skipped; fewer
-    than half: safe, skipped). New samples are made from the danger samples
-    only:
+    ``m_neighbors`` nearest neighbours in the whole data set, at least half but
+    not all belong to other classes (all of them: noise, skipped; fewer than
+    half: safe, skipped). New samples are made from the danger samples only:
 
     * ``kind='borderline-1'``: :math:`x_{new} = x_i + u\,(x_{nn} - x_i)` with
       :math:`x_{nn}` among the ``k_neighbors`` nearest samples of the same class;
     * ``kind='borderline-2'``: :math:`x_{nn}` among the ``k_neighbors`` nearest
       samples of any class; towards a sample of another class the step is
-      further multiplied by :math:`U[0, 0.5)`, so the new point stays on the
-      class's side.
+      further multiplied by :math:`U[0, 0.5)`, so the new point stays on the class's side.
 
     A class without danger samples gets no new samples (as in imbalanced-learn),
     so the output can have fewer rows than ``sampling_strategy`` asks for.
-    Random draws and output order are imbalanced-learn's.
 
     Args:
-        sampling_strategy, random_state, k_neighbors, max_block_bytes: as :class:`SMOTE`.
-        m_neighbors: neighbours that decide whether a sample is in danger.
+        sampling_strategy, random_state, k_neighbors, n_jobs, max_block_bytes: as :class:`SMOTE`.
+        m_neighbors: an int or a neighbour estimator (``n_neighbors`` counting the sample).
         kind: ``'borderline-1'`` or ``'borderline-2'``.
 
     Attributes:
-        in_danger_indices_: ``{class: indices of its danger samples}``.
-
-    Shape:
-        - X: :math:`(N, D)`, y: :math:`(N,)`
-        - output: :math:`(N + N_{new}, D)` and :math:`(N + N_{new},)`
+        in_danger_indices: ``{class: indices of its danger samples}`` (imbalanced-learn's
+        name; ``in_danger_indices_`` is the same dict); nn_k_, nn_m_: the neighbour estimators.
     """
 
     def __init__(
@@ -364,78 +466,73 @@ class BorderlineSMOTE(SMOTE):
         *,
         sampling_strategy: SamplingStrategy = "auto",
         random_state: Any = None,
-        k_neighbors: int = 5,
-        m_neighbors: int = 10,
+        k_neighbors: Any = 5,
+        n_jobs: int | None = None,
+        m_neighbors: Any = 10,
         kind: str = "borderline-1",
         max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     ):
-        super().__init__(
-            sampling_strategy=sampling_strategy,
-            random_state=random_state,
-            k_neighbors=k_neighbors,
-            max_block_bytes=max_block_bytes,
-        )
+        super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, k_neighbors=k_neighbors,
+                         n_jobs=n_jobs, max_block_bytes=max_block_bytes)
         self.m_neighbors = m_neighbors
         self.kind = kind
+
+    def _search(self, est: Any, is_int: bool, Q: Any, R: Any, self_idx: np.ndarray) -> np.ndarray:
+        """Indices into R of the nearest rows for each query row (the query itself excluded)."""
+        if is_int:
+            k = est.n_neighbors - 1
+            return np.asarray(neighbours_as_sklearn(Q, R, k, self_idx, max_block_bytes=int(self.max_block_bytes)).cpu())
+        est.fit(R.cpu().numpy())
+        return est.kneighbors(Q.cpu().numpy(), return_distance=False)[:, 1:]
 
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
         import torch
 
-        from dlfaq.imbalance.neighbors import kneighbors
-
         if self.kind not in ("borderline-1", "borderline-2"):
-            raise ValueError(f"kind must be 'borderline-1' or 'borderline-2', got {self.kind!r}")
-        m = self.m_neighbors
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1 or m >= len(y_np):
-            raise ValueError(f"m_neighbors must be an int in [1, n_samples - 1], got {m!r}")
-        k = self._check_params(y_np) if self.kind == "borderline-1" else int(self.k_neighbors)
-        Xt = X if _is_torch(X) else torch.from_numpy(np.ascontiguousarray(X))
-        work = torch.float64
-        budget = int(self.max_block_bytes)
-        self.in_danger_indices_: dict[Any, np.ndarray] = {}
-        new_X, new_y = [], []
-        with torch.no_grad():
-            X64 = Xt.to(work)
-            for cls, n_new in self.sampling_strategy_.items():
-                if n_new == 0:
-                    continue
-                idx = class_indices(y_np, cls)
-                nn_m = kneighbors(X64[idx], X64, int(m), self_index=idx, max_block_bytes=budget)
-                n_other = (y_np[np.asarray(nn_m.cpu())] != cls).sum(1)
-                danger = (n_other >= m / 2) & (n_other < m)
-                if not danger.any():
-                    continue
-                self.in_danger_indices_[cls] = idx[danger]
-                Xd = X64[idx[danger]]
-                if self.kind == "borderline-1":
-                    ref, ref_y, self_idx = X64[idx], None, np.flatnonzero(danger)
-                else:
-                    ref, ref_y, self_idx = X64, y_np, idx[danger]
-                nn = kneighbors(Xd, ref, k, self_index=self_idx, max_block_bytes=budget)
-                rng = check_random_state(self.random_state)
-                flat = torch.from_numpy(rng.randint(low=0, high=nn.numel(), size=n_new)).to(Xd.device)
-                steps = torch.from_numpy(rng.uniform(size=n_new)).to(Xd.device, work)[:, None]
-                rows = torch.div(flat, k, rounding_mode="floor")
-                nbrs = nn.reshape(-1)[flat]
-                base = Xd.index_select(0, rows)
-                diffs = ref.index_select(0, nbrs) - base
-                if ref_y is not None:
-                    # Same fresh stream as imbalanced-learn for the half-steps towards other classes.
-                    other = ref_y[nbrs.cpu().numpy()] != cls
-                    shrink = check_random_state(self.random_state).uniform(0.0, 0.5, size=(int(other.sum()), 1))
-                    o = torch.from_numpy(np.flatnonzero(other)).to(Xd.device)
-                    diffs[o] = diffs[o] * torch.from_numpy(shrink).to(Xd.device, work)
-                new_X.append(base + steps * diffs)
-                new_y.append(n_new)
-        out_dtype = Xt.dtype if Xt.is_floating_point() else torch.float64
-        X_res_t = torch.cat([Xt.to(out_dtype), *[a.to(out_dtype) for a in new_X]])
-        classes = [c for c in self.sampling_strategy_ if c in self.in_danger_indices_]
-        if _is_torch(y):
-            labels = [torch.full((n,), c, dtype=y.dtype, device=y.device) for c, n in zip(classes, new_y, strict=True)]
-        else:
-            labels = [np.full(n, c, dtype=y.dtype) for c, n in zip(classes, new_y, strict=True)]
-        X_res: Any = X_res_t if _is_torch(X) else X_res_t.numpy()
-        return X_res, _concat_labels(y, labels)
+            raise ValueError(f"The 'kind' parameter must be 'borderline-1' or 'borderline-2'; got {self.kind!r}")
+        self.nn_m_ = check_neighbors("m_neighbors", self.m_neighbors, extra=1)
+        m_int = isinstance(self.m_neighbors, Integral)
+        if m_int and self.nn_m_.n_neighbors > len(y_np):
+            raise ValueError(f"m_neighbors must be at most n_samples - 1 = {len(y_np) - 1}, got {self.m_neighbors!r}")
+        k_int = self._check_k(y_np) if self.kind == "borderline-1" else isinstance(self.k_neighbors, Integral)
+        if self.kind == "borderline-2":
+            self.nn_k_ = check_neighbors("k_neighbors", self.k_neighbors, extra=1)
+        Xf = _dense_float(X)
+        self.in_danger_indices: dict[Any, np.ndarray] = {}
+        new, labels = [], []
+        for cls, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
+            idx = np.flatnonzero(y_np == cls)
+            nn_m = self._search(self.nn_m_, m_int, Xf[idx], Xf, idx)
+            n_other = (y_np[nn_m] != cls).sum(1)
+            m = nn_m.shape[1]
+            danger = (n_other >= m / 2) & (n_other < m)
+            if not danger.any():
+                continue
+            self.in_danger_indices[cls] = idx[danger]
+            Xd = Xf[idx[danger]]
+            if self.kind == "borderline-1":
+                ref, self_idx = Xf[idx], np.flatnonzero(danger)
+            else:
+                ref, self_idx = Xf, idx[danger]
+            nn = torch.from_numpy(self._search(self.nn_k_, k_int, Xd, ref, self_idx)).to(Xf.device)
+            rng = check_random_state(self.random_state)
+            flat = rng.randint(low=0, high=nn.numel(), size=n_new)
+            steps = torch.from_numpy(rng.uniform(size=n_new)[:, None]).to(Xf.device)
+            rows, cols = (torch.from_numpy(a).to(Xf.device) for a in np.divmod(flat, nn.shape[1]))
+            nbrs = nn[rows, cols]
+            diffs = ref[nbrs] - Xd[rows]
+            if self.kind == "borderline-2":
+                # Same fresh stream as imbalanced-learn for the half-steps towards other classes.
+                other = np.flatnonzero(y_np[nbrs.cpu().numpy()] != cls)
+                shrink = check_random_state(self.random_state).uniform(0.0, 0.5, size=(len(other), 1))
+                o = torch.from_numpy(other).to(Xf.device)
+                diffs[o] = (diffs[o] * torch.from_numpy(shrink).to(Xf.device)).to(diffs.dtype)
+            new.append(_interpolate(Xd[rows], diffs, steps).to(Xf.dtype))
+            labels.append(_full(y, n_new, cls))
+        self.in_danger_indices_ = self.in_danger_indices
+        return _back(X, torch.cat([Xf, *new])), _stack([y, *labels])
 
 
 class ADASYN(BaseSampler):
@@ -445,88 +542,79 @@ class ADASYN(BaseSampler):
     of the over-sampled class grows with the share :math:`r_i` of other classes
     among its ``n_neighbors`` nearest neighbours in the whole data set:
     :math:`g_i = \mathrm{rint}(G\, r_i / \sum_j r_j)`, so hard, border samples
-    get more synthetic neighbours. Each new sample is
-    :math:`x_i + u\,(x_{nn} - x_i)` with :math:`x_{nn}` one of the
-    ``n_neighbors`` nearest samples of the same class. Because of the rounding,
-    the number of new samples can differ slightly from ``sampling_strategy``.
-    Random draws and output order are imbalanced-learn's.
+    get more synthetic neighbours. Each new sample is :math:`x_i + u\,(x_{nn} - x_i)`
+    with :math:`x_{nn}` one of the ``n_neighbors`` nearest samples of the same
+    class. Because of the rounding, the number of new samples can differ slightly
+    from ``sampling_strategy``. Random draws and output order are imbalanced-learn's.
 
-    Raises ``RuntimeError`` when no sample of a class has a neighbour of
-    another class (the weights would be 0/0), as imbalanced-learn does.
+    Args:
+        sampling_strategy, random_state, n_jobs, max_block_bytes: as :class:`SMOTE`.
+        n_neighbors: an int or a neighbour estimator (``n_neighbors`` counting the sample).
 
-    Shape:
-        - X: :math:`(N, D)`, y: :math:`(N,)`
-        - output: :math:`(N + N_{new}, D)` and :math:`(N + N_{new},)`
+    Attributes:
+        nn_: the neighbour estimator (as :attr:`SMOTE.nn_k_`).
+
+    Raises ``RuntimeError`` when no sample of a class has a neighbour of another
+    class (the weights would be 0/0), as imbalanced-learn does.
     """
-
-    _sampling_type: SamplingKind = "over-sampling"
-    _numeric_only = True
 
     def __init__(
         self,
         *,
         sampling_strategy: SamplingStrategy = "auto",
         random_state: Any = None,
-        n_neighbors: int = 5,
+        n_neighbors: Any = 5,
+        n_jobs: int | None = None,
         max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
         self.n_neighbors = n_neighbors
+        self.n_jobs = n_jobs
         self.max_block_bytes = max_block_bytes
+
+    _search = BorderlineSMOTE._search
 
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
         import torch
 
-        from dlfaq.imbalance.neighbors import kneighbors
-
-        k = self.n_neighbors
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"n_neighbors must be an int >= 1, got {k!r}")
-        k = int(k)
+        self.nn_ = check_neighbors("n_neighbors", self.n_neighbors, extra=1)
+        is_int = isinstance(self.n_neighbors, Integral)
+        need = self.nn_.n_neighbors
         for cls, n_new in self.sampling_strategy_.items():
             n = int((y_np == cls).sum())
-            if n_new > 0 and n < k + 1:
+            if n_new > 0 and n < need:
                 raise ValueError(
-                    f"ADASYN with n_neighbors={k} needs at least {k + 1} samples in every class it "
-                    f"over-samples; class {cls!r} has {n}."
+                    f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {need}, n_samples_fit = {n}: "
+                    f"ADASYN with n_neighbors={need - 1} needs at least {need} samples in class {cls!r}."
                 )
-        Xt = X if _is_torch(X) else torch.from_numpy(np.ascontiguousarray(X))
-        budget = int(self.max_block_bytes)
+        Xf = _dense_float(X)
         rng = check_random_state(self.random_state)
-        new_X, labels = [], []
-        with torch.no_grad():
-            X64 = Xt.to(torch.float64)
-            for cls, n_new in self.sampling_strategy_.items():
-                if n_new == 0:
-                    continue
-                idx = class_indices(y_np, cls)
-                nn_all = np.asarray(kneighbors(X64[idx], X64, k, self_index=idx, max_block_bytes=budget).cpu())
-                ratio = (y_np[nn_all] != cls).sum(1) / k
-                if not ratio.sum():
-                    raise RuntimeError(
-                        f"No sample of class {cls!r} has a neighbour of another class, so ADASYN's "
-                        "weights are undefined (0/0). Use SMOTE instead."
-                    )
-                ratio = ratio / ratio.sum()
-                per_sample = np.rint(ratio * n_new).astype(int)
-                total = int(per_sample.sum())
-                if not total:
-                    raise ValueError("No samples will be generated with the provided ratio settings.")
-                Xc = X64[idx]
-                nn = kneighbors(Xc, Xc, k, self_index=np.arange(len(idx)), max_block_bytes=budget)
-                rows = np.repeat(np.arange(len(idx)), per_sample)
-                cols = rng.choice(k, size=total)
-                steps = torch.from_numpy(rng.uniform(size=(total, 1))).to(Xc.device)
-                rows_t = torch.from_numpy(rows).to(Xc.device)
-                nbrs = nn[rows_t, torch.from_numpy(cols).to(Xc.device)]
-                base = Xc.index_select(0, rows_t)
-                new_X.append(base + steps * (Xc.index_select(0, nbrs) - base))
-                if _is_torch(y):
-                    labels.append(torch.full((total,), cls, dtype=y.dtype, device=y.device))
-                else:
-                    labels.append(np.full(total, cls, dtype=y.dtype))
-        out_dtype = Xt.dtype if Xt.is_floating_point() else torch.float64
-        X_res_t = torch.cat([Xt.to(out_dtype), *[a.to(out_dtype) for a in new_X]])
-        X_res: Any = X_res_t if _is_torch(X) else X_res_t.numpy()
-        return X_res, _concat_labels(y, labels)
+        new, labels = [], []
+        for cls, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
+            idx = np.flatnonzero(y_np == cls)
+            nn_all = self._search(self.nn_, is_int, Xf[idx], Xf, idx)
+            ratio = (y_np[nn_all] != cls).sum(1) / nn_all.shape[1]
+            if not ratio.sum():
+                raise RuntimeError(
+                    "Not any neigbours belong to the majority class. This case will induce a NaN case "
+                    "with a division by zero. ADASYN is not suited for this specific dataset. Use SMOTE instead."
+                )
+            per_sample = np.rint(ratio / ratio.sum() * n_new).astype(int)
+            total = int(per_sample.sum())
+            if not total:
+                raise ValueError("No samples will be generated with the provided ratio settings.")
+            Xc = Xf[idx]
+            nn = torch.from_numpy(self._search(self.nn_, is_int, Xc, Xc, np.arange(len(idx)))).to(Xf.device)
+            rows = torch.from_numpy(np.repeat(np.arange(len(idx)), per_sample)).to(Xf.device)
+            cols = torch.from_numpy(rng.choice(nn.shape[1], size=total)).to(Xf.device)
+            steps = torch.from_numpy(rng.uniform(size=(total, 1))).to(Xf.device)
+            diffs = Xc[nn[rows, cols]] - Xc[rows]
+            new.append(_interpolate(Xc[rows], diffs, steps).to(Xf.dtype))
+            labels.append(_full(y, total, cls))
+        return _back(X, torch.cat([Xf, *new])), _stack([y, *labels])
+
+    def __sklearn_tags__(self) -> Any:
+        return sampler_tags(self)

@@ -203,20 +203,20 @@ def _all_finite(X: Any, rows: int = 65536) -> bool:
     return True
 
 
-def check_X_y(X: Any, y: Any, *, numeric: bool = True) -> tuple[Any, Any]:
+def check_X_y(X: Any, y: Any, *, numeric: bool = True, allow_nan: bool = False) -> tuple[Any, Any]:
     """Validate a feature matrix and a label vector for resampling.
 
     NumPy arrays (anything ``np.asarray`` accepts) and torch tensors are allowed;
     torch inputs are returned as they are (same device). Raises ``ValueError`` when
     X is not 2-D, y is not 1-D, their lengths differ, X is empty, a floating X
-    holds NaN or inf, or (with ``numeric=True``) X is not numeric.
+    holds NaN or inf (unless ``allow_nan``), or (with ``numeric=True``) X is not numeric.
     """
     if _is_torch(X):
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
         if numeric and X.dtype.is_complex:
             raise ValueError("X must be real-valued")
-        if X.is_floating_point() and not _all_finite(X):
+        if X.is_floating_point() and not allow_nan and not _all_finite(X):
             raise ValueError("X contains NaN or inf; impute or drop those rows before resampling")
     else:
         X = np.asarray(X)
@@ -224,7 +224,7 @@ def check_X_y(X: Any, y: Any, *, numeric: bool = True) -> tuple[Any, Any]:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
         if numeric and X.dtype.kind not in "biuf":
             raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-        if X.dtype.kind == "f" and not _all_finite(X):
+        if X.dtype.kind == "f" and not allow_nan and not _all_finite(X):
             raise ValueError("X contains NaN or inf; impute or drop those rows before resampling")
     if _is_torch(y):
         if y.ndim != 1:
