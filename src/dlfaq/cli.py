@@ -226,8 +226,8 @@ def run_cmd(
     target: str = typer.Argument(..., metavar="ID|all", help="Question id (1-18) or 'all'."),
     profile: str = typer.Option("quick", "--profile", help="quick (about a minute each) or full."),
     seed: int = typer.Option(0, "--seed", help="Base random seed."),
-    out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results folder."),
-    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    out: str = typer.Option(str(DEFAULT_OUT), "--out", help="Results folder."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda when available)."),
     jobs: int | None = JobsOpt,
     rerun: bool = typer.Option(False, "--rerun", help="Compute every unit again (ignore cached unit results)."),
     executor: str = ExecutorOpt,
@@ -243,7 +243,7 @@ def run_cmd(
         raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
     check_seed(seed)
     specs = _select(target)
-    check_path(out, "--out")
+    out = check_path(out, "--out")
     device = check_device(device)
     writable_dir(out, "results")
     t0 = time.perf_counter()

@@ -341,6 +341,7 @@ def run_specs(
     from dlfaq.experiments import default_device
     from dlfaq.experiments.executor import run_all
 
+    check_seed(seed)  # commands check it first; this is the last line before any work
     dev = check_device(device) or default_device()
     cache = out / ".cache" / "units"
     if rerun:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,6 +15,7 @@ from dlfaq.commands._common import (
     check_int,
     check_jobs,
     check_lang,
+    check_path,
     print_json,
     print_table,
     progress_bar,
@@ -47,8 +47,8 @@ def run_calibration(profile: str, seeds: int | None, device: str | None, show_pr
 def calibrate_cmd(
     profile: str = typer.Option("quick", "--profile", help="quick (2 seeds, short training) or full."),
     seeds: int = typer.Option(None, "--seeds", help="Seeds per model (default: 2 quick, 5 full)."),
-    out: Path = typer.Option(Path("dlfaq-results"), "--out", help="Results folder; the report shows the calibration page."),
-    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    out: str = typer.Option("dlfaq-results", "--out", help="Results folder; the report shows the calibration page."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda when available)."),
     jobs: int | None = JobsOpt,
     lang: str = LangOpt,
     as_json: bool = JsonOpt,
@@ -60,6 +60,7 @@ def calibrate_cmd(
         raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
     check_int(seeds, "--seeds", 1, 100)
     device = check_device(device)
+    out = check_path(out, "--out")
     writable_dir(out, "results")
     result = run_calibration(profile, seeds, device, show_progress=not as_json, jobs=jobs)
     path = save_calibration(out, result)

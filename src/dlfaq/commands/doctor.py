@@ -42,7 +42,7 @@ def _read(path: Path | None, what: str) -> str | None:
 @doctor_app.callback()
 def cuda_cmd(
     ctx: typer.Context,
-    root: Path = typer.Option(Path("/"), "--root", help="Examine the filesystem tree at DIR instead of /."),
+    root: str = typer.Option("/", "--root", help="Examine the filesystem tree at DIR instead of /."),
     ldconfig_output: Path = typer.Option(None, "--ldconfig-output", help="Captured `ldconfig -p` output to use."),
     nvidia_smi_output: Path = typer.Option(None, "--nvidia-smi-output", help="Captured `nvidia-smi` output to use."),
     torch_facts: Path = typer.Option(None, "--torch-facts", hidden=True, help="TorchFacts JSON (for fixtures)."),
@@ -53,7 +53,7 @@ def cuda_cmd(
         return
     from dlfaq.doctor.cuda import diagnose_cuda, fact_lines, load_torch_facts
 
-    check_path(root, "--root")
+    root = check_path(root, "--root")
     if not is_dir(root):
         raise UserError(f"--root {short(root)!r} is not a folder")
     ldconfig_text = _read(ldconfig_output, "--ldconfig-output")
@@ -95,11 +95,11 @@ def import_cmd(
 
     from dlfaq.doctor.imports import diagnose_import
 
-    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name):
+    if not re.fullmatch(r"[A-Za-z_]\w{0,254}(\.[A-Za-z_]\w{0,254})*", name):  # a part is a file name
         raise UserError(f"not a module name: {short(name, 60)!r}")
     if script is not None and module is not None:
         raise UserError("give --script or --module, not both")
-    if module is not None and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", module):
+    if module is not None and not re.fullmatch(r"[A-Za-z_]\w{0,254}(\.[A-Za-z_]\w{0,254})*", module):
         raise UserError(f"--module: not a module name: {short(module, 60)!r}")
     if project is not None:
         check_path(project, "--project")

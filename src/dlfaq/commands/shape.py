@@ -174,7 +174,7 @@ def layer_cmd(
         print(f"{layer!r}: {'x'.join(map(str, shape))} -> {'x'.join(map(str, out))}")
 
 
-_NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_NAME = r"[A-Za-z_]\w{0,254}(?:\.[A-Za-z_]\w{0,254})*"  # each part must fit in a file name
 RUNS_CODE = ("imports MODULE and calls FACTORY: their code runs with your permissions "
              "(the current folder comes first on sys.path, as with `python -m`)")
 
