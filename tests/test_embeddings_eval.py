@@ -231,3 +231,16 @@ def test_3cosmul_agrees_with_gensim_most_similar_cosmul(tmp_path):
     # gensim's epsilon is 1e-6 where Levy & Goldberg (and we) use 1e-3; on these questions
     # the answers coincide, so the counts must too
     assert ours["correct"] == hits
+
+
+def test_tiny_vocabulary_says_too_few_benchmark_words():
+    pytest.importorskip("gensim", reason="the benchmark files ship with gensim ('embeddings' extra)")
+    from dlfaq.embeddings.evaluate import evaluate_categorization, evaluate_relatedness
+    from dlfaq.embeddings.io import Vectors
+
+    rng = np.random.default_rng(0)
+    vec = Vectors(["king", "queen", "zzq", "zzr", "zzs"], rng.standard_normal((5, 4)))
+    with pytest.raises(ValueError, match=r"too few benchmark words \(\d+ of 353 pairs"):
+        evaluate_relatedness(vec, "wordsim353")
+    with pytest.raises(ValueError, match=r"too few benchmark words \(\d+ of \d+ category words"):
+        evaluate_categorization(vec)

@@ -200,3 +200,12 @@ def test_glove_6b_50d_loads_and_caches(monkeypatch, tmp_path):
     assert v["the"][0] == pytest.approx(0.418, abs=1e-6)
     again = load("glove-6b-50d")  # second call reads the cached word list
     assert again.words == v.words
+
+
+@pytest.mark.parametrize("limit", [None, 3, 10])
+def test_a_limit_at_or_past_the_count_still_sees_truncation(tmp_path, limit):
+    p = tmp_path / "t.txt"
+    p.write_bytes(b"3 2\na 1 2\nb 3 4\n" + b"\n" * 8)
+    with pytest.raises(EOFError, match="declares 3 vectors but the file ends after 2"):
+        load(p, limit=limit)  # a LoadError that is also gensim's EOFError
+    assert load(p, limit=2).words == ["a", "b"]

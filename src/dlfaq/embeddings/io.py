@@ -67,6 +67,11 @@ class LoadError(ValueError):
     """A malformed embedding file; the message names the file and the line (or entry)."""
 
 
+class LoadTruncatedError(LoadError, EOFError):
+    """The file ends before its header says it does: a :class:`LoadError` that is also the
+    :class:`EOFError` gensim raises for it."""
+
+
 class LoadDecodeError(LoadError, UnicodeDecodeError):
     """A word that is not valid in the file's encoding: a :class:`LoadError` that is also the
     :class:`UnicodeDecodeError` gensim raises with ``unicode_errors="strict"``."""
@@ -534,7 +539,7 @@ def _check_size(path: Path, size: int | None, used: int, rows: int, min_row: int
         return
     need = rows * min_row - 1
     if need > size - used:
-        raise LoadError(
+        raise LoadTruncatedError(
             f"{path}:1: the header declares {rows} vectors of {what}, at least {need} bytes, "
             f"but the file has {size - used} bytes after the header"
         )
@@ -665,11 +670,13 @@ def _load_text(path: Path, fmt: str, opts: _Opts) -> Vectors:
                     raise LoadError(f"{where}: value {bad[:30]!r} is not a number") from None
                 words.append(_decode(word, opts, where))
     except (OSError, EOFError, zlib.error) as exc:
+        if isinstance(exc, LoadError):
+            raise
         raise LoadError(f"{path}:{lineno + 1}: cannot read the file ({exc})") from None
     if dim is None or rows is None:
         raise LoadError(f"{path}: no vectors in the file")
-    if declared is not None and limit is None and len(words) != declared:
-        raise LoadError(
+    if declared is not None and len(words) < (declared if limit is None else min(declared, limit)):
+        raise LoadTruncatedError(
             f"{path}:{lineno + 1}: the header declares {declared} vectors but the file ends after {len(words)}"
         )
     matrix = rows.result()
@@ -766,12 +773,12 @@ def _load_binary(path: Path, opts: _Opts) -> Vectors:
                 start = rd.tell()
                 where = f"{path}: entry {k} (byte offset {start})"
                 if rd.at_eof():
-                    raise LoadError(
+                    raise LoadTruncatedError(
                         f"{where}: the header declares {declared} vectors but the file ends after {k - 1}"
                     )
                 raw = rd.until_space()
                 if raw is None:
-                    raise LoadError(f"{where}: no space after the word (truncated or not a word2vec binary file)")
+                    raise LoadTruncatedError(f"{where}: no space after the word (truncated or not a word2vec binary file)")
                 if not raw:
                     raise LoadError(f"{where}: empty word (misaligned or not a word2vec binary file)")
                 if raw.translate(None, _CONTROL) != raw:
@@ -780,11 +787,11 @@ def _load_binary(path: Path, opts: _Opts) -> Vectors:
                 word = _decode(raw, opts, where)
                 data = rd.take(nbytes)
                 if data is None:
-                    raise LoadError(f"{where}: truncated: fewer than {dim} float32 values")
+                    raise LoadTruncatedError(f"{where}: truncated: fewer than {dim} float32 values")
                 rows.append(np.frombuffer(data, dtype="<f4"))
                 words.append(word)
                 offsets.append(start)
-            if limit is None:
+            if limit is None or limit >= declared:
                 rd.skip_newlines()
                 if not rd.at_eof():
                     raise LoadError(
@@ -792,6 +799,8 @@ def _load_binary(path: Path, opts: _Opts) -> Vectors:
                         "but the file has more data"
                     )
     except (OSError, EOFError, zlib.error) as exc:
+        if isinstance(exc, LoadError):
+            raise
         raise LoadError(f"{path}: cannot read the file ({exc})") from None
     matrix = rows.result()
     bad_row = _first_bad_row(matrix, binary=True)
@@ -943,6 +952,7 @@ __all__ = [
     "GLOVE_6B_50D",
     "LoadDecodeError",
     "LoadError",
+    "LoadTruncatedError",
     "Vectors",
     "cache_dir",
     "gensim_rank",
