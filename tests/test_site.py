@@ -162,3 +162,54 @@ def test_evidence_strings_translate_by_template():
     assert i18n.zh("LSTM") == "LSTM"  # names stay
     assert i18n.looks_like_code("not-on-sys-path") and i18n.looks_like_code("ModuleNotFoundError: No module")
     assert not i18n.looks_like_code("random over-sampling")
+
+
+@pytest.mark.slow
+def test_zh_view_of_every_question_page_with_all_evidence(tmp_path: Path):
+    """All 18 questions' experiments in the smoke profile, then the issue's bound on every zh page."""
+    from dlfaq.experiments import RunContext, discover, run_experiment
+
+    results = tmp_path / "results"
+    for name, spec in sorted(discover().items()):
+        run_experiment(spec, RunContext(profile="smoke", out_dir=results))
+    site = build_site(results, tmp_path / "site")
+    counts = {p.name: english_function_words(p.read_text(encoding="utf-8")) for p in sorted(site.glob("q*.zh.html"))}
+    assert len(counts) == 18
+    assert max(len(w) for w in counts.values()) <= MAX_ENGLISH_WORDS, {k: v for k, v in counts.items() if len(v) > 5}
+
+
+def test_chinese_figure_copy_is_made_and_used_by_the_zh_page(tmp_path: Path):
+    """save_zh draws the figure's texts in Chinese (when a CJK font is there), and the zh page shows
+    that copy while the en page keeps the original."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dlfaq.experiments import _plots
+
+    folder = tmp_path / "res" / "q17" / "distill-mnist1d"
+    folder.mkdir(parents=True)
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([1, 2, 3])
+    ax.set_xlabel("temperature T")
+    ax.set_ylabel("test accuracy")
+    fig.savefig(folder / "curve.png")
+    made = _plots.save_zh(fig, folder / "curve.png")
+    plt.close(fig)
+    if _plots.cjk_font() is None:
+        assert not made and not (folder / "curve.zh.png").exists()
+        pytest.skip("no Chinese-capable font here (apt-get install fonts-noto-cjk)")
+    assert made and (folder / "curve.zh.png").stat().st_size > 1000
+    assert ax.get_xlabel() == "温度 T" and ax.get_ylabel() == "测试准确率"
+    rec = {"schema": 2, "name": "q17.distill-mnist1d", "question": 17, "status": "ok", "profile": "smoke", "seed": 0,
+           "metrics": {}, "tables": [], "verdicts": [],
+           "figures": [{"name": "curve", "file": "curve.png", "caption": "Student test accuracy against the "
+                        "distillation temperature."}]}
+    (folder / "evidence.json").write_text(json.dumps(rec), encoding="utf-8")
+    site = build_site(tmp_path / "res", tmp_path / "site")
+    zh_page = (site / "q17.zh.html").read_text(encoding="utf-8")
+    assert 'src="img/q17.distill-mnist1d/curve.zh.png"' in zh_page and "学生的测试准确率随蒸馏温度的变化" in zh_page
+    assert 'src="img/q17.distill-mnist1d/curve.png"' in (site / "q17.html").read_text(encoding="utf-8")

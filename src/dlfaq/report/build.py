@@ -175,11 +175,11 @@ CONTROL_UI = {
 
 
 def _question_html(q: QuestionView, img_dir: str, lang: str = "en", views: list[QuestionView] | None = None,
-                   notebook: str | None = None) -> str:
+                   notebook: str | None = None, zh_figures: frozenset[str] = frozenset()) -> str:
     """The body of one question page in one language (:func:`dlfaq.report.site.question_html`)."""
     from dlfaq.report import site
 
-    return site.question_html(q, views or [q], lang, img_dir, notebook)
+    return site.question_html(q, views or [q], lang, img_dir, notebook, zh_figures)
 
 
 def _counts(views: list[QuestionView]) -> dict[str, int]:
@@ -295,6 +295,9 @@ def _write_site(tmp: Path, views: list[QuestionView], results_dir: Path, cal: di
                 (img / rec["name"]).mkdir()
             for fig in rec.get("figures", []):
                 shutil.copy2(src / fig["file"], img / rec["name"] / fig["file"])
+                zh = src / (fig["file"][:-4] + ".zh.png")  # its Chinese copy (experiments._plots.save_zh)
+                if fig["file"].endswith(".png") and zh.is_file() and not zh.is_symlink():
+                    shutil.copy2(zh, img / rec["name"] / zh.name)
     site.write(tmp, views, cal, _notebooks(tmp, views))
     md = tmp / "md"
     md.mkdir()

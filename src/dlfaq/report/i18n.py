@@ -94,7 +94,7 @@ def zh(text: str) -> str:
     """The Chinese of an English evidence string (itself when there is none, and then noted in MISSING)."""
     from dlfaq.report.zh_evidence import ZH
 
-    if not text or not re.search(r"[A-Za-z]{2}", text):
+    if not text or not re.search(r"[A-Za-z]{2}", text) or text.startswith("$"):  # "$...$": matplotlib maths
         return text
     if text in ZH:
         return ZH[text]

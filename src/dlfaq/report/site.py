@@ -307,7 +307,7 @@ def controls_html(rec: dict[str, Any], lang: str) -> str:
             f"<thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def experiment_html(rec: dict[str, Any], q, lang: str, img_dir: str) -> str:
+def experiment_html(rec: dict[str, Any], q, lang: str, img_dir: str, zh_figures: frozenset[str] = frozenset()) -> str:
     b = _b()
     claims_text = {c.id: c.text[lang] for c in q.claims}
     out = [f'<section class="experiment" id="{esc(rec["name"])}">',
@@ -325,6 +325,9 @@ def experiment_html(rec: dict[str, Any], q, lang: str, img_dir: str) -> str:
     out.append(controls_html(rec, lang))
     for fig in rec.get("figures", []) or []:
         src = f"{img_dir}/{rec['name']}/{fig['file']}"
+        zh_src = f"{img_dir}/{rec['name']}/{fig['file'][:-4]}.zh.png"
+        if lang == "zh" and zh_src in zh_figures:  # the Chinese copy of the figure, when it was made
+            src = zh_src
         cap = tr(fig.get("caption") or "", lang)
         out.append(f'<figure class="evitem" id="{esc(anchor(rec["name"], fig["name"]))}">'
                    f'<a href="{esc(src)}"><img src="{esc(src)}" alt="{esc(cap or fig["name"])}" loading="lazy"></a>'
@@ -345,7 +348,8 @@ def experiment_html(rec: dict[str, Any], q, lang: str, img_dir: str) -> str:
     return "\n".join(out)
 
 
-def question_html(q, views, lang: str, img_dir: str = "img", notebook: str | None = None) -> str:
+def question_html(q, views, lang: str, img_dir: str = "img", notebook: str | None = None,
+                  zh_figures: frozenset[str] = frozenset()) -> str:
     b = _b()
     e = q.entry
     ids = [v.entry.id for v in views]
@@ -374,7 +378,7 @@ def question_html(q, views, lang: str, img_dir: str = "img", notebook: str | Non
     parts.append(f'<section class="claims" id="claims"><h2>{esc(b.UI["claims"][lang])}</h2><ul>')
     parts += [claim_html(c, q, lang) for c in q.claims]
     parts.append("</ul></section>")
-    parts += [experiment_html(r, q, lang, img_dir) for r in q.records]
+    parts += [experiment_html(r, q, lang, img_dir, zh_figures) for r in q.records]
     if e.api:
         items = "".join(f"<li><code>{esc(a)}</code></li>" for a in e.api)
         parts.append(f'<section class="api" id="api"><h2>{esc(b.UI["api"][lang])}</h2><ul>{items}</ul></section>')
@@ -507,6 +511,7 @@ def write(out: Path, views, cal: dict[str, Any] | None = None, notebooks: dict[i
         (out / asset).write_text(pkg.joinpath(asset).read_text(encoding="utf-8"), encoding="utf-8")
     (out / "search-index.js").write_text(searchindex.to_js(searchindex.build(search_docs(views))), encoding="utf-8")
     b = _b()
+    zh_figures = frozenset(p.relative_to(out).as_posix() for p in (out / "img").glob("*/*.zh.png"))
     for lang in LANGS:
         (out / page_name("index", lang)).write_text(
             page(b.UI["title"][lang], index_html(views, lang, cal is not None), lang, "index", views), encoding="utf-8")
@@ -516,7 +521,7 @@ def write(out: Path, views, cal: dict[str, Any] | None = None, notebooks: dict[i
                 encoding="utf-8")
         for q in views:
             nb = (notebooks or {}).get(q.entry.id)
-            body = b._question_html(q, "img", lang=lang, views=views, notebook=nb)
+            body = b._question_html(q, "img", lang=lang, views=views, notebook=nb, zh_figures=zh_figures)
             (out / page_name(qstem(q.entry.id), lang)).write_text(
                 page(f"Q{q.entry.id} {q.entry.question[lang]}", body, lang, qstem(q.entry.id), views, q.entry.id),
                 encoding="utf-8")

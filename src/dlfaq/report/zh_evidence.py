@@ -812,4 +812,355 @@ ZH: dict[str, str] = {
         "奈特",
     "GloVe #B #d, #CosAdd, restrict_vocab=#":
         "GloVe #B #d,#CosAdd,restrict_vocab=#",
+    # figure texts (axis labels, titles, legends), for the Chinese copies of the figures
+    "A (decades)":
+        "A(数量级)",
+    "A softmax before a loss that expects logits":
+        "在需要 logits 的损失之前先做 softmax",
+    "Feature-map size":
+        "特征图尺寸",
+    "Gain of each remedy over the plain model (bars: mean; whiskers: #% CI)":
+        "各对策相对普通模型的增益(条:均值;须:#% 区间)",
+    "Gain of each remedy over the plain model (bars: mean; whiskers: # % CI)":
+        "各对策相对普通模型的增益(条:均值;须:# % 区间)",
+    "Gradient of each term against T (synthetic logits)":
+        "各项梯度随 T 的变化(合成 logits)",
+    "Held-out loss (information; untuned learning rate)":
+        "留出损失(仅供参考;学习率未调)",
+    "Huffman code length":
+        "Huffman 编码长度",
+    "L2 lambda":
+        "L2 系数 lambda",
+    "LSTM cell: the cell state runs along the top; four layers read [h_{t−#}, x_t]":
+        "LSTM 单元:细胞状态沿顶部流过;四个层读取 [h_{t−#}, x_t]",
+    "Overflow and underflow":
+        "上溢与下溢",
+    "Receptive field growth":
+        "感受野的增长",
+    "SGD step":
+        "SGD 步",
+    "Scores against dimension (whole benchmarks)":
+        "分数随维度的变化(整个基准)",
+    "Student #×# distilled from teacher #×# (jitter) on MNIST-#D; bars: min–max over seeds":
+        "MNIST-#D 上从教师 #×#(抖动)蒸馏出的学生 #×#;条:各种子的最小–最大值",
+    "Vanilla RNN: gradient reaching earlier steps":
+        "普通 RNN:传到更早时间步的梯度",
+    "accuracy":
+        "准确率",
+    "average of k sampled sub-nets":
+        "k 个采样子网络的平均",
+    "balanced-accuracy gain (points)":
+        "均衡准确率增益(百分点)",
+    "best validation accuracy":
+        "最佳验证准确率",
+    "chance":
+        "随机猜测",
+    "change of the full loss in one step":
+        "完整损失的单步变化",
+    "code length = dot products per example":
+        "编码长度 = 每个样本的点积次数",
+    "conv / pool layer (depth)":
+        "卷积 / 池化层(深度)",
+    "correct-class logit minus the others":
+        "正确类别的 logit 减去其他类别",
+    "cross-entropy (with logits)":
+        "交叉熵(输入 logits)",
+    "cumulative share":
+        "累计占比",
+    "delay T (distractor tokens)":
+        "延迟 T(干扰符号数)",
+    "depth":
+        "深度",
+    "distance T − t (steps back from the loss)":
+        "距离 T − t(从损失往回的步数)",
+    "dot products per training pair (log)":
+        "每个训练词对的点积次数(对数)",
+    "dropout rate p":
+        "丢弃率 p",
+    "epoch":
+        "轮次",
+    "feature-map width":
+        "特征图宽度",
+    "fraction of vocabulary types, most frequent first":
+        "词型占比,从最高频开始",
+    "frequency rank in GloVe #B (Zipf count model)":
+        "GloVe #B 中的频率排名(Zipf 计数模型)",
+    "full training loss":
+        "完整训练损失",
+    "hard-label cross-entropy":
+        "硬标签交叉熵",
+    "hidden layer (# = input side)":
+        "隐藏层(# = 输入一侧)",
+    "init gain g (std g/sqrt(fan_in))":
+        "初始化增益 g(标准差 g/sqrt(fan_in))",
+    "k-means purity":
+        "k-means 纯度",
+    "lag k (steps back from the last)":
+        "滞后 k(从最后一步往回的步数)",
+    "learning rate":
+        "学习率",
+    "log(softmax) = -inf (per row avg)":
+        "log(softmax) = -inf(每行平均)",
+    "logit scale s (float3#)":
+        "logit 缩放 s(float3#)",
+    "logit z (target #)":
+        "logit z(目标 #)",
+    "loss":
+        "损失",
+    "no attention (fixed vector)":
+        "无注意力(固定向量)",
+    "number of sampled sub-networks k":
+        "采样子网络数 k",
+    "optimizer steps":
+        "优化器步数",
+    "output step":
+        "输出步",
+    "overfitting gap":
+        "过拟合差距",
+    "per-example gradient evaluations":
+        "单样本梯度计算次数",
+    "per-token accuracy (greedy decoding)":
+        "逐符号准确率(贪心解码)",
+    "principal components of GloVe #B #d kept":
+        "GloVe #B #d 保留的主成分数",
+    "receptive field (input pixels)":
+        "感受野(输入像素)",
+    "recorded step (subsampled)":
+        "记录的步(抽样)",
+    "relu + batch norm":
+        "relu + 批归一化",
+    "rows out of #":
+        "行数(共 #)",
+    "sequence length (all lengths seen in training)":
+        "序列长度(训练中见过所有长度)",
+    "softmax (max-shifted): bad rows":
+        "softmax(减去最大值):出错的行",
+    "source position":
+        "源位置",
+    "sparsity":
+        "稀疏度",
+    "squared error on sigmoid(z)":
+        "sigmoid(z) 上的平方误差",
+    "steps":
+        "步数",
+    "temperature T":
+        "温度 T",
+    "test accuracy (%)":
+        "测试准确率(%)",
+    "test accuracy vs data size (bar = # sd over seeds)":
+        "测试准确率随数据量的变化(条 = 各种子的 # 个标准差)",
+    "test accuracy":
+        "测试准确率",
+    "test":
+        "测试",
+    "textbook exp(z)/Σexp(z): inf/nan rows":
+        "教科书公式 exp(z)/Σexp(z):inf/nan 行",
+    "the lambda trade-off":
+        "lambda 的取舍",
+    "total gradient norm (before clipping)":
+        "总梯度范数(剪切之前)",
+    "train - test accuracy (points)":
+        "训练 − 测试准确率(百分点)",
+    "train vs test accuracy (bar = min-max over seeds)":
+        "训练与测试准确率(条 = 各种子的最小–最大值)",
+    "train":
+        "训练",
+    "training FLOPs":
+        "训练 FLOPs",
+    "training cross-entropy (nats)":
+        "训练交叉熵(奈特)",
+    "training examples":
+        "训练样本数",
+    "unigram distribution":
+        "一元分布",
+    "validation accuracy":
+        "验证准确率",
+    "validation check":
+        "验证检查",
+    "validation loss":
+        "验证损失",
+    "weight-scaled net":
+        "权重缩放的网络",
+    "word count in the Lee corpus":
+        "Lee 语料中的词频",
+    "words (depth, jittered)":
+        "词(深度,加抖动)",
+    "‖∂L/∂h_t‖ (log scale)":
+        "‖∂L/∂h_t‖(对数刻度)",
+    "−log2 p (ideal code length)":
+        "−log2 p(理想编码长度)",
+    "Copying, GRU hidden #; band: min–max over # seeds":
+        "复制任务,GRU 隐藏层 #;带:# 个种子的最小–最大值",
+    "GloVe #B vocabulary, V = #":
+        "GloVe #B 词表,V = #",
+    "Lee corpus, V = #: rare words sit deeper":
+        "Lee 语料,V = #:罕见词位置更深",
+    "Lee corpus: the rarest half of the types takes #% of the walk":
+        "Lee 语料:最罕见的一半词型占了 #% 的路径",
+    "Output-layer work per pair (V = #)":
+        "每个词对的输出层计算量(V = #)",
+    "average code length #":
+        "平均编码长度 #",
+    "balanced tree #":
+        "平衡树 #",
+    "distilled (alpha #, T²)":
+        "蒸馏(alpha #,乘 T²)",
+    "dropout as model averaging (p = #, n_train = #)":
+        "dropout 作为模型平均(p = #,n_train = #)",
+    "fraction of |w| < #":
+        "|w| < # 的比例",
+    "learning curves and early-stopping optima, n_train = #":
+        "学习曲线与早停最优点,n_train = #",
+    "length #":
+        "长度 #",
+    "measured, seed #":
+        "实测,随机种子 #",
+    "rate sweep, n_train = #":
+        "丢弃率扫描,n_train = #",
+    "seed #":
+        "随机种子 #",
+    "GD lr #":
+        "GD 学习率 #",
+    "SGD lr #":
+        "SGD 学习率 #",
+    "soft term × T² (Hinton et al.)":
+        "软项 × T²(Hinton 等)",
+    "soft term, no T² (the page's sum)":
+        "软项,不乘 T²(页面的加和)",
+    "n/a":
+        "不适用",
+    "yes":
+        "是",
+    "no":
+        "否",
+    "one point per fold":
+        "每折一个点",
+    "Relatedness, one point per fold":
+        "相关性,每折一个点",
+    "Healthy after applying the fix inside the fake tree":
+        "在假环境中应用修复后是否健康",
+    "Import failures: what runs, what the doctor finds, which fix works":
+        "导入失败:哪些能运行、doctor 的发现、哪个修复有效",
+    "L2 (chosen: L2=#)":
+        "L2(选出:L2=#)",
+    "PCA, gold categories":
+        "PCA,真实类别",
+    "Recall the first token after T steps":
+        "在 T 步之后回忆第一个符号",
+    "SimLex-# ρ, one point per fold":
+        "SimLex-# ρ,每折一个点",
+    "Trained LSTM, T = #: changed from mid-delay on":
+        "训练好的 LSTM,T = #:从延迟中段起改变",
+    "WordSim3# ρ, one point per fold":
+        "WordSim3# ρ,每折一个点",
+    "a printed\nfix works":
+        "打印的修复\n有效",
+    "activations and their derivatives":
+        "激活函数及其导数",
+    "adverb":
+        "副词",
+    "at the chosen rate; dotted: target":
+        "在选出的学习率下;虚线:目标",
+    "attention":
+        "注意力",
+    "attenuation against depth (band: within #x)":
+        "衰减随深度的变化(带:#x 以内)",
+    "base":
+        "基线",
+    "before every step, B=#, seed #":
+        "每一步之前,B=#,随机种子 #",
+    "capital":
+        "首都",
+    "clip":
+        "剪切",
+    "control: balanced vs cut":
+        "对照:均衡与截断",
+    "country":
+        "国家",
+    "currency":
+        "货币",
+    "delayed recall, delay #, seed #":
+        "延迟回忆,延迟 #,随机种子 #",
+    "depth #, default init, seed=#":
+        "深度 #,默认初始化,seed=#",
+    "detected":
+        "检出",
+    "doctor fix":
+        "doctor 修复",
+    "doctor fix\nlasts":
+        "doctor 修复\n持久",
+    "f: forget":
+        "f:遗忘门",
+    "family":
+        "家庭称谓",
+    "full\nsoftmax":
+        "完整\nsoftmax",
+    "g: candidate":
+        "g:候选值",
+    "gradient noise (grey: σ²/B·(N−B)/(N−#))":
+        "梯度噪声(灰色:σ²/B·(N−B)/(N−#))",
+    "gradient reaching a sigmoid output's logit":
+        "传到 sigmoid 输出 logit 的梯度",
+    "gradient through time at initialization (mean over seeds)":
+        "初始化时沿时间传播的梯度(种子均值)",
+    "h := # in gates":
+        "门中 h := #",
+    "h_t (next step)":
+        "h_t(下一步)",
+    "h_t (output)":
+        "h_t(输出)",
+    "healthy":
+        "健康",
+    "hierarchical\nsoftmax":
+        "层次\nsoftmax",
+    "i: input":
+        "i:输入门",
+    "init scale (lr #)":
+        "初始化尺度(学习率 #)",
+    "learning rate (ReLU, depth #); dotted: control":
+        "学习率(ReLU,深度 #);虚线:对照",
+    "location\nright":
+        "位置\n正确",
+    "mini-batch step direction vs full gradient":
+        "小批量步的方向与全量梯度",
+    "nationality":
+        "国籍",
+    "negative\nsampling (k=#)":
+        "负采样\n(k=#)",
+    "none":
+        "无",
+    "o: output":
+        "o:输出门",
+    "one real step, unit #:  f = #  i = #  g = #  o = #  c_t = #  c_{t−#} = #":
+        "一个真实步骤,单元 #:  f = #  i = #  g = #  o = #  c_t = #  c_{t−#} = #",
+    "p chosen on validation":
+        "在验证集上选出的 p",
+    "page cmds":
+        "页面命令",
+    "page cmds\nlast":
+        "页面命令\n持久",
+    "plain":
+        "普通",
+    "random":
+        "随机",
+    "script runs\nas is":
+        "脚本照原样\n能运行",
+    "sigmoid and depth":
+        "sigmoid 与深度",
+    "sigmoid d6":
+        "sigmoid 深度 6",
+    "single steps: mostly down, some up":
+        "单步:大多下降,有些上升",
+    "sys.path\n.append works":
+        "sys.path\n.append 有效",
+    "t-SNE, gold categories":
+        "t-SNE,真实类别",
+    "t-SNE, k-means clusters found in #-d":
+        "t-SNE,在 #-d 中找到的 k-means 聚类",
+    "to the target (dotted), seed #":
+        "到达目标(虚线),随机种子 #",
+    "unchanged":
+        "不变",
+    "width":
+        "宽度",
 }
