@@ -119,7 +119,10 @@ def ensure_results_dir(out: Path | str) -> Path:
         raise UnsafeOutput(f"results path {given!r} is a file, not a folder")
     marker = out / RESULTS_MARKER
     if out.is_dir() and not marker.is_file():
-        foreign = sorted(e.name for e in os.scandir(out) if not _RESULTS_ENTRY.match(e.name))
+        try:
+            foreign = sorted(e.name for e in os.scandir(out) if not _RESULTS_ENTRY.match(e.name))
+        except OSError as exc:
+            raise UnsafeOutput(f"results folder {given!r} cannot be read: {exc.strerror or exc}") from None
         if foreign:
             raise UnsafeOutput(f"results folder {given!r} holds files dlfaq did not write ({foreign[0]!r}"
                                f"{' …' if len(foreign) > 1 else ''}); give a new or empty folder")
