@@ -20,4 +20,5 @@ def test_gensims_own_tests_pass_against_dlfaq():
     report = proc.stdout + proc.stderr[-2000:]
     assert "gensim evaluation tests against dlfaq (imports swapped): 3/3 pass" in proc.stdout, report
     assert "gensim loaders tests against dlfaq" in proc.stdout, report
+    assert "gensim similarity tests against dlfaq" in proc.stdout, report
     assert proc.returncode == 0, report

@@ -12,14 +12,17 @@ What it does:
    ``_load_word2vec_format`` come from :mod:`dlfaq.embeddings.gensim_compat`
    (gensim's class with dlfaq's loader and evaluations), and the
    ``KeyedVectors`` that ``gensim.models.word2vec`` imports (the class of a
-   trained model's ``.wv``) is that class too;
+   trained model's ``.wv``) is that class too (gensim's class with dlfaq's
+   loader, evaluations and ``most_similar`` ranking);
 3. installs gensim's test dependency ``testfixtures`` if it is missing
    (``--no-install`` to refuse), runs the selected tests with pytest, and prints
    the pass counts: *evaluation* (the tests of gensim's suite that call
    ``evaluate_word_analogies`` / ``evaluate_word_pairs``) and *loaders*
    (``test_keyedvectors.py`` and ``test_datatype.py``, whose every test loads
-   through ``load_word2vec_format``, and the tests of ``test_word2vec.py``
-   that call it).
+   through ``load_word2vec_format`` — its nine ``most_similar`` tests
+   included, which then rank with dlfaq's ``most_similar`` — and the tests of
+   ``test_word2vec.py`` that call it) and *similarity* (the other tests of
+   ``test_word2vec.py`` that call ``most_similar`` on a trained model's ``.wv``).
 
 ``--against gensim`` runs the same selection unchanged, as the baseline. The
 exit status is 0 when every selected test passes. The slow test tier runs it
@@ -46,6 +49,7 @@ EVALUATION = {
 }
 LOADER_FILES = ("test_keyedvectors.py", "test_datatype.py")
 LOADER_SCAN = ("test_word2vec.py",)  # tests here that call load_word2vec_format
+SIMILARITY_SCAN = ("test_word2vec.py",)  # tests here that call most_similar (on a trained .wv)
 
 CONFTEST = '''"""Written by dlfaq's run_gensim_tests.py: gensim's data from this folder{swap_doc}."""
 import os
@@ -150,12 +154,16 @@ def run(args: argparse.Namespace) -> int:
         for f in files:
             text = (src / f).read_text(encoding="utf-8")
             (dest / f).write_text(rewrite(text) if swap else text, encoding="utf-8")
-        groups: dict[str, list[str]] = {"evaluation": [], "loaders": []}
+        groups: dict[str, list[str]] = {"evaluation": [], "loaders": [], "similarity": []}
         for f, tests in EVALUATION.items():
             groups["evaluation"] += [f"{f}::{class_of(src / f, t)}::{t}" for t in tests]
         groups["loaders"] += list(LOADER_FILES)
         for f in LOADER_SCAN:
             groups["loaders"] += [f"{f}::{t}" for t in tests_calling(src / f, "load_word2vec_format")]
+        taken = set(groups["evaluation"]) | set(groups["loaders"])
+        for f in SIMILARITY_SCAN:
+            groups["similarity"] += [i for t in tests_calling(src / f, "most_similar")
+                                     if (i := f"{f}::{t}") not in taken]
         totals: dict[str, tuple[int, int, list[str]]] = {}
         for group, ids in groups.items():
             xml = work / f"{group}.xml"

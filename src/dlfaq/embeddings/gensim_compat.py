@@ -2,7 +2,7 @@
 
 :class:`KeyedVectors` subclasses ``gensim.models.KeyedVectors`` (so everything
 else — ``most_similar``, saving, training containers — is gensim's own) and
-replaces three methods with dlfaq's implementations behind gensim's
+replaces four methods with dlfaq's implementations behind gensim's
 signatures and return values:
 
 - :meth:`KeyedVectors.load_word2vec_format`: :func:`dlfaq.embeddings.io.load`
@@ -12,7 +12,9 @@ signatures and return values:
 - :meth:`KeyedVectors.evaluate_word_analogies`:
   :func:`dlfaq.embeddings.evaluate.evaluate_word_analogies`;
 - :meth:`KeyedVectors.evaluate_word_pairs`:
-  :func:`dlfaq.embeddings.evaluate.evaluate_word_pairs`.
+  :func:`dlfaq.embeddings.evaluate.evaluate_word_pairs`;
+- :meth:`KeyedVectors.most_similar`: the ranking of
+  :func:`dlfaq.embeddings.io.gensim_rank_weighted` (gensim's scores and tie order).
 
 It exists so that gensim's own test files can run against dlfaq with only
 their imports changed (``tests/peers/run_gensim_tests.py``), and for users who
@@ -23,15 +25,26 @@ from __future__ import annotations
 
 import os
 import sys
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 from gensim.models import keyedvectors as _gkv
 
 from dlfaq.embeddings import evaluate as _ev
-from dlfaq.embeddings.io import LoadDecodeError, LoadError, Vectors, load
+from dlfaq.embeddings.io import LoadDecodeError, LoadError, Vectors, gensim_rank_weighted, load
 
 REAL = np.float32
+_EXTENDED_KEYS = (str, int, np.integer, np.ndarray)
+
+
+def _as_list(value: Any) -> list[Any]:
+    """gensim's reading of ``positive`` / ``negative``: None, one key or vector, or a list."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, np.integer)) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        return [value]
+    return list(value)
 
 
 def _read_counts(fvocab: str | os.PathLike[str], encoding: str, unicode_errors: str) -> dict[str, int]:
@@ -93,6 +106,45 @@ class KeyedVectors(_gkv.KeyedVectors):
     @classmethod
     def load_word2vec_format(cls, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         return _load_word2vec_format(cls, *args, **kwargs)
+
+    def most_similar(  # type: ignore[override]
+        self,
+        positive: Any = None,
+        negative: Any = None,
+        topn: int | None = 10,
+        clip_start: int = 0,
+        clip_end: int | None = None,
+        restrict_vocab: int | None = None,
+        indexer: Any = None,
+    ) -> Any:
+        """gensim's ``most_similar`` with the ranking computed by
+        :func:`dlfaq.embeddings.io.gensim_rank_weighted` (keys resolved by gensim)."""
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        positive = _as_list(positive)
+        negative = _as_list(negative)
+        self.fill_norms()
+        clip_end = clip_end or len(self.vectors)
+        if restrict_vocab:
+            clip_start, clip_end = 0, restrict_vocab
+        terms: list[tuple[Any, float]] = []
+        for sign, items in ((1.0, positive), (-1.0, negative)):
+            for item in items:
+                key, weight = (item, sign) if isinstance(item, _EXTENDED_KEYS) else (item[0], item[1])
+                if isinstance(key, np.ndarray):
+                    terms.append((key, weight))
+                elif self.__contains__(key):
+                    terms.append((self.get_index(key), weight))
+                else:
+                    raise KeyError(f"Key '{key}' not present in vocabulary")
+        if indexer is not None and isinstance(topn, int):
+            return super().most_similar(positive, negative, topn, clip_start, clip_end,
+                                        restrict_vocab, indexer)
+        order, dists = gensim_rank_weighted(self.vectors, self.norms, terms, clip_start, clip_end,
+                                            topn if topn else None)
+        if not topn:
+            return dists
+        return [(self.index_to_key[i], float(dists[i - clip_start])) for i in order]
 
     def _as_vectors(self) -> Vectors:
         return Vectors(list(self.index_to_key), self.vectors, dtype=self.vectors.dtype,

@@ -277,43 +277,64 @@ def gensim_rank(
     """The rows gensim's ``most_similar(positive, negative, topn, restrict_vocab=n)`` returns, in its order.
 
     Terms are row indices (their unit vectors are used, and the rows are left
-    out of the answer) or raw vectors. The arithmetic is gensim 4's, operation
-    for operation, so scores agree bit for bit and exact ties (identical
-    vectors) come out in the same order: the unit vectors are accumulated into
-    a matrix-dtype mean with float64 weights +1 / -1, divided by the total
-    weight, scaled to unit length with BLAS ``nrm2`` / ``scal`` and rounded
-    back; the scores are ``matrix[:n] @ mean / norms[:n]``; the top
-    ``topn + len(inputs)`` come from ``np.argpartition`` then ``np.argsort``
-    of the negated scores; the input rows are dropped and ``topn`` kept.
+    out of the answer) or raw vectors; see :func:`gensim_rank_weighted`.
 
     Returns:
         the row indices, and the scores of all ``n`` rows.
+    """
+    terms = [(t, 1.0) for t in positive] + [(t, -1.0) for t in negative]
+    order, dists = gensim_rank_weighted(matrix, norms, terms, 0, n, topn)
+    return order, dists
+
+
+def gensim_rank_weighted(
+    matrix: np.ndarray,
+    norms: np.ndarray,
+    terms: Sequence[tuple[int | np.ndarray, float]],
+    start: int,
+    end: int,
+    topn: int | None,
+) -> tuple[list[int], np.ndarray]:
+    """gensim 4's ``most_similar`` ranking over rows ``start:end``, operation for operation.
+
+    ``terms`` are ``(row or vector, weight)``. The arithmetic is gensim's, so
+    scores agree bit for bit and exact ties (identical vectors) come out in the
+    same order: the unit vectors of the rows (raw vectors as they are) are
+    accumulated into a matrix-dtype mean with float64 weights, divided by the
+    total absolute weight, scaled to unit length with BLAS ``nrm2`` / ``scal``
+    and rounded back; the scores are ``matrix[start:end] @ mean / norms[start:end]``;
+    the best ``topn + len(rows)`` come from ``np.argpartition`` then ``np.argsort``
+    of the negated scores; the input rows are dropped and ``topn`` kept.
+
+    Returns:
+        the row indices (absolute) and the scores of the rows ``start:end``
+        (``topn=None``: no ranking, an empty list).
     """
     from scipy.linalg.blas import get_blas_funcs
 
     dtype = matrix.dtype
     mean = np.zeros(matrix.shape[1], dtype=dtype)
-    total = 0.0
+    total: Any = 0
     inputs: list[int] = []
-    for sign, terms in ((1.0, positive), (-1.0, negative)):
-        w = np.float64(sign)
-        for t in terms:
-            if isinstance(t, np.ndarray):
-                mean += w * t
-            else:
-                mean += w * (matrix[t] / norms[t])
-                inputs.append(int(t))
-            total += abs(w)
+    for t, weight in terms:
+        w = np.float64(weight)
+        if isinstance(t, np.ndarray):
+            mean += w * t
+        else:
+            mean += w * (matrix[t] / norms[t])
+            inputs.append(int(t))
+        total += abs(w)
     if total > 0:
-        mean = mean / np.float64(total)
+        mean = mean / total
     nrm2, scal = get_blas_funcs(("nrm2", "scal"), (mean,))
     length = nrm2(mean)
     if length > 0.0:
         mean = scal(1.0 / length, mean).astype(mean.dtype)
     mean = mean.astype(dtype)
-    dists = np.dot(matrix[:n], mean) / norms[:n]
-    keys = set(inputs)
-    want = topn + len(keys)
+    dists = np.dot(matrix[start:end], mean) / norms[start:end]
+    if topn is None:
+        return [], dists
+    want = topn + len(inputs)
     if want <= 0:
         return [], dists
     neg = -dists
@@ -322,7 +343,7 @@ def gensim_rank(
     else:
         part = np.argpartition(neg, want)[:want]
         best = part.take(np.argsort(neg.take(part)))
-    return [int(i) for i in best if int(i) not in keys][:topn], dists
+    return [int(i) + start for i in best if int(i) + start not in inputs][:topn], dists
 
 
 # --------------------------------------------------------------------------- load
@@ -956,6 +977,7 @@ __all__ = [
     "Vectors",
     "cache_dir",
     "gensim_rank",
+    "gensim_rank_weighted",
     "guess_format",
     "load",
     "load_glove_6b_50d",
