@@ -50,6 +50,19 @@ def test_notebook_valid_compiles_and_public(qid):
     assert "stats" in dlfaq_names or qid in (1, 2, 3, 10, 13, 16, 18)  # measured questions compute effects
 
 
+@pytest.mark.parametrize("qid", QUESTIONS)
+def test_sizes_profiles_share_their_names(qid):
+    """Every size the full or smoke profile sets is a variable the quick profile defines too."""
+    import importlib
+
+    from dlfaq.notebooks.cells import Sizes
+
+    sizes = [c for c in importlib.import_module(f"dlfaq.notebooks.q{qid:02d}").CELLS if isinstance(c, Sizes)]
+    assert len(sizes) == 1
+    assert set(sizes[0].full) | set(sizes[0].smoke) <= set(sizes[0].quick)
+    assert all(k.isidentifier() for k in sizes[0].quick)
+
+
 def test_markdown_language():
     both, zh, en = (build_notebook(9, lang) for lang in (None, "zh", "en"))
     md = lambda nb: "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")  # noqa: E731

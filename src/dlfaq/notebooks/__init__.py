@@ -60,7 +60,6 @@ def _header(qid: int, lang: str | None) -> list[Any]:
         import math
         import numpy as np
         import torch
-        import matplotlib
         import matplotlib.pyplot as plt
         from dlfaq.experiments import stats  # oriented effects, 95 % intervals, the verdict rule
         torch.set_num_threads(1)  # the models are small: extra threads only add overhead (and spin on a busy machine)

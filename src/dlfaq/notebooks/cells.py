@@ -8,7 +8,6 @@ into an nbformat v4 notebook.
 
 from __future__ import annotations
 
-import pprint
 from dataclasses import dataclass, field
 from textwrap import dedent
 from typing import Any
@@ -54,28 +53,24 @@ class Sizes:
     smoke: dict[str, Any] = field(default_factory=dict)
 
     def text(self, lang: str | None = None) -> str:
-        full = {**self.quick, **self.full}
-        smoke = {**self.quick, **self.smoke}
-        width = 88
-
-        def block(d: dict[str, Any]) -> str:
-            return pprint.pformat(d, width=width - 4, sort_dicts=False).replace("\n", "\n    ")
-
-        return (
-            "# ===================== SIZES / 规模: the one cell to edit =====================\n"
-            '# PROFILE = "quick": about a minute on a laptop CPU (fewer seeds / smaller grids);\n'
-            '# PROFILE = "full": the sizes of `dlfaq run N --profile full` (minutes to an hour).\n'
-            '# PROFILE = "smoke": a few seconds, only to check the notebook runs (dlfaq\'s tests).\n'
-            "# quick 约一分钟(笔记本 CPU);full 与 `dlfaq run N --profile full` 规模相同。\n"
-            'PROFILE = "quick"\n'
-            "SIZES = {\n"
-            f'    "quick": {block(self.quick)},\n'
-            f'    "full": {block(full)},\n'
-            f'    "smoke": {block(smoke)},\n'
-            "}[PROFILE]\n"
-            "globals().update(SIZES)  # every size below is a plain variable\n"
-            "print(PROFILE, SIZES)"
-        )
+        profiles = {"quick": self.quick, "full": {**self.quick, **self.full}, "smoke": {**self.quick, **self.smoke}}
+        lines = [
+            "# ===================== SIZES / 规模: the one cell to edit =====================",
+            '# PROFILE = "quick": about a minute on a laptop CPU (fewer seeds / smaller grids);',
+            '# PROFILE = "full": the sizes of `dlfaq run N --profile full` (minutes to an hour);',
+            '# PROFILE = "smoke": a few seconds, only to check that the notebook runs (dlfaq\'s tests).',
+            "# quick 约一分钟(笔记本 CPU);full 与 `dlfaq run N --profile full` 规模相同;smoke 只用于测试。",
+            'PROFILE = "quick"',
+            "SIZES = {",
+        ]
+        for name, values in profiles.items():
+            lines.append(f'    "{name}": dict(')
+            lines += [f"        {k}={v!r}," for k, v in values.items()]
+            lines.append("    ),")
+        lines.append("}[PROFILE]")
+        lines += [f'{k} = SIZES["{k}"]' for k in self.quick]
+        lines.append('print(PROFILE, SIZES)')
+        return "\n".join(lines)
 
 
 Cell = Md | Code | Sizes

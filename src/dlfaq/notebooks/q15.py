@@ -20,8 +20,8 @@ CELLS = [
         """,
     ),
     Sizes(
-        quick=dict(seeds=[0, 1, 2, 3, 4], n_base=500, n_more=1500, max_steps=800, patience_steps=150,
-                   grids={"width": [32], "l2": [1e-3], "l1": [1e-4], "dropout": [0.5]}),
+        quick=dict(seeds=[0, 1, 2, 3, 4], n_base=500, n_more=1500, max_steps=4000, patience_steps=200,
+                   grids={"width": [16, 32], "l2": [1e-3, 1e-2], "l1": [1e-4, 1e-3], "dropout": [0.2, 0.5]}),
         full=dict(seeds=list(range(10)), max_steps=6000, patience_steps=300,
                   grids={"width": [8, 16, 32, 64], "l2": [1e-3, 3e-3, 1e-2, 3e-2],
                          "l1": [3e-5, 1e-4, 3e-4, 1e-3], "dropout": [0.2, 0.35, 0.5, 0.7]}),
@@ -125,6 +125,8 @@ CELLS = [
                 return runs[s, "more-data"]
             return max((runs[s, f"{kind}={v:g}"] for v in grids[kind]), key=lambda r: r["val_acc"])
 
+        CLAIMS = {"more-data": "q15.more-data", "width": "q15.smaller-network", "l2": "q15.l2-regularization",
+                  "l1": "q15.l1-regularization", "dropout": "q15.dropout"}
         results = {}
         for kind in ["more-data", *grids]:
             gain = stats.paired([best(kind, s)["test_acc"] for s in seeds],
@@ -133,7 +135,7 @@ CELLS = [
             verdict, failed = stats.decide_with_control(
                 stats.combine([stats.decide(gain, MARGIN), stats.decide(shrink, MARGIN)]), control)
             results[kind] = (gain, shrink)
-            print(f"{kind:10s} test gain {gain.mean:+5.2f} [{gain.lo:+5.2f}, {gain.hi:+5.2f}]   "
+            print(f"{CLAIMS[kind]:22s} {kind:10s} test gain {gain.mean:+5.2f} [{gain.lo:+5.2f}, {gain.hi:+5.2f}]   "
                   f"gap shrink {shrink.mean:+5.2f} [{shrink.lo:+5.2f}, {shrink.hi:+5.2f}] (n={gain.n}) -> {verdict}")
         """
     ),
