@@ -283,7 +283,7 @@ def damage(draw):
     return damaged(Q3, path, v), _field(path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(case=damage())
 def test_property_every_damaged_file_gives_one_line_naming_file_and_field(tmp_path_factory, case):
