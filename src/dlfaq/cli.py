@@ -301,6 +301,21 @@ for _group in app.registered_groups:  # sub-groups list their commands without "
     _group.context_settings = {**HELP_SETTINGS, **(_group.context_settings or {})}
 
 
+def _user_message(exc: BaseException) -> str:
+    """A user error's text in at most 3 lines of at most 400 characters, without C++ backtraces.
+
+    Messages built from a library's exception (torch appends "Exception raised from ...",
+    then dozens of "frame #N" lines) keep only what comes before that.
+    """
+    lines = []
+    for line in str(exc).splitlines():
+        if line.lstrip().startswith(("Exception raised from", "frame #")):
+            break
+        if line.strip():
+            lines.append(short(line.rstrip(), 400))
+    return "\n".join(lines[:3]) or type(exc).__name__
+
+
 def _internal_error(exc: BaseException) -> str:
     """One line for a bug in dlfaq (or in a library it calls): what broke, where to look next."""
     return (f"dlfaq: internal error: {type(exc).__name__}: {first_line(exc, 200)} "
@@ -325,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exception(exc.__cause__)
-        print(f"dlfaq: error: {exc}", file=sys.stderr)
+        print(f"dlfaq: error: {_user_message(exc)}", file=sys.stderr)
         sys.exit(2)
     except ClickUsageError as exc:
         msg = " ".join(exc.format_message().split())
