@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from dlfaq._fast import rnn as _engine
 from dlfaq.nn import GRU, LSTM, GRUCell, GRUGates, LSTMCell, LSTMGates, RNNCell
 
 ATOL = 1e-5
@@ -257,7 +258,8 @@ def test_step_loop_engine_matches_torch_and_fused_gates(cls: type, tcls: type) -
     lengths = torch.tensor([7, 3, 5, 1])
     h0 = torch.zeros(4, 4, 5)
     c0 = torch.zeros(4, 4, 5) if cls is LSTM else None
-    out, h_n, c_n, gates = m._run_loop(x, lengths, h0, c0, True)
+    direction = _engine.lstm_direction if cls is LSTM else _engine.gru_direction
+    out, h_n, c_n, gates = m._run_layers(x, lengths, h0, c0, True, direction)
     packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
     out_ref, hid_ref = ref(packed)
     out_ref, _ = pad_packed_sequence(out_ref, total_length=7)
@@ -286,7 +288,7 @@ def test_return_gates_loop_for_large_sizes_matches_recompute_path(monkeypatch) -
     x = torch.randn(9, 3, 6)
 
     def run(loop_min: int):
-        monkeypatch.setattr(LSTM, "_GATES_LOOP_MIN_NH", loop_min)
+        monkeypatch.setattr(_engine, "_GATES_LOOP_MIN_NH", loop_min)
         xi = x.clone().requires_grad_(True)
         m.zero_grad()
         out, (h, c), g = m(xi, return_gates=True)
@@ -294,9 +296,7 @@ def test_return_gates_loop_for_large_sizes_matches_recompute_path(monkeypatch) -
         grads = {n: p.grad.clone() for n, p in m.named_parameters()}
         return out, g, xi.grad, grads
 
-    from dlfaq.nn.rnn import _use_dnn
-
-    if not _use_dnn(x):
+    if not _engine._use_dnn(x):
         pytest.skip("the step-loop switch applies only where oneDNN products are used")
     out_l, g_l, dx_l, gr_l = run(1)  # always the loop
     out_r, g_r, dx_r, gr_r = run(10**9)  # never the loop

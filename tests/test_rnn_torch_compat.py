@@ -222,7 +222,7 @@ def test_rnn_args_check(path: str, cls: type, tcls: type) -> None:
         if lstm:
             cases.append((torch.randn(7, 5, 3), (torch.randn(*good), torch.randn(2 * d, 5, 5))))  # cell size
         for x, hx in cases:
-            _same_error(lambda x=x, hx=hx: _call(ours, path, x, hx), lambda x=x, hx=hx: ref(x, hx))
+            _same_error(lambda x=x, hx=hx, o=ours: _call(o, path, x, hx), lambda x=x, hx=hx, r=ref: r(x, hx))
 
 
 @pytest.mark.parametrize("path", PATHS)

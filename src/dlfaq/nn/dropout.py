@@ -22,11 +22,61 @@ from torch import Tensor, nn
 __all__ = ["DropConnectLinear", "LockedDropout", "WeightDrop"]
 
 
-def _check_p(p: float) -> float:
+def check_probability(p: float, name: str = "dropout probability") -> float:
+    """``p`` as a float in [0, 1), else ``ValueError`` (the one check of every regularizer here
+    and in :mod:`dlfaq.nn.rnn`)."""
     p = float(p)
     if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        raise ValueError(f"{name} must be in [0, 1), got {p}")
     return p
+
+
+def bernoulli_mask(like: Tensor, shape: Sequence[int], q: float) -> Tensor:
+    """A 0/1 mask of ``like``'s dtype and device with P(1) = q.
+
+    Thresholding uniforms measured ~3x faster than ``bernoulli_`` on CPU for the
+    (T, B, H) masks the RNN regularizers draw at every forward pass.
+    """
+    return like.new_empty(shape).uniform_().lt_(q)
+
+
+def inverted_mask(like: Tensor, shape: Sequence[int], p: float) -> Tensor:
+    """A Bernoulli(1 - p) keep-mask scaled by 1/(1 - p) (inverted dropout: the identity in expectation)."""
+    return bernoulli_mask(like, shape, 1.0 - p).div_(1.0 - p)
+
+
+class _Bound(nn.Module):
+    """``fn(module, *args)`` as the forward of a module that holds ``module`` (for functional_call)."""
+
+    def __init__(self, module: nn.Module, fn: Any) -> None:
+        super().__init__()
+        self.module = module
+        self.fn = fn
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(self.module, *args, **kwargs)
+
+
+def drop_connect_call(module: nn.Module, names: Sequence[str], p: float, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    r"""``fn(module, *args, **kwargs)`` with each named weight :math:`W` of ``module`` replaced by
+    :math:`W \odot M / (1 - p)`, one Bernoulli(1 - p) mask per weight and call (DropConnect,
+    Wan et al., 2013). The one DropConnect of the package: :class:`WeightDrop` and
+    ``LSTM(weight_drop=...)`` both use it.
+
+    The module is not modified: the dropped tensors are passed for this call alone through
+    :func:`torch.func.functional_call` (torch's RNNs notice the changed weights and hand
+    them to their fused kernel), so ``state_dict``, optimizers, DDP and ``torch.compile``
+    see the parameters as usual.
+    """
+    params = dict(module.named_parameters())
+    dropped = {f"module.{n}": params[n] * inverted_mask(params[n], params[n].shape, p) for n in names}
+    bound = _Bound(module, fn)
+    if isinstance(module, nn.RNNBase) and params[names[0]].is_cuda:
+        # The dropped matrices are not views of cuDNN's flat weight buffer; torch's native
+        # CUDA kernel uses them as they are, without a per-call compaction.
+        with torch.backends.cudnn.flags(enabled=False):
+            return torch.func.functional_call(bound, dropped, args, kwargs, strict=False)
+    return torch.func.functional_call(bound, dropped, args, kwargs, strict=False)
 
 
 class LockedDropout(nn.Module):
@@ -48,7 +98,7 @@ class LockedDropout(nn.Module):
 
     def __init__(self, p: float = 0.5, batch_first: bool = False) -> None:
         super().__init__()
-        self.p = _check_p(p)
+        self.p = check_probability(p)
         self.batch_first = batch_first
 
     def extra_repr(self) -> str:
@@ -59,6 +109,8 @@ class LockedDropout(nn.Module):
             return x
         shape = list(x.shape)
         shape[1 if self.batch_first else 0] = 1
+        # bernoulli_ rather than inverted_mask: the same distribution, another random stream, and
+        # Q10's recorded measurements were drawn with this one.
         mask = x.new_empty(shape).bernoulli_(1.0 - self.p).div_(1.0 - self.p)
         return x * mask
 
@@ -92,7 +144,7 @@ class WeightDrop(nn.Module):
         super().__init__()
         self.module = module
         self.weights = [weights] if isinstance(weights, str) else list(weights)
-        self.dropout = _check_p(dropout)
+        self.dropout = check_probability(dropout)
         params = dict(module.named_parameters())
         missing = [w for w in self.weights if w not in params]
         if missing:
@@ -104,19 +156,11 @@ class WeightDrop(nn.Module):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if not self.training or self.dropout == 0.0:
             return self.module(*args, **kwargs)
-        p = self.dropout
-        params = dict(self.module.named_parameters())
-        dropped = {}
-        for name in self.weights:
-            w = params[name]
-            dropped[name] = w * w.new_empty(w.shape).bernoulli_(1.0 - p).div_(1.0 - p)
-        cuda_rnn = isinstance(self.module, nn.RNNBase) and next(iter(dropped.values())).is_cuda
-        if cuda_rnn:
-            # The dropped matrices are not views of cuDNN's flat weight buffer; torch's
-            # native CUDA kernel uses them as they are, without a per-call compaction.
-            with torch.backends.cudnn.flags(enabled=False):
-                return torch.func.functional_call(self.module, dropped, args, kwargs, strict=False)
-        return torch.func.functional_call(self.module, dropped, args, kwargs, strict=False)
+        return drop_connect_call(self.module, self.weights, self.dropout, _call, *args, **kwargs)
+
+
+def _call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
+    return module(*args, **kwargs)
 
 
 class DropConnectLinear(nn.Linear):
@@ -148,7 +192,7 @@ class DropConnectLinear(nn.Linear):
         p: float = 0.5,
     ) -> None:
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
-        self.p = _check_p(p)
+        self.p = check_probability(p)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", p={self.p}"
@@ -157,5 +201,6 @@ class DropConnectLinear(nn.Linear):
         if not self.training or self.p == 0.0:
             return F.linear(input, self.weight, self.bias)
         w = self.weight
+        # bernoulli_ kept for Q10's recorded stream (see LockedDropout.forward)
         mask = w.new_empty(w.shape).bernoulli_(1.0 - self.p).div_(1.0 - self.p)
         return F.linear(input, w * mask, self.bias)

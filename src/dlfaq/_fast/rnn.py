@@ -1,0 +1,595 @@
+"""The RNN engine: the computation of :mod:`dlfaq.nn.rnn`'s reference, faster.
+
+Entry point: :func:`run` (the step recurrence of :class:`~dlfaq.nn.LSTM` /
+:class:`~dlfaq.nn.GRU` when gates are requested or a regularizer acts inside it).
+It returns ``None`` where it does not apply, and the caller then runs the
+reference (:func:`dlfaq.nn.rnn._lstm_direction`, :func:`dlfaq.nn.rnn._gru_direction`);
+``tests/test_rnn_engine.py`` checks the engine against the reference over random
+configurations. Set ``DLFAQ_RNN_ENGINE=0`` to run the reference everywhere.
+
+The tricks, each probed (a failed probe falls back to the public path) and what it
+buys (forward + backward against ``torch.nn.LSTM``, 2 CPU threads, T = 50,
+``benchmarks/bench_lstm.py``; measured on the AMD EPYC the benchmarks ran on):
+
+* gates without a step loop: with nothing random in the recurrence, torch's fused
+  kernel (``torch._VF``, one layer at a time) gives h_1..h_T, and the gates of all
+  steps are one batched product over [x_t, h_{t-1}] plus an elementwise scan for c
+  (``return_gates`` N=32 H=256: 1.41 x torch, against 1.74 for the loop);
+* oneDNN's linear op (``torch.ops.mkldnn._linear_pointwise``) for the sequence-wide
+  products, sigmoid fused in, and ``_reorder_linear_weight`` once per call for the
+  per-step products: where torch sends float32 ``mm`` to MKL, measured 1.5-3x
+  faster for these shapes;
+* the LSTM's step loop as one autograd Function with a hand-written backward
+  (:class:`_LSTMSequence`): ~10 autograd nodes per step avoided, activations
+  written into preallocated buffers, the recurrent weight gradient one product
+  after the loop (the regularized row goes from ~3x to <= 2x torch);
+* tanh as 2 sigmoid(2a) - 1 with the g rows of the weights doubled, so one in-place
+  sigmoid per step gives all four gates; torch's CPU tanh measured 3x slower than
+  the identity's four passes on the (N, H) blocks of a step (loses <= 1e-7).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import _VF, Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from dlfaq.nn import rnn as ref
+
+__all__ = ["run"]
+
+
+def run(
+    m: Any, x: Tensor, lengths: Tensor | None, h0: Tensor, c0: Tensor | None, want_gates: bool
+) -> tuple[Tensor, Tensor, Tensor | None, list[list[Tensor]] | None] | None:
+    """The step recurrence of ``m`` (an :class:`~dlfaq.nn.LSTM` or :class:`~dlfaq.nn.GRU`) over
+    time-major padded ``x`` (T, B, I): ``(output, h_n, c_n, gates per layer and direction)``,
+    the reference's result; ``None`` where the engine does not apply."""
+    if os.environ.get("DLFAQ_RNN_ENGINE", "1") == "0" or m.mode not in ("LSTM", "GRU"):
+        return None
+    if want_gates and _gates_from_fused_ok(m) and not _gates_loop_cheaper(m, x) and _vf_works():
+        return _run_fused_with_gates(m, x, lengths, h0, c0)
+    return m._run_layers(x, lengths, h0, c0, want_gates, lstm_direction if m.mode == "LSTM" else gru_direction)
+
+
+@functools.lru_cache(maxsize=1)
+def _vf_works() -> bool:
+    """Whether torch's private fused RNN entry points exist with the signature used here."""
+    try:
+        x, w = torch.zeros(1, 1, 1), [torch.zeros(3, 1), torch.zeros(3, 1)]
+        return bool(_VF.gru(x, torch.zeros(1, 1, 1), w, False, 1, 0.0, False, False, False)[0].shape == (1, 1, 1))
+    except Exception:  # noqa: BLE001 - any failure means: use the step loop
+        return False
+
+
+def _gates_from_fused_ok(m: Any) -> bool:
+    """Gates can be recomputed from torch's fused outputs when nothing random acts inside the
+    recurrence (and no weight or input/output mask would have to be shared with the kernel)."""
+    if m._needs_loop():
+        return False
+    return not (m.training and (m.weight_drop or any(m.variational_dropout)))
+
+
+# N * H from which the LSTM step loop beats "fused kernel + recomputed gates" for
+# return_gates. The recomputation costs one more forward product (about a third of a
+# forward+backward); the loop's per-step overhead is fixed and fades as the step grows.
+# Measured forward+backward / torch at 2 CPU threads, T=50 (loop vs recomputed):
+# N=32 H=256 1.74 vs 1.41; N=64 H=256 1.13 vs 1.28; N=32 H=512 1.05 vs 1.32;
+# N=64 H=1024 0.99 vs 1.5.
+
+_GATES_LOOP_MIN_NH = 16384
+
+
+def _gates_loop_cheaper(m: Any, x: Tensor) -> bool:
+    return (
+        m.mode == "LSTM"
+        and m.proj_size == 0
+        and _use_dnn(x)
+        and x.shape[1] * m.hidden_size >= _GATES_LOOP_MIN_NH
+    )
+
+
+def _run_fused_with_gates(m: Any, x: Tensor, lengths: Tensor | None, h0: Tensor, c0: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor | None, list[list[Tensor]]]:
+    """Run each layer with torch's fused kernel, then recompute the gates of all steps at once.
+
+    Every gate depends only on x_t and h_{t-1}, and the kernel's output sequence *is*
+    h_1..h_T, so one batched product over all steps gives the gates; the LSTM's cell
+    states follow from an elementwise scan. Gradients through the gates flow into the
+    kernel's outputs, so they are exact.
+    """
+    T, B = x.shape[0], x.shape[1]
+    ndir = 2 if m.bidirectional else 1
+    h_out = m.proj_size if m.proj_size > 0 else m.hidden_size
+    valid = ref._valid_mask(lengths, T, x.device)
+    rev_index = ref._reverse_index(lengths, T, B, x.device) if m.bidirectional else None
+    gates_all: list[list[Tensor]] = []
+    h_n: list[Tensor] = []
+    c_n: list[Tensor] = []
+    layer_in = x
+    for layer in range(m.num_layers):
+        if layer > 0 and m.training and m.dropout:
+            layer_in = F.dropout(layer_in, m.dropout, True)
+        sl = slice(layer * ndir, (layer + 1) * ndir)
+        weights: list[Tensor] = []
+        per_dir = []
+        for d in range(ndir):
+            w = m._layer_weights(layer, d)
+            per_dir.append(w)
+            weights.extend(t for t in w if t is not None)
+        hx = (h0[sl].contiguous(), c0[sl].contiguous()) if c0 is not None else h0[sl].contiguous()
+        out, hid = _vf_layer(m, layer_in, lengths, hx, weights)
+        if isinstance(hid, tuple):
+            h_n.append(hid[0])
+            c_n.append(hid[1])
+        else:
+            h_n.append(hid)
+        for d in range(ndir):
+            w_ih, w_hh, b_ih, b_hh, w_hr = per_dir[d]
+            o_d = out[..., d * h_out : (d + 1) * h_out]
+            inp = layer_in
+            if d == 1:
+                o_d = ref._gather_time(o_d, rev_index)
+                inp = ref._gather_time(layer_in, rev_index)
+            h_prev = torch.cat([h0[layer * ndir + d].unsqueeze(0), o_d[:-1]])
+            g = (_lstm_gates_from_states if m.mode == "LSTM" else _gru_gates_from_states)(m, inp, h_prev, None if c0 is None else c0[layer * ndir + d], valid, w_ih, w_hh, b_ih, b_hh)
+            if d == 1:
+                g = [ref._gather_time(t, rev_index) for t in g]
+            gates_all.append(g)
+        layer_in = out
+    return layer_in, torch.cat(h_n), (torch.cat(c_n) if c_n else None), gates_all
+
+
+def _vf_layer(m: Any, x: Tensor, lengths: Tensor | None, hx: Any, weights: list[Tensor]) -> tuple[Tensor, Any]:
+    """One layer (both directions) through torch's fused kernel, time-major, padded in and out."""
+    if x.is_cuda:
+        # One layer's weights are not cuDNN's flat buffer; the native CUDA kernel takes them
+        # as they are instead of compacting them (and warning) at every call.
+        with torch.backends.cudnn.flags(enabled=False):
+            return _vf_layer_impl(m, x, lengths, hx, weights)
+    return _vf_layer_impl(m, x, lengths, hx, weights)
+
+
+def _vf_layer_impl(m: Any, x: Tensor, lengths: Tensor | None, hx: Any, weights: list[Tensor]) -> tuple[Tensor, Any]:
+    fn = _VF.lstm if m.mode == "LSTM" else _VF.gru
+    bidir = m.bidirectional
+    if lengths is None:
+        res = fn(x, hx, weights, m.bias, 1, 0.0, m.training, bidir, False)
+        return res[0], (tuple(res[1:]) if m.mode == "LSTM" else res[1])
+    packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+    sort, unsort = packed.sorted_indices, packed.unsorted_indices
+
+    def permute(h: Any, idx: Tensor) -> Any:
+        return tuple(t.index_select(1, idx) for t in h) if isinstance(h, tuple) else h.index_select(1, idx)
+
+    res = fn(packed.data, packed.batch_sizes, permute(hx, sort), weights, m.bias, 1, 0.0, m.training, bidir)
+    out = PackedSequence(res[0], packed.batch_sizes, sort, unsort)
+    out, _ = pad_packed_sequence(out, total_length=x.shape[0])
+    hid = tuple(res[1:]) if m.mode == "LSTM" else res[1]
+    return out, permute(hid, unsort)
+
+
+def _tanh_into(x: Tensor, out: Tensor) -> Tensor:
+    """tanh(x) written into ``out``, as 2 sigmoid(2x) - 1.
+
+    On CPU torch's tanh goes through MKL's vector math and measured 3x slower than
+    this identity's four passes on the (N, H) blocks of a step loop (60x on a strided
+    slice); it loses at most ~1e-7 absolute accuracy.
+    """
+    return torch.mul(x, 2.0, out=out).sigmoid_().mul_(2.0).sub_(1.0)
+
+
+def _lstm_scale(w: Tensor, hidden: int) -> Tensor:
+    """The (4H,) row scale 1, 1, 2, 1 for the gate blocks i, f, g, o.
+
+    With the g rows doubled one sigmoid covers all four gates of a step in place,
+    because tanh(a) = 2 sigmoid(2a) - 1.
+    """
+    scale = w.new_ones(4, hidden)
+    scale[2] = 2.0
+    return scale.reshape(-1)
+
+
+@functools.lru_cache(maxsize=1)
+
+def _dnn_works() -> bool:
+    """Whether this torch build has oneDNN's linear op and it computes ``F.linear``.
+
+    ``torch.ops.mkldnn._linear_pointwise`` is an internal op (the one torch's own
+    CPU kernels use); probing it once, against ``F.linear``, keeps a torch release
+    that renamed or changed it on the plain, public path instead of failing.
+    """
+    try:
+        a = torch.arange(6, dtype=torch.float32).reshape(2, 3) / 7
+        w = torch.arange(12, dtype=torch.float32).reshape(4, 3) / 11
+        y = torch.ops.mkldnn._linear_pointwise(a, w, None, "none", [], "")
+        return bool(torch.allclose(y, F.linear(a, w), atol=1e-6))
+    except Exception:  # noqa: BLE001 - any failure means: do not use it
+        return False
+
+
+def _use_dnn(t: Tensor) -> bool:
+    """Whether oneDNN's matrix products apply: float32 on a CPU build with oneDNN, eager mode."""
+    return (
+        t.device.type == "cpu"
+        and t.dtype == torch.float32
+        and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
+        and not torch.compiler.is_compiling()
+        and _dnn_works()
+    )
+
+
+def _dnn_mm(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` through oneDNN (``b.t()`` is passed as a linear layer's weight)."""
+    return torch.ops.mkldnn._linear_pointwise(a, b.t(), None, "none", [], "")
+
+
+class _DnnLinear(torch.autograd.Function):
+    """``F.linear`` (optionally followed by a sigmoid) with forward and backward through oneDNN.
+
+    torch sends float32 ``mm`` on CPU to MKL; on the AMD EPYC this was tuned on,
+    oneDNN (which torch's own fused LSTM kernel uses) measured ~1.5-3x faster for
+    the (T·N, H) x (H, 4H) products of a whole sequence and their gradients. With
+    ``sigmoid=True`` the activation is fused into the product (one pass less over
+    the (T, N, 4H) result) and its derivative s(1-s) is applied in the backward.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, w: Tensor, b: Tensor | None, sigmoid: bool) -> Tensor:  # type: ignore[override]
+        x2 = x.reshape(-1, x.shape[-1])
+        y = torch.ops.mkldnn._linear_pointwise(x2, w, b, "sigmoid" if sigmoid else "none", [], "")
+        ctx.save_for_backward(x2, w, y if sigmoid else None)
+        ctx.shape = x.shape
+        return y.reshape(*x.shape[:-1], w.shape[0])
+
+    @staticmethod
+    def backward(ctx: Any, dy: Tensor) -> Any:  # type: ignore[override]
+        x2, w, y = ctx.saved_tensors
+        dy2 = dy.reshape(-1, w.shape[0])
+        if y is not None:
+            dy2 = dy2 * y
+            dy2.addcmul_(dy2, y, value=-1.0)  # dy * s(1 - s)
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dx = _dnn_mm(dy2, w).reshape(ctx.shape)
+        if ctx.needs_input_grad[1]:
+            dw = _dnn_mm(dy2.t(), x2)
+        if ctx.needs_input_grad[2]:
+            db = dy2.sum(0)
+        return dx, dw, db, None
+
+
+def _linear(x: Tensor, w: Tensor, b: Tensor | None, sigmoid: bool = False) -> Tensor:
+    if _use_dnn(x) and w.dtype == x.dtype and (b is None or b.dtype == x.dtype):
+        return _DnnLinear.apply(x, w, b, sigmoid)
+    y = F.linear(x, w, b)
+    return y.sigmoid() if sigmoid else y
+
+
+def _step_linear(weight: Tensor, batch: int) -> Any:
+    """``x -> x @ weight.T`` for the many small per-step products against one fixed matrix.
+
+    On a CPU with oneDNN the matrix is reordered once into oneDNN's blocked layout, the
+    way torch's own fused LSTM kernel does; the (N, H) x (H, 4H) step products then
+    measured 2-3x faster than ``addmm`` at 2 threads and far less sensitive to a busy
+    machine. Elsewhere (CUDA, float64 for gradcheck, no oneDNN, inside ``torch.compile``)
+    it is a plain ``matmul``.
+    """
+    if _use_dnn(weight):
+        try:
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight, batch)
+            return lambda x: torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
+        except (AttributeError, RuntimeError):
+            pass
+    w_t = weight.t()
+    return lambda x: x.matmul(w_t)
+
+
+class _LSTMSequence(torch.autograd.Function):
+    """One LSTM direction over a whole sequence with a hand-written backward pass.
+
+    Autograd would record ~10 nodes per time step; here the forward loop runs
+    without recording and writes the activations the backward needs straight
+    into preallocated (T, B, ·) buffers. The backward precomputes every
+    activation derivative for all steps in a few bulk operations, so its loop
+    is a handful of elementwise products and one matrix product per step, and
+    the recurrent weight gradient is a single (H × T·B)·(T·B × 4H) product.
+    Gate rows are torch's order i, f, g, o, with the g rows of ``xw`` and
+    ``w_hh_t`` already doubled (see :func:`_lstm_scale`): one in-place sigmoid
+    per step gives i, f, o and sigma(2a_g), and g = 2 sigma(2a_g) - 1 = tanh(a_g).
+    Masks are constants (no gradient): ``hmask`` (B, H) variational mask on
+    h_{t-1}; ``gmask`` (T, B, H) recurrent dropout on g; ``zc``/``zh`` zoneout
+    weights, (T, B, H) in training or a float in eval; ``valid`` (T, B, 1) for
+    variable lengths.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        xw: Tensor,
+        w_hh_t: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        hmask: Tensor | None,
+        gmask: Tensor | None,
+        zc: Any,
+        zh: Any,
+        valid: Tensor | None,
+        want_gates: bool,
+    ) -> tuple[Tensor, ...]:
+        T, B, H4 = xw.shape
+        H = H4 // 4
+        S = xw.new_empty(T, B, H4)
+        G = xw.new_empty(T, B, H)
+        CN = xw.new_empty(T, B, H)
+        TC = xw.new_empty(T, B, H)
+        out = xw.new_empty(T, B, H)
+        # Without padding the states are the buffers themselves (h_t = out[t], c_t = CN[t]);
+        # with padding the carried state can differ from them, so it is recorded.
+        HP = xw.new_empty(T, B, H) if valid is not None else None
+        CP = xw.new_empty(T, B, H) if valid is not None else None
+        # The masked h_{t-1} that met W_hh, kept for the weight gradient (no bulk product later).
+        HIN = xw.new_empty(T, B, H) if hmask is not None else None
+        h, c = h0, c0
+        rec = _step_linear(w_hh_t.t(), B)
+        # Recurrent dropout without reported gates: d(g) = m (2 s - 1) is one addcmul with the
+        # bulk constants 2m and -m, and G holds the dropped g (all the backward needs).
+        fuse_mask = gmask is not None and not want_gates
+        if fuse_mask:
+            # The mask is drawn for this call alone (see LSTM._direction), so it is rescaled in place.
+            gm2 = gmask.mul_(2.0)
+            gmn = gm2 * -0.5
+        # tanh' = 1 - tanh^2 of the cell, written per step while it is in cache, if a backward
+        # can follow.
+        TD = xw.new_empty(T, B, H) if any(ctx.needs_input_grad) else None
+        ones = xw.new_ones(B, H) if TD is not None else None
+        for t in range(T):
+            if HP is not None and CP is not None:
+                HP[t] = h
+                CP[t] = c
+            hin = h if HIN is None else torch.mul(h, hmask, out=HIN[t])
+            s = torch.add(xw[t], rec(hin), out=S[t]).sigmoid_()
+            if fuse_mask:
+                gd = torch.addcmul(gmn[t], s[:, 2 * H : 3 * H], gm2[t], out=G[t])
+            else:
+                g = torch.mul(s[:, 2 * H : 3 * H], 2.0, out=G[t]).sub_(1.0)
+                gd = g if gmask is None else g * gmask[t]
+            cn = torch.mul(s[:, H : 2 * H], c, out=CN[t]).addcmul_(s[:, :H], gd)
+            if zc is not None:
+                cn.lerp_(c, zc if isinstance(zc, float) else zc[t])
+            tc = _tanh_into(cn, TC[t])
+            if TD is not None:
+                torch.addcmul(ones, tc, tc, value=-1.0, out=TD[t])
+            if valid is None:
+                hn = torch.mul(s[:, 3 * H :], tc, out=out[t])
+                if zh is not None:
+                    hn.lerp_(h, zh if isinstance(zh, float) else zh[t])
+                h, c = hn, cn
+            else:
+                hn = s[:, 3 * H :] * tc
+                if zh is not None:
+                    hn = torch.lerp(hn, h, zh if isinstance(zh, float) else zh[t])
+                v = valid[t]
+                torch.mul(hn, v, out=out[t])
+                h = torch.where(v, hn, h)
+                c = torch.where(v, cn, c)
+        if HP is None or CP is None:
+            ctx.save_for_backward(w_hh_t, S, G, CN, TC, TD, HIN, out, h0, c0)
+        else:
+            ctx.save_for_backward(w_hh_t, S, G, CN, TC, TD, HIN, HP, CP)
+        ctx.masks = (hmask, gmask, zc, zh, valid)
+        ctx.want_gates = want_gates
+        ctx.gm2 = gm2 if fuse_mask else None
+        if want_gates:
+            vf = 1.0 if valid is None else valid.to(xw.dtype)
+            gi, gf, go = S[..., :H], S[..., H : 2 * H], S[..., 3 * H :]
+            return out, h, c, gi * vf, gf * vf, G * vf, go * vf, CN * vf
+        return out, h, c
+
+    @staticmethod
+    def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:  # type: ignore[override]
+        hmask, gmask, zc, zh, valid = ctx.masks
+        HP = CP = None
+        if valid is None:
+            w_hh_t, S, G, CN, TC, TD, HIN, out, h0, c0 = ctx.saved_tensors
+        else:
+            w_hh_t, S, G, CN, TC, TD, HIN, HP, CP = ctx.saved_tensors
+            h0, c0 = HP[0], CP[0]
+        T, B, H = G.shape
+        # Bulk derivatives where one pass over all steps is cheaper than one per step. The
+        # sigmoid' = s(1-s) of the four blocks is taken per step (cache-resident); the g block's
+        # pre-activation was doubled, so d g / d a'_g = 2 s(1-s) and the 2 goes into GI2.
+        if ctx.gm2 is not None:
+            GI2 = S[..., :H] * ctx.gm2  # 2 d(c)/d(g); G already holds the dropped g
+            GDm = G
+        else:
+            GI2 = S[..., :H] * 2.0 if gmask is None else S[..., :H] * gmask * 2.0
+            GDm = G if gmask is None else G * gmask  # the g that was written
+        zc_t, zh_t = zc, zh
+        dA = S.new_empty(T, B, 4 * H)
+        D4 = S.new_empty(B, 4 * H)
+        dh = torch.zeros_like(h0) if dhT is None else dhT.clone()
+        dc = torch.zeros_like(c0) if dcT is None else dcT.clone()
+        has_gate_grads = ctx.want_gates and any(d is not None for d in dgates)
+        back = _step_linear(w_hh_t.contiguous(), B)  # da -> da @ W_hh
+        for t in range(T - 1, -1, -1):
+            s = S[t]
+            f, o = s[:, H : 2 * H], s[:, 3 * H :]
+            if has_gate_grads:
+                # Reported gates are masked by validity; their gradients join the chain below.
+                vf = 1.0 if valid is None else valid[t].to(S.dtype)
+                gi_, gf_, gg_, go_, gc_ = (None if d is None else d[t] * vf for d in dgates)
+            else:
+                gi_ = gf_ = gg_ = go_ = gc_ = None
+            dhn = dh if dout is None else dh + dout[t]
+            dcn = dc
+            if valid is not None:
+                v = valid[t].to(S.dtype)
+                dh_carry = dh * (1 - v)
+                dc_carry = dc * (1 - v)
+                dhn = dhn * v
+                dcn = dcn * v
+            if gc_ is not None:
+                dcn = dcn + gc_
+            if zh_t is not None:
+                z = zh_t if isinstance(zh_t, float) else zh_t[t]
+                dhp = dhn * z
+                dh_hat = dhn - dhp  # dhn * (1 - z)
+            else:
+                dh_hat = dhn
+                dhp = None
+            torch.mul(dh_hat, TC[t], out=D4[:, 3 * H :])  # d o
+            dcn = torch.addcmul(dcn, dh_hat * o, TD[t])
+            if zc_t is not None:
+                z = zc_t if isinstance(zc_t, float) else zc_t[t]
+                dcz = dcn * z
+                dc_hat = dcn - dcz
+                dcp = torch.addcmul(dcz, dc_hat, f)
+            else:
+                dc_hat = dcn
+                dcp = dc_hat * f
+            torch.mul(dc_hat, GDm[t], out=D4[:, :H])  # d i
+            c_prev = CP[t] if CP is not None else (c0 if t == 0 else CN[t - 1])
+            torch.mul(dc_hat, c_prev, out=D4[:, H : 2 * H])  # d f
+            torch.mul(dc_hat, GI2[t], out=D4[:, 2 * H : 3 * H])  # 2 d g
+            if gi_ is not None:
+                D4[:, :H] += gi_
+            if gf_ is not None:
+                D4[:, H : 2 * H] += gf_
+            if gg_ is not None:
+                D4[:, 2 * H : 3 * H].add_(gg_, alpha=2.0)
+            if go_ is not None:
+                D4[:, 3 * H :] += go_
+            da = torch.mul(D4, s, out=dA[t])
+            da.addcmul_(da, s, value=-1.0)  # D4 * s(1 - s)
+            dhin = back(da)
+            if hmask is not None:
+                dhin.mul_(hmask)
+            dh = dhin if dhp is None else dhin.add_(dhp)
+            dc = dcp
+            if valid is not None:
+                dh = dh + dh_carry
+                dc = dc + dc_carry
+        if HIN is not None:
+            hin_all = HIN
+        elif HP is not None:
+            hin_all = HP
+        else:
+            hin_all = torch.cat([h0.unsqueeze(0), out[:-1]])
+        hin2, dA2 = hin_all.reshape(T * B, H).t(), dA.reshape(T * B, 4 * H)
+        dw = _dnn_mm(hin2, dA2) if _use_dnn(dA2) else hin2.matmul(dA2)
+        return dA, dw, dh, dc, None, None, None, None, None, None
+
+
+def _lstm_gates_from_states(m: Any, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh):  # noqa: ARG001  # type: ignore[no-untyped-def]
+    H = m.hidden_size
+    # One product over [x_t, h_{t-1}] for all steps, the g rows doubled so that one sigmoid
+    # over the contiguous (T, B, 4H) result gives every gate (tanh(a) = 2 sigmoid(2a) - 1).
+    scale = _lstm_scale(w_ih, H)
+    w = torch.cat([w_ih, w_hh], 1) * scale.unsqueeze(1)
+    b = None if b_ih is None else (b_ih + b_hh) * scale
+    sig = _linear(torch.cat([x, h_prev], -1), w, b, sigmoid=True)
+    i, f, o = sig[..., :H], sig[..., H : 2 * H], sig[..., 3 * H :]
+    g = sig[..., 2 * H : 3 * H].mul(2.0).sub_(1.0)
+    # The cell states are not returned by the kernel: an elementwise scan rebuilds them.
+    ig = i * g
+    c = c0
+    cs = []
+    for t in range(x.shape[0]):
+        c_new = torch.addcmul(ig[t], f[t], c)
+        c = c_new if valid is None else torch.where(valid[t], c_new, c)
+        cs.append(c_new)
+    cs_t = torch.stack(cs)
+    out = [i, f, g, o, cs_t]
+    if valid is not None:
+        out = [t * valid for t in out]
+    return out
+
+
+def lstm_direction(m: Any, x, valid, h, c, w, p_hid, want_gates):  # type: ignore[no-untyped-def]
+    """One LSTM direction: the reference's :func:`dlfaq.nn.rnn._lstm_direction`, faster."""
+    w_ih, w_hh, b_ih, b_hh, w_hr = w
+    if w_hr is not None:
+        # With a projection the step is left to autograd: the reference's own loop.
+        return ref._lstm_direction(m, x, valid, h, c, w, p_hid, want_gates)
+    H = m.hidden_size
+    # g rows doubled: one sigmoid per step covers all four gates (see _LSTMSequence).
+    scale = _lstm_scale(w_ih, H)
+    # A transposed view of the (4H, H) matrix: measured faster for the per-step GEMM than a
+    # row-major (H, 4H) copy (the layout torch's own Linear uses).
+    w_hh_t = (w_hh * scale.unsqueeze(1)).t()
+    bias = None
+    if b_ih is not None:
+        bias = (b_ih + b_hh) * scale
+    # (T, B, 4H): the input projection of all steps in one product.
+    xw = _linear(x, w_ih * scale.unsqueeze(1), bias)
+    # The reference's masks, drawn in its order (same seed, same network).
+    hmask, gmask, zc_mask, zh_mask = ref._step_masks(m, x, h, p_hid)
+    res = _LSTMSequence.apply(xw, w_hh_t, h, c, hmask, gmask, zc_mask, zh_mask, valid, want_gates)
+    if want_gates:
+        return res[0], res[1], res[2], list(res[3:])
+    return res[0], res[1], res[2], None
+
+
+def _gru_gates_from_states(m: Any, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh):  # type: ignore[no-untyped-def]
+    H = m.hidden_size
+    gx = _linear(x, w_ih, b_ih)
+    gh = _linear(h_prev, w_hh, b_hh)
+    rz = (gx[..., : 2 * H] + gh[..., : 2 * H]).sigmoid()
+    r, z = rz[..., :H], rz[..., H:]
+    n = torch.addcmul(gx[..., 2 * H :], r, gh[..., 2 * H :]).tanh()
+    out = [r, z, n]
+    if valid is not None:
+        out = [t * valid for t in out]
+    return out
+
+
+def gru_direction(m: Any, x, valid, h, c, w, p_hid, want_gates):  # type: ignore[no-untyped-def]
+    """One GRU direction: the reference's :func:`dlfaq.nn.rnn._gru_direction`, faster (oneDNN products)."""
+    w_ih, w_hh, b_ih, b_hh, w_hr = w
+    T = x.shape[0]
+    H = m.hidden_size
+    xw = _linear(x, w_ih, b_ih)
+    w_hh_t = w_hh.t()
+    if b_hh is None:
+        b_hh = x.new_zeros(3 * H)
+    hmask, nmask, _, zh_mask = ref._step_masks(m, x, h, p_hid)
+    outs: list[Tensor] = []
+    gr: list[Tensor] = []
+    gz: list[Tensor] = []
+    gn: list[Tensor] = []
+    H2 = 2 * H
+    for t in range(T):
+        hin = h if hmask is None else h * hmask
+        gh = torch.addmm(b_hh, hin, w_hh_t)
+        xt = xw[t]
+        rz = (xt[:, :H2] + gh[:, :H2]).sigmoid()
+        r, z = rz[:, :H], rz[:, H:]
+        n = torch.addcmul(xt[:, H2:], r, gh[:, H2:]).tanh()
+        nd = n if nmask is None else n * nmask[t]
+        h_new = torch.lerp(nd, h, z)  # (1 - z) * n + z * h
+        if zh_mask is not None:
+            h_new = torch.lerp(h_new, h, zh_mask if isinstance(zh_mask, float) else zh_mask[t])
+        if valid is not None:
+            v = valid[t]
+            h = torch.where(v, h_new, h)
+            outs.append(h_new * v)
+        else:
+            h = h_new
+            outs.append(h_new)
+        if want_gates:
+            if valid is not None:
+                v = valid[t]
+                r, z, n = r * v, z * v, n * v
+            gr.append(r)
+            gz.append(z)
+            gn.append(n)
+    out = torch.stack(outs)
+    gates_out = [torch.stack(gr), torch.stack(gz), torch.stack(gn)] if want_gates else None
+    return out, h, None, gates_out
