@@ -9,10 +9,10 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from site_text import english_function_words, visible_text
 
 from dlfaq.report import build_site, i18n, searchindex
 from dlfaq.report import math as tex
-from site_text import english_function_words, visible_text
 
 #: The issue's acceptance bound: English function words in the zh view of a question page.
 MAX_ENGLISH_WORDS = 5
@@ -118,7 +118,7 @@ def test_sidebar_puts_every_question_in_one_topic():
 def test_index_counts_say_the_verdict_in_words_and_symbols(bare_site: Path):
     for name, word in (("index.html", "not yet tested"), ("index.zh.html", "尚未运行")):
         page = (bare_site / name).read_text(encoding="utf-8")
-        assert 'class="counts"' in page and 'class="finding"' in page
+        assert 'class="counts"' in page and 'class="finding"' in page and word in page
         assert "`" not in visible_text(page)  # no literal Markdown backticks
     en = (bare_site / "index.html").read_text(encoding="utf-8")
     assert re.search(r'class="count v-untested"><span class="big">○ \d+</span><span class="lbl">not yet tested', en)
@@ -170,7 +170,7 @@ def test_zh_view_of_every_question_page_with_all_evidence(tmp_path: Path):
     from dlfaq.experiments import RunContext, discover, run_experiment
 
     results = tmp_path / "results"
-    for name, spec in sorted(discover().items()):
+    for _, spec in sorted(discover().items()):
         run_experiment(spec, RunContext(profile="smoke", out_dir=results))
     site = build_site(results, tmp_path / "site")
     counts = {p.name: english_function_words(p.read_text(encoding="utf-8")) for p in sorted(site.glob("q*.zh.html"))}

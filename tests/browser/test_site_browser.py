@@ -130,11 +130,11 @@ def test_search_finds_a_question_in_each_language_and_opens_it(browser, site: Pa
         box = browser.find_element(By.ID, "search")
         box.send_keys(query)
         results = browser.find_element(By.ID, "search-results")
-        WebDriverWait(browser, 10).until(lambda d: results.is_displayed() and results.find_elements(By.TAG_NAME, "a"))
+        WebDriverWait(browser, 10).until(lambda d, r=results: r.is_displayed() and r.find_elements(By.TAG_NAME, "a"))
         first = results.find_elements(By.TAG_NAME, "a")[0]
         assert first.get_attribute("href").split("#")[0].endswith(target), (query, first.get_attribute("href"))
         first.click()
-        WebDriverWait(browser, 30).until(lambda d: d.current_url.split("#")[0].endswith(target))
+        WebDriverWait(browser, 30).until(lambda d, t=target: d.current_url.split("#")[0].endswith(t))
     assert _errors(browser) == []
 
 
@@ -148,7 +148,7 @@ def test_a_claim_links_to_the_figure_or_table_that_decided_it(browser, site: Pat
             link = browser.find_elements(By.CSS_SELECTOR, "a.evlink")[i]
             target = link.get_attribute("href").split("#", 1)[1]
             browser.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", link)
-            WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("#" + target))
+            WebDriverWait(browser, 10).until(lambda d, t=target: d.current_url.endswith("#" + t))
             el = browser.find_element(By.ID, target)
             assert el.is_displayed(), f"{name}: #{target} is hidden (a fold did not open)"
             assert browser.execute_script("var r = arguments[0].getBoundingClientRect();"
