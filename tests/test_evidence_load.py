@@ -13,10 +13,10 @@ from _evidence import NAMES, PNG, damaged, good_record, make_results, write_reco
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dlfaq.experiments.schema import FIGURE_FILE_RE, check_calibration, check_record, read_evidence
 from dlfaq.experiments.stats import VERDICTS
 from dlfaq.faq import get_entry
 from dlfaq.report import build_site, question_view
-from dlfaq.report.load import FIGURE_FILE_RE, check_calibration, check_record, read_evidence
 
 Q3 = "q03.feature-map-sizes"
 FILE = "q03/feature-map-sizes/evidence.json"

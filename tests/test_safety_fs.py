@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from _evidence import damaged, make_results, write_record
 
-from dlfaq.report import build_site, publish
-from dlfaq.report.publish import SITE_MARKER, UnsafeOutput, check_site_target
+from dlfaq import publish
+from dlfaq.publish import SITE_MARKER, UnsafeOutput, check_site_target
+from dlfaq.report import build_site
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -322,7 +323,7 @@ def toy(monkeypatch):
 
 def test_a_failed_run_keeps_the_good_evidence_and_says_so(tmp_path: Path, toy, capsys):
     from dlfaq.experiments import RunContext, load_evidence, run_experiment
-    from dlfaq.report.load import read_evidence
+    from dlfaq.experiments.schema import read_evidence
 
     spec, state = toy
     ctx = RunContext(out_dir=tmp_path)

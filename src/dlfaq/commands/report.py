@@ -36,8 +36,8 @@ def report_cmd(
 ) -> None:
     """Run the experiments that have no result yet (quick profile) and write the bilingual site."""
     from dlfaq.experiments import discover, load_evidence
+    from dlfaq.publish import UnsafeOutput, check_site_target, ensure_results_dir
     from dlfaq.report import build_site, collect
-    from dlfaq.report.publish import UnsafeOutput, check_site_target, ensure_results_dir
 
     lang = check_lang(lang)
     jobs = check_jobs(jobs)
@@ -55,7 +55,7 @@ def report_cmd(
     t0 = time.perf_counter()
     specs = list(discover().values())
     from dlfaq.experiments import evidence_dir
-    from dlfaq.report.publish import recover
+    from dlfaq.publish import recover
 
     for s in specs:  # put back or delete what killed runs left beside each evidence folder
         recover(evidence_dir(out, s.name))

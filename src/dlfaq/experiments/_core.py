@@ -595,7 +595,7 @@ def _under(name: str, prefixes: Sequence[str]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dlfaq_imports(modname: str) -> tuple[str, ...]:
     """The dlfaq modules that ``modname`` imports anywhere in its source (functions included).
 
@@ -641,7 +641,7 @@ def _dlfaq_imports(modname: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _closure_hash(root: str, units_only: bool) -> str:
     import hashlib
     import importlib
@@ -733,13 +733,13 @@ def run_experiment(
     An exception inside the experiment is recorded (status ``failed`` with the
     error and traceback); it never propagates, so the other experiments still run.
     The evidence folder is written to a temporary sibling that then takes its
-    place in one atomic exchange (:func:`dlfaq.report.publish.swap_in`), so an
+    place in one atomic exchange (:func:`dlfaq.publish.swap_in`), so an
     interrupted or killed run leaves the previous evidence intact (its leftovers
     are cleaned by the next run). Evidence is replaced only by a successful run:
     a failed run next to good evidence is saved beside it as
     ``evidence.failed.json``, which ``show`` and the report mention.
     """
-    from dlfaq.report import publish
+    from dlfaq import publish
 
     out_root = Path(ctx.out_dir)
     qdir = out_root / f"q{spec.question:02d}"
@@ -896,8 +896,8 @@ def _run_into(
 
 def load_evidence(out_dir: Path | str, name: str) -> dict[str, Any] | None:
     """The saved evidence of experiment ``name`` (``qNN.short``), or None when there is none or it
-    is damaged (checked by :func:`dlfaq.report.load.read_evidence`, which also says what is wrong)."""
-    from dlfaq.report.load import read_evidence
+    is damaged (checked by :func:`dlfaq.experiments.schema.read_evidence`, which also says what is wrong)."""
+    from dlfaq.experiments.schema import read_evidence
 
     return read_evidence(out_dir, name).record
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlfaq.experiments import discover, evidence_dir
+from dlfaq import publish
+from dlfaq.experiments import discover, evidence_dir, schema
 from dlfaq.faq import Entry, load_all
-from dlfaq.report import load, publish, quotes
+from dlfaq.report import quotes
 
 LANGS = ("zh", "en")
 VERDICT_CLASS = {
@@ -94,13 +95,13 @@ class QuestionView:
 def question_view(entry: Entry, results_dir: Path | str) -> QuestionView:
     """Join one entry's claims with the saved evidence of the experiments that judge them.
 
-    Every record is checked by :func:`dlfaq.report.load.read_evidence` first; a damaged one
+    Every record is checked by :func:`dlfaq.experiments.schema.read_evidence` first; a damaged one
     is shown as a failed record with the problem line (also in ``problems``).
     """
     records = {}
     problems: list[str] = []
     for name in entry.experiments:
-        got = load.read_evidence(results_dir, name)
+        got = schema.read_evidence(results_dir, name)
         problems += got.problems
         rec = got.shown()
         if rec is not None:
@@ -270,15 +271,15 @@ def _index_md(views: list[QuestionView], lang: str) -> str:
 def build_site(results_dir: Path | str, site_dir: Path | str, views: list[QuestionView] | None = None) -> Path:
     """Write ``index.html``, one page per question, ``style.css``, images and ``md/`` into ``site_dir``.
 
-    ``site_dir`` must be a folder dlfaq may replace (:func:`dlfaq.report.publish.check_site_target`,
-    raises :class:`~dlfaq.report.publish.UnsafeOutput`). The site is written to a temporary
-    sibling that then takes its place in one atomic exchange (:func:`dlfaq.report.publish.publish`),
+    ``site_dir`` must be a folder dlfaq may replace (:func:`dlfaq.publish.check_site_target`,
+    raises :class:`~dlfaq.publish.UnsafeOutput`). The site is written to a temporary
+    sibling that then takes its place in one atomic exchange (:func:`dlfaq.publish.publish`),
     so at every instant a complete old or new site is at ``site_dir``.
     """
     results_dir = Path(results_dir)
     site_dir = publish.check_site_target(site_dir, results_dir)
     views = collect(results_dir) if views is None else views
-    cal, _ = load.check_calibration(results_dir)
+    cal, _ = schema.check_calibration(results_dir)
     return publish.publish(site_dir, lambda tmp: _write_site(tmp, views, results_dir, cal))
 
 
