@@ -213,3 +213,12 @@ def test_chinese_figure_copy_is_made_and_used_by_the_zh_page(tmp_path: Path):
     zh_page = (site / "q17.zh.html").read_text(encoding="utf-8")
     assert 'src="img/q17.distill-mnist1d/curve.zh.png"' in zh_page and "学生的测试准确率随蒸馏温度的变化" in zh_page
     assert 'src="img/q17.distill-mnist1d/curve.png"' in (site / "q17.html").read_text(encoding="utf-8")
+
+
+def test_every_question_page_links_its_notebook(bare_site: Path):
+    pytest.importorskip("dlfaq.notebooks")
+    for qid in range(1, 19):
+        for sfx in ("", ".zh"):
+            page = (bare_site / f"q{qid:02d}{sfx}.html").read_text(encoding="utf-8")
+            assert f'href="notebooks/q{qid:02d}.ipynb"' in page, (qid, sfx)
+        assert (bare_site / "notebooks" / f"q{qid:02d}.ipynb").is_file()
