@@ -77,10 +77,10 @@ def list_cmd(as_json: bool = JsonOpt) -> None:
     print_table(["name", "what"], [[n, _summary(p)] for n, p in scripts.items()])
 
 
-@bench_app.command("run")
+@bench_app.command("run", context_settings={"ignore_unknown_options": True})
 def run_cmd(
     name: str = typer.Argument(..., help="A name from `dlfaq bench list`."),
-    args: list[str] = typer.Argument(None, help="Extra arguments passed to the script."),
+    args: list[str] = typer.Argument(None, help="Extra arguments passed to the script (e.g. --json)."),
 ) -> None:
     """Run one benchmark script with this interpreter."""
     scripts = _scripts()
