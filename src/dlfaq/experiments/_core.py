@@ -35,7 +35,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from dlfaq.experiments import stats
+from dlfaq.experiments import _plots, stats
 
 #: The verdict words. ``check`` verdicts are supported / contradicted; ``experiment``
 #: verdicts come from :func:`dlfaq.experiments.stats.decide` / ``combine``.
@@ -861,6 +861,9 @@ def _run_into(
         for name, fig, caption in ev._figures:
             fname = f"{name}.png"
             fig.savefig(tmp / fname, dpi=110, bbox_inches="tight")
+            # NAME.zh.png with the figure's texts in Chinese, when a Chinese font is installed
+            # (the zh pages use it; without a font they show the English figure).
+            _plots.save_zh(fig, tmp / fname)
             plt.close(fig)
             figures.append(FigureRef(name, fname, caption).to_json())
         record.update(

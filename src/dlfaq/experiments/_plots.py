@@ -71,14 +71,14 @@ def save_zh(fig: Any, png: Any, dpi: int = 110) -> bool:
     """Save a Chinese copy of an already saved figure (``NAME.zh.png`` next to ``png``).
 
     Every text of the figure (titles, axis labels, tick labels, legend entries, annotations) is
-    looked up in the report's translations (:func:`dlfaq.report.i18n.zh`, numbers kept) and drawn
+    looked up in the report's translations (:func:`dlfaq.experiments.zh.zh`, numbers kept) and drawn
     with a Chinese-capable font. Returns False, writing nothing, when no such font is installed or
     when nothing in the figure has a translation. Call it after the English ``savefig`` (it edits
     the figure's texts in place).
     """
     from matplotlib.text import Text
 
-    from dlfaq.report.i18n import zh
+    from dlfaq.experiments.zh import zh
 
     fam = cjk_font()
     if fam is None:

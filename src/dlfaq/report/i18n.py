@@ -1,7 +1,7 @@
 """Strings of the site in both languages, the topics of the sidebar, and zh for evidence text.
 
 Experiments write their figure captions, table titles, column headers, cell labels
-and notes in English. :func:`zh` finds their Chinese in :mod:`dlfaq.report.zh_evidence`:
+and notes in English. :func:`zh` finds their Chinese in :mod:`dlfaq.experiments.zh`:
 first the exact string, then the string with every number replaced by ``#``
 (the numbers are put back in order), so a caption that quotes a measured value
 still translates. A string with no translation is returned as it is and
@@ -11,6 +11,8 @@ remembered in :data:`MISSING`, which the tests read.
 from __future__ import annotations
 
 import re
+
+from dlfaq.experiments.zh import MISSING, PREFIXES, ZH, template, zh  # noqa: F401 - re-exported
 
 NAV = {
     "search": {"en": "Search questions, answers, claims…", "zh": "搜索问题、回答和论断…"},
@@ -71,43 +73,6 @@ def topic_of(qid: int) -> dict[str, str]:
         if qid in ids:
             return name
     return {"en": "Other", "zh": "其他"}
-
-
-#: English lead-ins of cells whose rest is a command or a path (kept as it is).
-PREFIXES = {"needs the network: ": "需要联网:"}
-_NUM = re.compile(r"(?<![A-Za-z_])[-+−]?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
-MISSING: set[str] = set()
-
-
-def template(text: str) -> tuple[str, list[str]]:
-    """``text`` with each number replaced by ``#``, and the numbers in order."""
-    nums: list[str] = []
-
-    def sub(m: re.Match[str]) -> str:
-        nums.append(m.group(0))
-        return "#"
-
-    return _NUM.sub(sub, text), nums
-
-
-def zh(text: str) -> str:
-    """The Chinese of an English evidence string (itself when there is none, and then noted in MISSING)."""
-    from dlfaq.report.zh_evidence import ZH
-
-    if not text or not re.search(r"[A-Za-z]{2}", text) or text.startswith("$"):  # "$...$": matplotlib maths
-        return text
-    if text in ZH:
-        return ZH[text]
-    tpl, nums = template(text)
-    target = ZH.get(tpl)
-    if target is not None and target.count("#") == len(nums):
-        it = iter(nums)
-        return re.sub("#", lambda _m: next(it), target)
-    for en, zh_prefix in PREFIXES.items():
-        if text.startswith(en):
-            return zh_prefix + text[len(en):]
-    MISSING.add(text)
-    return text
 
 
 def tr(text: str, lang: str) -> str:

@@ -1,9 +1,15 @@
-"""Chinese for the English strings experiments put in their evidence (captions, tables, notes, units).
+"""Chinese for the English strings experiments write (captions, tables, notes, units, figure labels).
 
-Keys are the English text exactly as an experiment writes it, or the same text with
-every number replaced by ``#`` (see :func:`dlfaq.report.i18n.zh`); values use ``#``
-for the same numbers in the same order.
+:data:`ZH` maps the English text exactly as an experiment writes it, or the same text
+with every number replaced by ``#``, to its Chinese, where ``#`` stands for the same
+numbers in the same order. :func:`zh` looks a string up. It lives with the experiments
+(not the report) because figures are drawn in Chinese when they are made
+(:func:`dlfaq.experiments._plots.save_zh`), and experiments never import the report.
 """
+
+from __future__ import annotations
+
+import re
 
 ZH: dict[str, str] = {
     "Green: yes, red: no, grey: not applicable (healthy case, or no command to test).":
@@ -1164,3 +1170,38 @@ ZH: dict[str, str] = {
     "width":
         "宽度",
 }
+
+
+#: English lead-ins of cells whose rest is a command or a path (kept as it is).
+PREFIXES = {"needs the network: ": "需要联网:"}
+_NUM = re.compile(r"(?<![A-Za-z_])[-+−]?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
+MISSING: set[str] = set()
+
+
+def template(text: str) -> tuple[str, list[str]]:
+    """``text`` with each number replaced by ``#``, and the numbers in order."""
+    nums: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        nums.append(m.group(0))
+        return "#"
+
+    return _NUM.sub(sub, text), nums
+
+
+def zh(text: str) -> str:
+    """The Chinese of an English evidence string (itself when there is none, and then noted in MISSING)."""
+    if not text or not re.search(r"[A-Za-z]{2}", text) or text.startswith("$"):  # "$...$": matplotlib maths
+        return text
+    if text in ZH:
+        return ZH[text]
+    tpl, nums = template(text)
+    target = ZH.get(tpl)
+    if target is not None and target.count("#") == len(nums):
+        it = iter(nums)
+        return re.sub("#", lambda _m: next(it), target)
+    for en, zh_prefix in PREFIXES.items():
+        if text.startswith(en):
+            return zh_prefix + text[len(en):]
+    MISSING.add(text)
+    return text
