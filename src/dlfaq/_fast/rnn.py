@@ -163,13 +163,13 @@ def _vf_layer_impl(m: Any, x: Tensor, lengths: Tensor | None, hx: Any, weights: 
         return res[0], (tuple(res[1:]) if m.mode == "LSTM" else res[1])
     packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
     sort, unsort = packed.sorted_indices, packed.unsorted_indices
+    assert sort is not None and unsort is not None  # enforce_sorted=False always sets them
 
     def permute(h: Any, idx: Tensor) -> Any:
         return tuple(t.index_select(1, idx) for t in h) if isinstance(h, tuple) else h.index_select(1, idx)
 
     res = fn(packed.data, packed.batch_sizes, permute(hx, sort), weights, m.bias, 1, 0.0, m.training, bidir)
-    out = PackedSequence(res[0], packed.batch_sizes, sort, unsort)
-    out, _ = pad_packed_sequence(out, total_length=x.shape[0])
+    out, _ = pad_packed_sequence(PackedSequence(res[0], packed.batch_sizes, sort, unsort), total_length=x.shape[0])
     hid = tuple(res[1:]) if m.mode == "LSTM" else res[1]
     return out, permute(hid, unsort)
 
@@ -215,7 +215,7 @@ def _dnn_works() -> bool:
 
 def _use_dnn(t: Tensor) -> bool:
     """Whether oneDNN's matrix products apply: float32 on a CPU build with oneDNN, eager mode."""
-    return (
+    return bool(
         t.device.type == "cpu"
         and t.dtype == torch.float32
         and torch.backends.mkldnn.is_available()
@@ -241,7 +241,7 @@ class _DnnLinear(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, w: Tensor, b: Tensor | None, sigmoid: bool) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor, w: Tensor, b: Tensor | None, sigmoid: bool) -> Tensor:
         x2 = x.reshape(-1, x.shape[-1])
         y = torch.ops.mkldnn._linear_pointwise(x2, w, b, "sigmoid" if sigmoid else "none", [], "")
         ctx.save_for_backward(x2, w, y if sigmoid else None)
@@ -249,7 +249,7 @@ class _DnnLinear(torch.autograd.Function):
         return y.reshape(*x.shape[:-1], w.shape[0])
 
     @staticmethod
-    def backward(ctx: Any, dy: Tensor) -> Any:  # type: ignore[override]
+    def backward(ctx: Any, dy: Tensor) -> Any:
         x2, w, y = ctx.saved_tensors
         dy2 = dy.reshape(-1, w.shape[0])
         if y is not None:
@@ -310,7 +310,7 @@ class _LSTMSequence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         xw: Tensor,
         w_hh_t: Tensor,
@@ -343,6 +343,7 @@ class _LSTMSequence(torch.autograd.Function):
         fuse_mask = gmask is not None and not want_gates
         if fuse_mask:
             # The mask is drawn for this call alone (see LSTM._direction), so it is rescaled in place.
+            assert gmask is not None
             gm2 = gmask.mul_(2.0)
             gmn = gm2 * -0.5
         # tanh' = 1 - tanh^2 of the cell, written per step while it is in cache, if a backward
@@ -353,7 +354,7 @@ class _LSTMSequence(torch.autograd.Function):
             if HP is not None and CP is not None:
                 HP[t] = h
                 CP[t] = c
-            hin = h if HIN is None else torch.mul(h, hmask, out=HIN[t])
+            hin = h if HIN is None or hmask is None else torch.mul(h, hmask, out=HIN[t])
             s = torch.add(xw[t], rec(hin), out=S[t]).sigmoid_()
             if fuse_mask:
                 gd = torch.addcmul(gmn[t], s[:, 2 * H : 3 * H], gm2[t], out=G[t])
@@ -364,7 +365,7 @@ class _LSTMSequence(torch.autograd.Function):
             if zc is not None:
                 cn.lerp_(c, zc if isinstance(zc, float) else zc[t])
             tc = _tanh_into(cn, TC[t])
-            if TD is not None:
+            if TD is not None and ones is not None:
                 torch.addcmul(ones, tc, tc, value=-1.0, out=TD[t])
             if valid is None:
                 hn = torch.mul(s[:, 3 * H :], tc, out=out[t])
@@ -393,7 +394,7 @@ class _LSTMSequence(torch.autograd.Function):
         return out, h, c
 
     @staticmethod
-    def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:  # type: ignore[override]
+    def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:
         hmask, gmask, zc, zh, valid = ctx.masks
         HP = CP = None
         if valid is None:
@@ -487,13 +488,17 @@ class _LSTMSequence(torch.autograd.Function):
         return dA, dw, dh, dc, None, None, None, None, None, None
 
 
-def _lstm_gates_from_states(m: Any, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh):  # noqa: ARG001  # type: ignore[no-untyped-def]
+def _lstm_gates_from_states(
+    m: Any, x: Tensor, h_prev: Tensor, c0: Tensor | None, valid: Tensor | None,
+    w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
+) -> list[Tensor]:
     H = m.hidden_size
     # One product over [x_t, h_{t-1}] for all steps, the g rows doubled so that one sigmoid
     # over the contiguous (T, B, 4H) result gives every gate (tanh(a) = 2 sigmoid(2a) - 1).
+    assert c0 is not None  # an LSTM always carries c
     scale = _lstm_scale(w_ih, H)
     w = torch.cat([w_ih, w_hh], 1) * scale.unsqueeze(1)
-    b = None if b_ih is None else (b_ih + b_hh) * scale
+    b = None if b_ih is None or b_hh is None else (b_ih + b_hh) * scale
     sig = _linear(torch.cat([x, h_prev], -1), w, b, sigmoid=True)
     i, f, o = sig[..., :H], sig[..., H : 2 * H], sig[..., 3 * H :]
     g = sig[..., 2 * H : 3 * H].mul(2.0).sub_(1.0)
@@ -512,7 +517,9 @@ def _lstm_gates_from_states(m: Any, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh
     return out
 
 
-def lstm_direction(m: Any, x, valid, h, c, w, p_hid, want_gates):  # type: ignore[no-untyped-def]
+def lstm_direction(
+    m: Any, x: Tensor, valid: Tensor | None, h: Tensor, c: Tensor | None, w: Any, p_hid: float, want_gates: bool
+) -> Any:
     """One LSTM direction: the reference's :func:`dlfaq.nn.rnn._lstm_direction`, faster."""
     w_ih, w_hh, b_ih, b_hh, w_hr = w
     if w_hr is not None:
@@ -537,7 +544,10 @@ def lstm_direction(m: Any, x, valid, h, c, w, p_hid, want_gates):  # type: ignor
     return res[0], res[1], res[2], None
 
 
-def _gru_gates_from_states(m: Any, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh):  # type: ignore[no-untyped-def]
+def _gru_gates_from_states(
+    m: Any, x: Tensor, h_prev: Tensor, c0: Tensor | None, valid: Tensor | None,  # noqa: ARG001 - the LSTM's signature
+    w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
+) -> list[Tensor]:
     H = m.hidden_size
     gx = _linear(x, w_ih, b_ih)
     gh = _linear(h_prev, w_hh, b_hh)
@@ -550,7 +560,9 @@ def _gru_gates_from_states(m: Any, x, h_prev, c0, valid, w_ih, w_hh, b_ih, b_hh)
     return out
 
 
-def gru_direction(m: Any, x, valid, h, c, w, p_hid, want_gates):  # type: ignore[no-untyped-def]
+def gru_direction(
+    m: Any, x: Tensor, valid: Tensor | None, h: Tensor, c: Tensor | None, w: Any, p_hid: float, want_gates: bool
+) -> Any:
     """One GRU direction: the reference's :func:`dlfaq.nn.rnn._gru_direction`, faster (oneDNN products)."""
     w_ih, w_hh, b_ih, b_hh, w_hr = w
     T = x.shape[0]

@@ -88,7 +88,7 @@ class RNNCell(nn.RNNCell):
     """
 
 
-def _cell_inputs(cell: nn.Module, input: Tensor, hx: Any, n_states: int) -> tuple[bool, Tensor, list[Tensor]]:
+def _cell_inputs(cell: nn.RNNCellBase, input: Tensor, hx: Any, n_states: int) -> tuple[bool, Tensor, list[Tensor]]:
     """Validate and normalise a cell's arguments exactly as torch's cells do.
 
     Same exceptions and messages as :class:`torch.nn.LSTMCell` / :class:`torch.nn.GRUCell`
@@ -115,7 +115,7 @@ def _cell_inputs(cell: nn.Module, input: Tensor, hx: Any, n_states: int) -> tupl
     return batched, x, states
 
 
-def _check_cell_sizes(cell: nn.Module, x: Tensor, states: list[Tensor]) -> None:
+def _check_cell_sizes(cell: nn.RNNCellBase, x: Tensor, states: list[Tensor]) -> None:
     """The size checks of torch's cell kernels (``check_rnn_cell_forward_*``), same messages."""
     if x.size(1) != cell.input_size:
         raise RuntimeError(f"input has inconsistent input_size: got {x.size(1)} expected {cell.input_size}")
@@ -163,7 +163,7 @@ class LSTMCell(nn.LSTMCell):
         - output: ``(h', c')``; with ``return_gates=True``: ``((h', c'), LSTMGates)``
     """
 
-    def forward(  # type: ignore[override]
+    def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None, return_gates: bool = False
     ) -> Any:
         if not return_gates:
@@ -199,7 +199,7 @@ class GRUCell(nn.GRUCell):
         - output: ``h'``; with ``return_gates=True``: ``(h', GRUGates)``
     """
 
-    def forward(  # type: ignore[override]
+    def forward(
         self, input: Tensor, hx: Tensor | None = None, return_gates: bool = False
     ) -> Any:
         if not return_gates:
@@ -398,6 +398,7 @@ class _Recurrent:
         recurrent_dropout: float,
         zoneout: float | Sequence[float],
     ) -> None:
+        v: tuple[float, ...]
         if isinstance(variational_dropout, (int, float)):
             v = (float(variational_dropout),) * 3
         else:
@@ -407,6 +408,7 @@ class _Recurrent:
         self.variational_dropout = tuple(check_probability(p, "variational_dropout") for p in v)
         self.weight_drop = check_probability(weight_drop, "weight_drop")
         self.recurrent_dropout = check_probability(recurrent_dropout, "recurrent_dropout")
+        z: tuple[float, ...]
         if isinstance(zoneout, (int, float)):
             z = (float(zoneout), float(zoneout))
         else:
@@ -536,8 +538,9 @@ class _Recurrent:
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
-        lens = None if lengths is None else _check_lengths(lengths, x.shape[1], x.shape[0]).to(x.device)
-        return x, lens, _Layout(batched, None)
+        if lengths is None:
+            return x, None, _Layout(batched, None)
+        return x, _check_lengths(lengths, x.shape[1], x.shape[0]).to(x.device), _Layout(batched, None)
 
     def _caller_layout(self, out: Tensor, hid: Any, gates: Any, lens: Tensor | None, layout: _Layout) -> Any:
         if layout.packed is not None:
@@ -754,7 +757,7 @@ class LSTM(_Recurrent, nn.LSTM):
     def extra_repr(self) -> str:
         return super().extra_repr() + self._regularizer_repr()
 
-    def forward(  # type: ignore[override]
+    def forward(
         self, input: Any, hx: tuple[Tensor, Tensor] | None = None, *, lengths: Any = None, return_gates: bool = False
     ) -> Any:
         return self._forward_impl(super().forward, input, hx, lengths, return_gates)
@@ -815,7 +818,7 @@ class GRU(_Recurrent, nn.GRU):
     def extra_repr(self) -> str:
         return super().extra_repr() + self._regularizer_repr()
 
-    def forward(  # type: ignore[override]
+    def forward(
         self, input: Any, hx: Tensor | None = None, *, lengths: Any = None, return_gates: bool = False
     ) -> Any:
         return self._forward_impl(super().forward, input, hx, lengths, return_gates)
