@@ -413,8 +413,11 @@ def dlfaq(*args: str, cwd: Path | None = None, timeout: float = 120, extra_env: 
 
 
 def test_version():
+    from importlib.metadata import version
+
     from dlfaq import __version__
 
+    assert __version__ == version("dlfaq")  # the package and its installed metadata agree
     r = dlfaq("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"dlfaq {__version__}", r
 
