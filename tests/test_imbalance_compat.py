@@ -192,3 +192,31 @@ def test_ensembles_are_imblearns():
     first = ws.estimators_[0]
     ws.set_params(n_estimators=3).fit(X, y)
     assert len(ws.estimators_) == 3 and ws.estimators_[0] is first
+
+
+def test_knn_engine_matches_reference():
+    from dlfaq._fast import knn
+    from dlfaq.imbalance import kneighbors
+    from dlfaq.imbalance.neighbors import _reference
+
+    rng = np.random.RandomState(1)
+    for trial in range(8):
+        nq, nr, d, k = rng.randint(5, 120), rng.randint(20, 300), rng.randint(1, 9), rng.randint(1, 6)
+        R = torch.from_numpy(rng.randn(nr, d) * 10 ** rng.uniform(-3, 3))
+        if trial % 2:  # near-ties and exact duplicates: the certificate must send these rows to float64
+            R = torch.round(R * 2) / 2
+        R = R - R.mean(0, keepdim=True)
+        own = trial % 3 == 0
+        Q = R[:nq] if own else torch.from_numpy(rng.randn(nq, d)) * R.std()
+        si = torch.arange(min(nq, nr)) if own else None
+        Q = Q[: si.numel()] if own else Q
+        # Odd trials: more exact ties than the float32 margin, answered by the float64 threshold pass.
+        dist, nn = knn.kneighbors(Q, R, si, int(k), 3, 1 << 14)  # small blocks: several per call
+        ref_d, ref_i = _reference(Q, R, si, int(k), 1 << 14)
+        torch.testing.assert_close(dist, ref_d, rtol=0, atol=0)
+        torch.testing.assert_close(nn, ref_i, rtol=0, atol=0)
+    # The public function (its own centring) gives the reference's lists for raw duplicated data too.
+    X = torch.from_numpy(np.random.RandomState(2).randint(0, 3, size=(200, 2)).astype(float))
+    Xc = X - X.mean(0, keepdim=True)
+    np.testing.assert_array_equal(kneighbors(X, X, 4, self_index=torch.arange(200)).numpy(),
+                                  _reference(Xc, Xc, torch.arange(200), 4, 1 << 20)[1].numpy())
