@@ -239,14 +239,11 @@ KNOWN = {
     ("embeddings", "evaluate", "--format", LONG): "embeddings: the --format message quotes 5000 characters (C: short())",
     ("embeddings", "neighbors", "the", "--format", LONG): "embeddings: the --format message quotes 5000 characters",
 }
-for _v in ["-1", HUGE]:  # report claims the folder (its marker file) before run_specs refuses the value
-    for _pre in [(), ("--no-run",)]:
-        KNOWN[("report", *_pre, "--seed", _v, "--out", RESULTS)] = "report: check_seed before ensure_results_dir (A)"
-for _v in ["bogus", "cuda", "cuda:7"]:
-    for _pre in [(), ("--no-run",)]:
-        KNOWN[("report", *_pre, "--device", _v, "--out", RESULTS)] = "report: check_device before ensure_results_dir (A)"
+#: report checks --seed and --device before it claims the results folder (its marker file)
+REPORT_ORDER = [("report", *pre, opt, v, "--out", RESULTS) for pre in [(), ("--no-run",)]
+                for opt, vals in (("--seed", ["-1", HUGE]), ("--device", ["bogus", "cuda", "cuda:7"])) for v in vals]
 
-CASES = _hand_written() + _generated() + list(KNOWN)
+CASES = _hand_written() + _generated() + list(KNOWN) + REPORT_ORDER
 
 
 def _case_id(args: tuple[str, ...]) -> str:

@@ -39,16 +39,15 @@ from dlfaq.commands._common import (
     check_executor,
     check_jobs,
     check_lang,
-    check_path,
     check_seed,
     console,
     first_line,
     print_json,
     print_table,
+    results_dir,
     run_specs,
     short,
     want_traceback,
-    writable_dir,
 )
 
 app = typer.Typer(
@@ -243,9 +242,8 @@ def run_cmd(
         raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
     check_seed(seed)
     specs = _select(target)
-    out = check_path(out, "--out")
     device = check_device(device)
-    writable_dir(out, "results")
+    out = results_dir(out)
     t0 = time.perf_counter()
     records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=True,
                         jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address)

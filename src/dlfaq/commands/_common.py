@@ -426,6 +426,19 @@ def check_jobs(jobs: int | None) -> int:
     return jobs
 
 
+def results_dir(out: Path) -> Path:
+    """``--out`` as a results folder under the output-folder rule (:func:`dlfaq.publish.ensure_results_dir`):
+    created or adopted and marked, never a user's unrelated folder; then checked writable."""
+    from dlfaq.publish import UnsafeOutput, ensure_results_dir
+
+    out = check_path(out, "--out")
+    try:
+        ensure_results_dir(out)
+    except UnsafeOutput as exc:
+        raise UserError(str(exc)) from None
+    return writable_dir(out, "results")
+
+
 def writable_dir(path: Path, what: str) -> Path:
     """Create ``path`` if needed and make sure files can be written there."""
     check_path(path, f"{what} folder")

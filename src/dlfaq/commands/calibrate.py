@@ -15,12 +15,11 @@ from dlfaq.commands._common import (
     check_int,
     check_jobs,
     check_lang,
-    check_path,
     print_json,
     print_table,
     progress_bar,
+    results_dir,
     short,
-    writable_dir,
 )
 from dlfaq.experiments.calibration import save_calibration
 
@@ -60,8 +59,7 @@ def calibrate_cmd(
         raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
     check_int(seeds, "--seeds", 1, 100)
     device = check_device(device)
-    out = check_path(out, "--out")
-    writable_dir(out, "results")
+    out = results_dir(out)
     result = run_calibration(profile, seeds, device, show_progress=not as_json, jobs=jobs)
     path = save_calibration(out, result)
     if as_json:

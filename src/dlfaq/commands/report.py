@@ -14,9 +14,11 @@ from dlfaq.commands._common import (
     LangOpt,
     RayAddressOpt,
     UserError,
+    check_device,
     check_executor,
     check_jobs,
     check_lang,
+    check_seed,
     run_specs,
     writable_dir,
 )
@@ -44,6 +46,8 @@ def report_cmd(
     check_executor(executor, ray_address)
     if rerun and no_run:
         raise UserError("--rerun and --no-run contradict each other")
+    check_seed(seed)  # every argument before the folders are claimed
+    device = check_device(device)
     site = site or out / "site"
     try:  # the output-folder rule, before anything runs or is written
         check_site_target(site, out)
