@@ -185,7 +185,6 @@ def test_ray_joins_an_existing_cluster_by_address(tmp_path):
     pytest.importorskip("ray")
     import shutil
     import subprocess
-
     import sys
     from pathlib import Path
 
@@ -216,3 +215,25 @@ def test_ray_joins_an_existing_cluster_by_address(tmp_path):
     finally:
         subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=120)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_cache_option_points_the_unit_cache_at_a_shared_folder(tmp_path, monkeypatch):
+    """`--cache DIR` (or $DLFAQ_CACHE): two results folders share one unit cache."""
+    from dlfaq.commands import _common
+
+    calls = []
+
+    def fake_run_all(specs, **kw):
+        calls.append(kw["cache"])
+        return []
+
+    monkeypatch.setattr("dlfaq.experiments.executor.run_all", fake_run_all)
+    _common.run_specs([], seed=0, profile="smoke", out=tmp_path / "a", device="cpu", show_progress=False)
+    _common.run_specs([], seed=0, profile="smoke", out=tmp_path / "b", device="cpu", show_progress=False,
+                      cache=tmp_path / "shared")
+    assert calls == [tmp_path / "a" / ".cache" / "units", tmp_path / "shared"]
+    assert _common.check_cache(None) is None
+    assert _common.check_cache(tmp_path / "new" / "cache").is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(_common.UserError):
+        _common.check_cache(tmp_path / "file")

@@ -28,6 +28,7 @@ except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
 from dlfaq.commands._common import (
     _STATE,
     HELP_SETTINGS,
+    CacheOpt,
     ExecutorOpt,
     JobsOpt,
     JsonOpt,
@@ -35,6 +36,7 @@ from dlfaq.commands._common import (
     RayAddressOpt,
     UserError,
     WideGroup,
+    check_cache,
     check_device,
     check_executor,
     check_jobs,
@@ -231,6 +233,7 @@ def run_cmd(
     rerun: bool = typer.Option(False, "--rerun", help="Compute every unit again (ignore cached unit results)."),
     executor: str = ExecutorOpt,
     ray_address: str = RayAddressOpt,
+    cache: Path | None = CacheOpt,
     lang: str = LangOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -244,9 +247,11 @@ def run_cmd(
     specs = _select(target)
     device = check_device(device)
     out = results_dir(out)
+    cache = check_cache(cache)
     t0 = time.perf_counter()
     records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=True,
-                        jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address)
+                        jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address,
+                        cache=cache)
     if as_json:
         print_json({"target": target, "profile": profile, "seed": seed, "out": str(out), "experiments": records})
         return

@@ -329,11 +329,12 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
 
 def run_specs(
     specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool, jobs: int = 1,
-    rerun: bool = False, executor: str = "local", ray_address: str | None = None,
+    rerun: bool = False, executor: str = "local", ray_address: str | None = None, cache: Path | None = None,
 ) -> list[dict]:
     """Run experiments (their units in ``jobs`` worker processes) with a progress bar; return their records.
 
-    Unit results are cached under ``OUT/.cache/units``; ``rerun`` clears the entries of these
+    Unit results are cached under ``cache`` (default ``OUT/.cache/units``; a folder on shared
+    storage lets several machines share it); ``rerun`` clears the entries of these
     experiments first, so every unit is computed again.
     """
     import shutil
@@ -343,7 +344,7 @@ def run_specs(
 
     check_seed(seed)  # commands check it first; this is the last line before any work
     dev = check_device(device) or default_device()
-    cache = out / ".cache" / "units"
+    cache = out / ".cache" / "units" if cache is None else cache
     if rerun:
         for spec in specs:
             shutil.rmtree(cache / spec.name, ignore_errors=True)
@@ -386,6 +387,18 @@ class _ExperimentEnds:
 
 JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes for the experiments' units (default: the "
                        "cores this process may use, or $DLFAQ_JOBS; 1: run in this process).")
+
+
+CacheOpt = typer.Option(None, "--cache", envvar="DLFAQ_CACHE", show_envvar=True,
+                        help="Folder of cached unit results (default: OUT/.cache/units); a folder on shared "
+                             "storage is shared by every machine that uses it.")
+
+
+def check_cache(cache: Path | None) -> Path | None:
+    """``--cache`` checked and created (None: the default under OUT)."""
+    if cache is None:
+        return None
+    return writable_dir(check_path(cache, "--cache"), "cache")
 
 
 ExecutorOpt = typer.Option("local", "--executor", help="local (worker processes) or ray (a Ray cluster; "

@@ -9,11 +9,13 @@ from pathlib import Path
 import typer
 
 from dlfaq.commands._common import (
+    CacheOpt,
     ExecutorOpt,
     JobsOpt,
     LangOpt,
     RayAddressOpt,
     UserError,
+    check_cache,
     check_device,
     check_executor,
     check_jobs,
@@ -34,6 +36,7 @@ def report_cmd(
     jobs: int | None = JobsOpt,
     executor: str = ExecutorOpt,
     ray_address: str = RayAddressOpt,
+    cache: Path | None = CacheOpt,
     lang: str = LangOpt,
 ) -> None:
     """Run the experiments that have no result yet (quick profile) and write the bilingual site."""
@@ -56,6 +59,7 @@ def report_cmd(
         raise UserError(str(exc)) from None
     writable_dir(out, "results")
     writable_dir(site.parent, "site")
+    cache = check_cache(cache)
     t0 = time.perf_counter()
     specs = list(discover().values())
     from dlfaq.experiments import evidence_dir
@@ -65,7 +69,8 @@ def report_cmd(
         recover(evidence_dir(out, s.name))
     todo = [] if no_run else [s for s in specs if rerun or _stale(load_evidence(out, s.name), s, seed)]
     records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True,
-                        jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address)
+                        jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address,
+                        cache=cache)
     failed = [r["name"] for r in records if r["status"] != "ok"]
     from dlfaq.experiments.calibration import load_calibration, save_calibration
 
