@@ -70,7 +70,7 @@ def _child(which: str, n: int, d: int) -> dict:
 
 
 def memory_bound(n: int, d: int, minority: int, threads: int | None = None) -> int:
-    """The bound stated in the SMOTE docstring, for the 'auto' strategy on a binary target."""
+    """The bound stated in dlfaq._fast.smote's docstring (SMOTE's engine), for 'auto' on a binary target."""
     import torch
 
     from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES

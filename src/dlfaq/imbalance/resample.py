@@ -33,73 +33,19 @@ from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES, neighbours_as_sklearn
 from dlfaq.imbalance.sampling import (
     SamplingKind,
     SamplingStrategy,
+    _back,
+    _dense_float,
+    _full,
     _is_torch,
     _labels_numpy,
+    _stack,
     check_random_state,
     check_X_y,
     resolve_sampling_strategy,
+    take_rows,
 )
 
 __all__ = ["ADASYN", "SMOTE", "BaseSampler", "BorderlineSMOTE", "RandomOverSampler", "RandomUnderSampler"]
-
-
-# --------------------------------------------------------------------------- array helpers (NumPy, sparse, pandas, torch)
-
-
-def _rows(X: Any, idx: np.ndarray) -> Any:
-    if _is_torch(X):
-        import torch
-
-        return X.index_select(0, torch.as_tensor(idx, dtype=torch.long, device=X.device))
-    if hasattr(X, "iloc"):
-        return X.iloc[idx]
-    return X[idx]
-
-
-def _stack(parts: list[Any]) -> Any:
-    first = parts[0]
-    if _is_torch(first):
-        import torch
-
-        return torch.cat(parts)
-    if hasattr(first, "iloc"):
-        import pandas as pd
-
-        return pd.concat(parts, ignore_index=True)
-    from scipy import sparse
-
-    if sparse.issparse(first):
-        return sparse.vstack([sparse.csr_matrix(p) if not sparse.issparse(p) else p for p in parts], format=first.format)
-    return np.concatenate(parts) if first.ndim == 1 else np.vstack(parts)
-
-
-def _full(y: Any, n: int, cls: Any) -> Any:
-    if _is_torch(y):
-        import torch
-
-        return torch.full((n,), cls, dtype=y.dtype, device=y.device)
-    return np.full(n, cls, dtype=y.dtype)
-
-
-def _dense_float(X: Any) -> Any:
-    """The float rows that the SMOTE family interpolates (torch tensor, float64 for integer X)."""
-    import torch
-    from scipy import sparse
-
-    if sparse.issparse(X):
-        X = X.toarray()
-    Xt = X if _is_torch(X) else torch.from_numpy(np.ascontiguousarray(X))
-    return Xt if Xt.is_floating_point() else Xt.to(torch.float64)
-
-
-def _back(X_in: Any, Xt: Any) -> Any:
-    """A result tensor in the input's kind: tensor, NumPy array, or sparse matrix."""
-    from scipy import sparse
-
-    if _is_torch(X_in):
-        return Xt
-    arr = Xt.cpu().numpy()
-    return sparse.csr_matrix(arr) if sparse.issparse(X_in) else arr
 
 
 # --------------------------------------------------------------------------- base
@@ -240,8 +186,8 @@ class RandomOverSampler(BaseSampler):
             members = np.flatnonzero(y_np == cls)
             boot = rng.choice(members, size=n_new, replace=True)
             picks.append(boot)
-            X_parts.append(self._smoothed(X, members, boot, cls, rng) if self.shrinkage_ is not None else _rows(X, boot))
-            y_parts.append(_rows(y, boot))
+            X_parts.append(self._smoothed(X, members, boot, cls, rng) if self.shrinkage_ is not None else take_rows(X, boot))
+            y_parts.append(take_rows(y, boot))
         self.sample_indices_ = np.concatenate(picks).astype(np.int64)
         return _stack(X_parts), _stack(y_parts)
 
@@ -250,7 +196,7 @@ class RandomOverSampler(BaseSampler):
 
         n, d = X.shape
         h = (4 / ((d + 2) * n)) ** (1 / (d + 4))
-        Xc = _rows(X, members)
+        Xc = take_rows(X, members)
         if _is_torch(X):
             scale = Xc.double().std(0, unbiased=False).cpu().numpy()
         elif sparse.issparse(X):
@@ -263,10 +209,10 @@ class RandomOverSampler(BaseSampler):
         if _is_torch(X):
             import torch
 
-            return (torch.from_numpy(noise).to(X.device) + _rows(X, boot)).to(X.dtype)
+            return (torch.from_numpy(noise).to(X.device) + take_rows(X, boot)).to(X.dtype)
         if sparse.issparse(X):
-            return sparse.csr_matrix(noise + _rows(X, boot), dtype=X.dtype)
-        return noise + _rows(X, boot)
+            return sparse.csr_matrix(noise + take_rows(X, boot), dtype=X.dtype)
+        return noise + take_rows(X, boot)
 
 
 class RandomUnderSampler(BaseSampler):
@@ -305,7 +251,7 @@ class RandomUnderSampler(BaseSampler):
                 where = where[rng.choice(range(len(where)), size=self.sampling_strategy_[key], replace=self.replacement)]
             keep.append(where)
         self.sample_indices_ = np.concatenate(keep).astype(np.int64)
-        return _rows(X, self.sample_indices_), _rows(y, self.sample_indices_)
+        return take_rows(X, self.sample_indices_), take_rows(y, self.sample_indices_)
 
 
 # --------------------------------------------------------------------------- SMOTE family

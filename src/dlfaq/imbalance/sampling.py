@@ -258,13 +258,57 @@ def check_random_state(seed: Any) -> np.random.RandomState:
 
 
 def take_rows(X: Any, idx: np.ndarray) -> Any:
-    """``X[idx]`` for NumPy or torch (indices moved to X's device)."""
+    """``X[idx]`` for NumPy, sparse, pandas (by position) or torch (indices moved to X's device)."""
     if _is_torch(X):
         import torch
 
         return X.index_select(0, torch.as_tensor(idx, dtype=torch.long, device=X.device))
+    if hasattr(X, "iloc"):
+        return X.iloc[idx]
     return X[idx]
 
 
-def class_indices(y_np: np.ndarray, cls: Any) -> np.ndarray:
-    return np.flatnonzero(y_np == cls)
+def _stack(parts: list[Any]) -> Any:
+    first = parts[0]
+    if _is_torch(first):
+        import torch
+
+        return torch.cat(parts)
+    if hasattr(first, "iloc"):
+        import pandas as pd
+
+        return pd.concat(parts, ignore_index=True)
+    from scipy import sparse
+
+    if sparse.issparse(first):
+        return sparse.vstack([sparse.csr_matrix(p) if not sparse.issparse(p) else p for p in parts], format=first.format)
+    return np.concatenate(parts) if first.ndim == 1 else np.vstack(parts)
+
+
+def _full(y: Any, n: int, cls: Any) -> Any:
+    if _is_torch(y):
+        import torch
+
+        return torch.full((n,), cls, dtype=y.dtype, device=y.device)
+    return np.full(n, cls, dtype=y.dtype)
+
+
+def _dense_float(X: Any) -> Any:
+    """The float rows that the SMOTE family interpolates (torch tensor, float64 for integer X)."""
+    import torch
+    from scipy import sparse
+
+    if sparse.issparse(X):
+        X = X.toarray()
+    Xt = X if _is_torch(X) else torch.from_numpy(np.ascontiguousarray(X))
+    return Xt if Xt.is_floating_point() else Xt.to(torch.float64)
+
+
+def _back(X_in: Any, Xt: Any) -> Any:
+    """A result tensor in the input's kind: tensor, NumPy array, or sparse matrix."""
+    from scipy import sparse
+
+    if _is_torch(X_in):
+        return Xt
+    arr = Xt.cpu().numpy()
+    return sparse.csr_matrix(arr) if sparse.issparse(X_in) else arr
