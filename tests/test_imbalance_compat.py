@@ -175,6 +175,10 @@ def test_smote_enn_as_a_pipeline():
     Xo, yo = imb_under.EditedNearestNeighbours(sampling_strategy="all").fit_resample(Xs, ys)
     np.testing.assert_array_equal(Xo, Xt)
     np.testing.assert_array_equal(yo, yt)
+    Xt, yt = imb_combine.SMOTETomek(random_state=0).fit_resample(X, y)
+    Xo, yo = imb_under.TomekLinks(sampling_strategy="all").fit_resample(Xs, ys)
+    np.testing.assert_array_equal(Xo, Xt)
+    np.testing.assert_array_equal(yo, yt)
 
 
 def test_ensembles_are_imblearns():
