@@ -228,8 +228,7 @@ def test_3cosmul_agrees_with_gensim_most_similar_cosmul(tmp_path):
     path.write_text(": all\n" + "".join(" ".join(q) + "\n" for q in qs))
     ours = evaluate_analogy(vec, path, method="3cosmul")
     assert ours["total"] == len(qs) > 30
-    # gensim's epsilon is 1e-6 where Levy & Goldberg (and we) use 1e-3; on these questions
-    # the answers coincide, so the counts must too
+    # the same epsilon (1e-6) and arithmetic as gensim's most_similar_cosmul: the same answers
     assert ours["correct"] == hits
 
 

@@ -23,7 +23,6 @@ and skipped, same answers):
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, Literal
 
@@ -183,54 +182,60 @@ def evaluate_relatedness(
 # --------------------------------------------------------------------------- analogy
 
 
-def _bf16_is_fast(device: Any) -> bool:
-    """bfloat16 matrix products beat float32 on GPUs and on CPUs with AVX512-BF16 or AMX."""
-    if device.type == "cuda":
-        return True
-    if device.type != "cpu":
-        return False
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = line.split()
-                    return "avx512_bf16" in flags or "amx_bf16" in flags
-    except OSError:
-        pass
-    return False
-
-
 def _score_bound(dtype: Any, dim: int) -> float:
-    r"""An upper bound on :math:`|\hat s - s|` for a cosine :math:`s = u \cdot q` of unit vectors
-    computed with inputs and output rounded to ``dtype`` and float32 accumulation.
-
-    Rounding each factor to precision :math:`p` (unit roundoff :math:`2^{-p}`) perturbs
-    each product by at most :math:`(2\cdot 2^{-p} + 2^{-2p})|u_i q_i|`, and
-    :math:`\sum_i |u_i q_i| \le \lVert u\rVert\,\lVert q\rVert = 1` (Cauchy-Schwarz);
-    float32 accumulation adds at most :math:`d \cdot 2^{-24}` and rounding the
-    result adds :math:`2^{-p}`. The bound is doubled for safety.
-    """
+    """Error bound of the engine's approximate cosines (see :func:`dlfaq._fast.analogy.score_bound`)."""
     import torch
 
-    p = 8 if dtype == torch.bfloat16 else 24
-    u = 2.0**-p
-    return 2.0 * ((2 * u + u * u) + dim * 2.0**-24 + u)
+    from dlfaq._fast.analogy import score_bound
+
+    return score_bound(8 if dtype == torch.bfloat16 else 24, dim)
 
 
-def _gensim_mean(v32: np.ndarray, norms: np.ndarray, ia: np.ndarray, ib: np.ndarray,
-                 ic: np.ndarray) -> np.ndarray:
-    """gensim's query vector for ``most_similar(positive=[b, c], negative=[a])``, batched.
+def _gensim_order(scores: np.ndarray, want: int) -> np.ndarray:
+    """The first ``want`` rows by descending score, as gensim's ``matutils.argsort`` orders them."""
+    neg = -scores
+    if want >= neg.size:
+        return np.argsort(neg)[:want]
+    part = np.argpartition(neg, want)[:want]
+    return part.take(np.argsort(neg.take(part)))
 
-    Unit vectors (float32 row / float32 norm) are summed in float32 in the order
-    b, c, a; the mean is taken in float64 and scaled to unit length.
+
+def analogy_answers(vec: Vectors, a: int, b: int, c: int, n: int, *, method: str = "3cosadd",
+                    exclude_question_words: bool = True, top: int = 5) -> np.ndarray:
+    r"""The reference: the ``top`` ranked answers (rows) of one question "a : b :: c : ?".
+
+    ``3cosadd`` is gensim's ``most_similar(positive=[b, c], negative=[a], topn=top,
+    restrict_vocab=n)``, operation for operation (:func:`~dlfaq.embeddings.io.gensim_rank`).
+    ``3cosmul`` scores every row :math:`x` by
+    :math:`\tilde c(x,b)\,\tilde c(x,c) / (\tilde c(x,a) + \varepsilon)` in float32 with
+    gensim's ``most_similar_cosmul`` arithmetic. Question rows are left out unless
+    ``exclude_question_words`` is False (then the plain top rows, stably ordered).
     """
-    ub = v32[ib] / norms[ib, None]
-    uc = v32[ic] / norms[ic, None]
-    ua = v32[ia] / norms[ia, None]
-    mean = ((ub + uc) - ua).astype(np.float64) / 3.0
-    nrm = np.sqrt(np.einsum("bd,bd->b", mean, mean))
-    nrm[nrm == 0] = 1.0
-    return mean * (1.0 / nrm)[:, None]
+    m, norms = vec.matrix, vec.norms
+    if method == "3cosadd":
+        if exclude_question_words:
+            return np.asarray(gensim_rank(m, norms, [b, c], [a], n, top)[0], dtype=np.int64)
+        _, scores = gensim_rank(m, norms, [b, c], [a], n, 0)
+    else:
+        def shifted(row: int) -> np.ndarray:
+            return (1 + np.dot(m[:n], m[row] / norms[row]) / norms[:n]) / 2
+
+        scores = (shifted(b) * shifted(c)) / (shifted(a) + COSMUL_EPS)
+        if exclude_question_words:
+            keys = {a, b, c}
+            best = _gensim_order(scores, top + len(keys))
+            return np.asarray([i for i in best if i not in keys][:top], dtype=np.int64)
+    return np.argsort(-scores, kind="stable")[:top].astype(np.int64)
+
+
+def analogy_candidates(vec: Vectors, quads: np.ndarray, n: int, *, method: str = "3cosadd",
+                       exclude_question_words: bool = True, top: int = 5) -> np.ndarray:
+    """The reference loop: :func:`analogy_answers` for every question, as gensim asks them."""
+    out = np.empty((len(quads), top), dtype=np.int64)
+    for j, (a, b, c) in enumerate(quads[:, :3]):
+        out[j] = analogy_answers(vec, int(a), int(b), int(c), n, method=method,
+                                 exclude_question_words=exclude_question_words, top=top)
+    return out
 
 
 def evaluate_analogy(
@@ -241,11 +246,12 @@ def evaluate_analogy(
     case_insensitive: bool = True,
     method: Literal["3cosadd", "3cosmul"] = "3cosadd",
     dummy4unknown: bool = False,
-    batch_size: int = 512,
+    batch_size: int = 256,
     device: str | None = None,
     precision: Literal["auto", "bfloat16", "float32"] = "auto",
     exclude_question_words: bool = True,
     return_questions: bool = False,
+    engine: bool = True,
 ) -> dict[str, Any]:
     r"""Accuracy on word analogies "a is to b as c is to d" (Mikolov et al., 2013).
 
@@ -256,23 +262,17 @@ def evaluate_analogy(
       Zweig, 2013; gensim's ``evaluate_word_analogies``), or
     - ``"3cosmul"``: :math:`\frac{\tilde c(x,b)\,\tilde c(x,c)}{\tilde c(x,a) + \varepsilon}`
       with :math:`\tilde c = (1 + \cos)/2` and :math:`\varepsilon = 10^{-6}` (gensim's
-      ``most_similar_cosmul``)
-      (Levy & Goldberg, 2014, *Linguistic Regularities in Sparse and Explicit Word
-      Representations*).
+      ``most_similar_cosmul``; Levy & Goldberg, 2014, *Linguistic Regularities in
+      Sparse and Explicit Word Representations*).
 
     Candidates are the first ``restrict_vocab`` rows (the most frequent words).
-    With the defaults the questions answered, skipped and solved are exactly
-    those of gensim's ``KeyedVectors.evaluate_word_analogies``, computed in two
-    stages. First, the scores of a block of ``batch_size`` questions against all
-    candidates come from one matrix product (bfloat16 where the hardware has
-    fast bfloat16, else float32; on ``device``), with the question words masked.
-    Every candidate whose approximate score lies within a proven error bound
-    (:func:`_score_bound`) of the fifth-best is then re-scored with gensim's
-    float64 arithmetic, and the top five are walked as gensim walks them: the
-    first one whose case-folded word is not a question word is the answer. A
-    question whose near-best candidates do not fit in the first pass is scored
-    exactly against every row. ``3cosmul`` has no gensim counterpart and is
-    ranked in float32.
+    Each question's five best rows are walked as gensim walks them: the first
+    whose case-folded word is not a question word is the answer. The reference
+    is :func:`analogy_candidates` (gensim's arithmetic, one question at a time);
+    by default the engine :func:`dlfaq._fast.analogy.top_candidates` computes the
+    same lists in blocks and hands it the questions it cannot prove exact
+    (``engine=False`` runs the reference alone). With the defaults the questions
+    answered, skipped and solved are exactly gensim's.
 
     Args:
         vectors: word vectors (see the module docstring).
@@ -280,7 +280,9 @@ def evaluate_analogy(
         method: ``"3cosadd"`` (gensim's) or ``"3cosmul"``.
         dummy4unknown: count questions with unknown words as wrong instead of
             skipping them.
-        precision: the first pass's dtype; the answers do not depend on it.
+        batch_size, device, precision: the engine's question block, torch device
+            and approximate-pass dtype (``"auto"``: bfloat16 on CUDA, float32
+            otherwise); the answers do not depend on them.
         exclude_question_words: gensim and every published number exclude a, b
             and c from the answers; ``False`` takes the plain nearest neighbour
             of the offset vector, which is often b or c itself (Linzen, 2016).
@@ -295,11 +297,9 @@ def evaluate_analogy(
         questions), ``sections`` (a list of ``{"name", "correct", "total",
         "skipped", "accuracy"}`` in file order), ``semantic`` and ``syntactic``
         aggregates, ``oov_ratio`` (percent of questions with an unknown word, as
-        gensim logs it), ``float32_redos`` and ``exact_fallbacks`` (questions the
-        bfloat16 pass handed to float32, and to the full float64 scan) and ``settings``.
+        gensim logs it), ``exact_fallbacks`` (questions the engine handed to the
+        reference) and ``settings``.
     """
-    import torch
-
     if method not in ("3cosadd", "3cosmul"):
         raise ValueError(f"method must be '3cosadd' or '3cosmul', not {method!r}")
     if precision not in ("auto", "bfloat16", "float32"):
@@ -308,158 +308,75 @@ def evaluate_analogy(
     ok = _vocab_map(vec, restrict_vocab, case_insensitive)
     n = len(vec) if restrict_vocab is None else min(int(restrict_vocab), len(vec))
     sections = read_analogies(path)
-
-    # canon[i]: the row that row i's (case-folded) word resolves to; two rows name the
-    # same answer exactly when their canon agree.
-    ckey = ("canon", n, case_insensitive)
-    canon = vec._cache.get(ckey)
-    if canon is None:
-        fold = str.upper if case_insensitive else str
-        canon = vec._cache[ckey] = np.fromiter(
-            (ok[fold(w)] for w in vec.words[:n]), dtype=np.int64, count=n
-        )
+    fold = str.upper if case_insensitive else str
+    # canon[i]: the row that row i's (case-folded) word resolves to
+    canon = np.fromiter((ok[fold(w)] for w in vec.words[:n]), dtype=np.int64, count=n)
 
     quads: list[tuple[int, ...]] = []
-    sec_of: list[int] = []
-    sec_stats: list[dict[str, Any]] = []
     asked: list[list[tuple[tuple[str, ...], int]]] = []  # per section: (words, index in quads or -1)
-    n_questions = 0
-    for si, sec in enumerate(sections):
-        skipped = 0
+    for sec in sections:
         asked.append([])
         for q in sec.questions:
-            n_questions += 1
-            words = [w.upper() for w in q] if case_insensitive else list(q)
-            if all(w in ok for w in words):
-                asked[si].append((tuple(words), len(quads)))
+            words = tuple(fold(w) for w in q)
+            known = all(w in ok for w in words)
+            asked[-1].append((words, len(quads) if known else -1))
+            if known:
                 quads.append(tuple(ok[w] for w in words))
-                sec_of.append(si)
-            else:
-                asked[si].append((tuple(words), -1))
-                skipped += 1
-        sec_stats.append({"name": sec.name, "correct": 0, "total": 0, "skipped": skipped})
+    q_idx = np.asarray(quads, dtype=np.int64).reshape(-1, 4)
 
-    correct = np.zeros(len(quads), dtype=bool)
-    fallbacks: list[int] = []
-    dev = torch.device(device or "cpu")
-    if method == "3cosmul" or precision == "float32":
-        dtype = torch.float32
-    elif precision == "bfloat16":
-        dtype = torch.bfloat16
-    else:
-        dtype = torch.bfloat16 if _bf16_is_fast(dev) else torch.float32
-    if quads and n > 3:
-        q_idx = np.asarray(quads, dtype=np.int64)
-        v32 = vec.matrix[:n]
-        norms = vec.norms[:n]
-        unit_np = vec.unit()[:n]
-        unit32 = torch.from_numpy(unit_np).to(dev)
-        # (d, n) copies of the candidate rows, and one reusable (batch, n) score buffer per
-        # dtype: allocating a fresh few-hundred-MB result per block cost more than the product.
-        unit_t = {dtype: unit32.to(dtype).T.contiguous(), torch.float32: unit32.T.contiguous()}
-        buffers: dict[Any, Any] = {}
+    if precision == "auto":
+        precision = "bfloat16" if (device or "cpu").startswith("cuda") and method == "3cosadd" else "float32"
+    if method == "3cosmul":
+        precision = "float32"
+    correct = np.zeros(len(q_idx), dtype=bool)
+    handed = 0
+    if len(q_idx) and n > 3:
         top = min(5, n - 3)
-        # candidates kept per question: enough to hold every row within the error bound of
-        # the fifth-best nearly always (bfloat16's bound is ~0.05, float32's ~1e-5)
-        k_of = {torch.bfloat16: min(64, n - 3), torch.float32: min(16, n - 3)}
-        redo_count = [0]
-        # gensim's float32 scores are within (d + 3) * 2**-24 of the exact ones (Cauchy-Schwarz
-        # for the dot product of unit vectors, plus the roundings of the mean and the norm)
-        tie_eps = 4.0 * (vec.dim + 4) * 2.0**-24
+        found = None
+        if engine:
+            from dlfaq._fast.analogy import top_candidates
 
-        def rank_block(qb: np.ndarray, dt: Any) -> tuple[np.ndarray, np.ndarray]:
-            """The exact top five (gensim's order) of a block, and which rows overflowed."""
-            # the float32 sum gensim forms, b + c first, then - a
-            qn = (unit_np[qb[:, 1]] + unit_np[qb[:, 2]]) - unit_np[qb[:, 0]]
-            qn /= np.maximum(np.linalg.norm(qn, axis=1, keepdims=True), 1e-30)
-            buf = buffers.get(dt)
-            if buf is None or buf.shape[0] < len(qb):
-                buf = buffers[dt] = torch.empty((max(len(qb), min(batch_size, len(quads))), n),
-                                                dtype=dt, device=dev)
-            scores = torch.mm(torch.from_numpy(qn).to(dev, dt), unit_t[dt], out=buf[:len(qb)])
-            rows = torch.arange(len(qb), device=dev)
-            if exclude_question_words:
-                for col in torch.from_numpy(qb[:, :3].T.copy()).to(dev):
-                    scores[rows, col] = -math.inf
-            k = k_of[dt]
-            vals, cand_t = scores.topk(k, dim=1)
-            vals_np = vals.float().cpu().numpy()
-            cand_np = cand_t.cpu().numpy()
-            # Any row whose true score reaches the true fifth-best has an approximate
-            # score within 2 * bound of the approximate fifth-best.
-            thr = vals_np[:, top - 1] - 2 * _score_bound(dt, vec.dim)
-            keep = vals_np >= thr[:, None]
-            overflow = keep[:, -1] & (k < n - 3)
-            mean64 = _gensim_mean(v32, norms, qb[:, 0], qb[:, 1], qb[:, 2])
-            exact = np.einsum("bkd,bd->bk", v32[cand_np].astype(np.float64), mean64)
-            exact = exact / norms[cand_np]
-            exact[~keep] = -np.inf
-            order_np = np.argsort(-exact, axis=1, kind="stable")[:, :top + 1]
-            # Near-ties among the top five (and the sixth): gensim ranks float32 scores, so
-            # scores this close may come out in either order there (identical vectors tie
-            # exactly); those questions are redone with gensim's own procedure.
-            ranked = np.take_along_axis(exact, order_np, axis=1)
-            gaps = ranked[:, :-1] - ranked[:, 1:]
-            tied = (np.isfinite(ranked[:, 1:]) & (gaps <= tie_eps)).any(axis=1)
-            overflow = overflow | tied
-            return np.take_along_axis(cand_np, order_np[:, :top], axis=1), overflow
+            found = top_candidates(
+                vec.matrix, vec.norms, q_idx, n, top, method=method, exclude=exclude_question_words,
+                eps=COSMUL_EPS, precision=precision, device=device, block=batch_size,
+                literal=lambda a, b, c: analogy_answers(vec, a, b, c, n, method=method, top=top,
+                                                        exclude_question_words=exclude_question_words))
+        if found is not None:
+            cand, info = found
+            handed = info["handed_to_reference"]
+        else:
+            cand = analogy_candidates(vec, q_idx, n, method=method, top=top,
+                                      exclude_question_words=exclude_question_words)
+        correct = _walk(canon[cand], q_idx, exclude_question_words) == q_idx[:, 3]
+    return _analogy_result(sections, asked, correct, dummy4unknown, return_questions, path, method, {
+        "exact_fallbacks": handed,
+        "settings": _settings(restrict_vocab, case_insensitive, dummy4unknown, method=method,
+                              exclude_question_words=exclude_question_words, first_pass=precision),
+    })
 
-        step = batch_size if method == "3cosadd" else max(1, batch_size // 2)
-        for start in range(0, len(quads), step):
-            qb = q_idx[start:start + step]
-            if method == "3cosmul":
-                blk = torch.from_numpy(qb.T.copy()).to(dev)
-                ia, ib, ic, _ = blk.unbind(0)
-                rows = torch.arange(len(qb), device=dev)
-                # two (block, n) buffers instead of four: each is hundreds of MB at n = 300000
-                scores = torch.mm(unit32[ib], unit32.T).add_(1).mul_(0.5)
-                tmp = torch.mm(unit32[ic], unit32.T).add_(1).mul_(0.5)
-                scores.mul_(tmp)
-                torch.mm(unit32[ia], unit32.T, out=tmp).add_(1).mul_(0.5).add_(COSMUL_EPS)
-                scores.div_(tmp)
-                del tmp
-                if exclude_question_words:
-                    for col in (ia, ib, ic):
-                        scores[rows, col] = -math.inf
-                cand = scores.topk(top, dim=1)[1].cpu().numpy()
-            else:
-                cand, overflow = rank_block(qb, dtype)
-                redo_count[0] += int(overflow.sum())
-                if overflow.any() and dtype != torch.float32:
-                    # too many near-best rows for the bfloat16 bound: redo those in float32
-                    cand2, of2 = rank_block(qb[overflow], torch.float32)
-                    cand[overflow] = cand2
-                    overflow[overflow] = of2
-                for j in np.nonzero(overflow)[0]:
-                    if exclude_question_words:
-                        # gensim's most_similar(positive=[b, c], negative=[a], topn=5), literally
-                        order, _ = gensim_rank(v32, norms, [qb[j, 1], qb[j, 2]], [qb[j, 0]], n, top)
-                        cand[j] = order[:top]
-                    else:
-                        mean64 = _gensim_mean(v32, norms, qb[j:j + 1, 0], qb[j:j + 1, 1],
-                                              qb[j:j + 1, 2])[0]
-                        dists = (v32.astype(np.float64) @ mean64) / norms
-                        cand[j] = np.argsort(-dists, kind="stable")[:top]
-                    fallbacks.append(start + int(j))
-            cc = canon[cand]
-            free = (cc != qb[:, 0:1]) & (cc != qb[:, 1:2]) & (cc != qb[:, 2:3])
-            if not exclude_question_words:
-                free[:] = True
-            # gensim walks its top five and answers with the first candidate that is not
-            # a question word; if all five are, the fifth stands (and is wrong).
-            pos = np.where(free.any(1), free.argmax(1), cc.shape[1] - 1)
-            pred = np.take_along_axis(cc, pos[:, None], axis=1)[:, 0]
-            correct[start:start + len(qb)] = pred == qb[:, 3]
 
-    for qi, si in enumerate(sec_of):
-        sec_stats[si]["total"] += 1
-        sec_stats[si]["correct"] += int(correct[qi])
-    if dummy4unknown:
-        for st in sec_stats:
-            st["total"] += st["skipped"]
-            st["skipped"] = 0
-    for st in sec_stats:
-        st["accuracy"] = st["correct"] / st["total"] if st["total"] else None
+def _walk(cc: np.ndarray, q_idx: np.ndarray, exclude: bool) -> np.ndarray:
+    """gensim's walk down the ranked answers: the first not a question word (else the last)."""
+    if not exclude:
+        return cc[:, 0]
+    free = (cc != q_idx[:, 0:1]) & (cc != q_idx[:, 1:2]) & (cc != q_idx[:, 2:3])
+    pos = np.where(free.any(1), free.argmax(1), cc.shape[1] - 1)
+    return np.take_along_axis(cc, pos[:, None], axis=1)[:, 0]
+
+
+def _analogy_result(sections: list[Any], asked: list[list[tuple[tuple[str, ...], int]]],
+                    correct: np.ndarray, dummy4unknown: bool, return_questions: bool,
+                    path: Any, method: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """Counts per section and overall, in gensim's accounting."""
+    sec_stats = []
+    for sec, qs in zip(sections, asked, strict=True):
+        hits = sum(bool(correct[i]) for _, i in qs if i >= 0)
+        answered = sum(i >= 0 for _, i in qs)
+        skipped = len(qs) - answered
+        total = answered + (skipped if dummy4unknown else 0)
+        sec_stats.append({"name": sec.name, "correct": hits, "total": total,
+                          "skipped": 0 if dummy4unknown else skipped,
+                          "accuracy": hits / total if total else None})
 
     def agg(pred: Any) -> dict[str, Any]:
         cs = [st for st in sec_stats if pred(st["name"])]
@@ -468,30 +385,26 @@ def evaluate_analogy(
         return {"correct": c, "total": t, "skipped": sum(st["skipped"] for st in cs),
                 "accuracy": c / t if t else None}
 
-    total = agg(lambda name: True)
-    oov = n_questions - len(quads)
-    extra: dict[str, Any] = {}
-    if return_questions:
-        extra["items"] = [
-            {"name": sec.name,
-             "questions": [(*w, bool(correct[i]) if i >= 0 else None) for w, i in asked[si]]}
-            for si, sec in enumerate(sections)
-        ]
-    return {
+    n_questions = sum(len(qs) for qs in asked)
+    oov = sum(i < 0 for qs in asked for _, i in qs)
+    out = {
         "dataset": str(dataset_path(path if path is not None else ANALOGY)),
         "method": method,
-        **total,
+        **agg(lambda name: True),
         "questions": n_questions,
         "oov_ratio": float(oov) / n_questions * 100 if n_questions else 0.0,
         "sections": sec_stats,
         "semantic": agg(lambda name: not name.startswith("gram")),
         "syntactic": agg(lambda name: name.startswith("gram")),
-        "exact_fallbacks": len(fallbacks),
-        "float32_redos": redo_count[0] if quads and n > 3 and method == "3cosadd" else 0,
-        "settings": _settings(restrict_vocab, case_insensitive, dummy4unknown, method=method,
-                              exclude_question_words=exclude_question_words, first_pass=str(dtype).replace("torch.", "")),
         **extra,
     }
+    if return_questions:
+        out["items"] = [
+            {"name": sec.name,
+             "questions": [(*w, bool(correct[i]) if i >= 0 else None) for w, i in qs]}
+            for sec, qs in zip(sections, asked, strict=True)
+        ]
+    return out
 
 
 # --------------------------------------------------------------------------- categorization
@@ -724,6 +637,8 @@ def evaluate_all(
 __all__ = [
     "COSMUL_EPS",
     "as_vectors",
+    "analogy_answers",
+    "analogy_candidates",
     "evaluate_all",
     "evaluate_analogy",
     "evaluate_categorization",

@@ -1,0 +1,215 @@
+"""Speed engine for :func:`dlfaq.embeddings.evaluate.evaluate_analogy` (issue 14).
+
+One entry point, :func:`top_candidates`: for a batch of analogy questions it
+returns the same ranked answer lists as the reference loop
+(:func:`dlfaq.embeddings.evaluate.analogy_candidates`, gensim's arithmetic one
+question at a time), or ``None`` when its probe fails (no torch, or the device
+does not run a matrix product), and the caller then runs the reference.
+
+How it stays exact while scoring approximately:
+
+1. *Blocked score-and-select.* Questions go in blocks of ``block`` rows; the
+   vocabulary in tiles of ``tile`` rows, so that the score tile (``block x
+   tile`` float32, 4 MiB by default) stays in cache and the ``(questions x
+   vocabulary)`` matrix is never formed. Each tile's scores are computed with
+   one matrix product on unit vectors, and only the ``k`` best per question
+   are kept (a running top-k, merged only for the questions whose tile maximum
+   beats their current k-th best).
+2. *Proof that nothing was lost.* Every approximate score is within a proven
+   bound of the exact one (:func:`score_bound` for 3CosAdd's cosines,
+   :func:`cosmul_bound` for 3CosMul's quotient). The kept candidates are
+   rescored in float64; if even the best discarded row could (within the
+   bounds) reach the fifth answer, the question goes to the reference.
+3. *Ties.* gensim ranks float32 scores, so two candidates whose exact scores
+   are closer than the float32 error may come out in either order there
+   (identical vectors tie exactly); such questions go to the reference too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+_U = 2.0**-24  # float32 unit roundoff
+
+
+def score_bound(bits: int, dim: int) -> float:
+    r"""Bound on :math:`|\hat s - s|` for a cosine of unit vectors computed with inputs rounded to
+    ``bits`` of precision and float32 accumulation.
+
+    Rounding each factor perturbs each product by at most :math:`(2u + u^2)|u_i q_i|` with
+    :math:`u = 2^{-\text{bits}}`, and :math:`\sum_i |u_i q_i| \le 1` (Cauchy-Schwarz);
+    float32 accumulation adds at most :math:`d\,2^{-24}` and rounding the result
+    :math:`u`. Doubled for safety.
+    """
+    u = 2.0**-bits
+    return 2.0 * ((2 * u + u * u) + dim * _U + u)
+
+
+def cosmul_bound(xa: np.ndarray, xb: np.ndarray, xc: np.ndarray, delta: float, eps: float) -> np.ndarray:
+    r"""Bound on the error of :math:`S = x_b x_c / (x_a + \varepsilon)` when each
+    :math:`x = (1 + \cos)/2` is known to within ``delta`` (plus float32 rounding of the
+    product and the quotient). Infinite where the denominator may reach zero. Doubled.
+    """
+    q = xa + eps
+    dq = delta + 2 * _U * np.abs(q)
+    p = xb * xc
+    dp = delta * (np.abs(xb) + np.abs(xc) + 2 * delta) + delta * delta + 2 * _U * np.abs(p)
+    den = q - dq
+    s = np.abs(p) / np.maximum(np.abs(q), 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.where(den > 0, (dp + s * dq) / den + 2 * _U * s, np.inf)
+    return 2.0 * b
+
+
+def _probe(device: str | None) -> Any:
+    try:
+        import torch
+
+        dev = torch.device(device or "cpu")
+        a = torch.ones((2, 3), device=dev)
+        if float(torch.mm(a, a.T)[0, 0]) != 3.0:
+            return None
+        return dev
+    except Exception:  # noqa: BLE001 - any failure means: use the reference
+        return None
+
+
+def top_candidates(
+    matrix: np.ndarray,
+    norms: np.ndarray,
+    quads: np.ndarray,
+    n: int,
+    top: int,
+    *,
+    method: str,
+    exclude: bool,
+    eps: float,
+    literal: Callable[[int, int, int], np.ndarray],
+    precision: str = "float32",
+    device: str | None = None,
+    block: int = 256,
+    tile: int = 4096,
+) -> tuple[np.ndarray, dict[str, int]] | None:
+    """The ranked ``top`` answers of each question ``(a, b, c, d)`` over rows ``:n``.
+
+    Args:
+        matrix, norms: the vectors (float32) and their norms.
+        quads: ``(Q, 4)`` row indices of the questions (only a, b, c are used).
+        literal: the reference for one question ``(a, b, c) -> top rows``; the
+            engine hands it the questions it cannot prove (near-ties, crowded tops).
+        precision: ``"float32"`` or ``"bfloat16"`` for the approximate pass.
+
+    Returns:
+        ``(cand, stats)`` with ``cand`` of shape ``(Q, top)`` and ``stats`` counting
+        the questions handed to ``literal``; ``None`` when the probe fails.
+    """
+    dev = _probe(device)
+    if dev is None:
+        return None
+    import torch
+
+    dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+    bits = 8 if dtype == torch.bfloat16 else 24
+    dim = matrix.shape[1]
+    bound = score_bound(bits, dim)  # approximate pass vs exact cosine
+    lit_bound = 4.0 * (dim + 4) * _U  # gensim's float32 scores vs exact (ties)
+    v32 = matrix[:n]
+    nrm = norms[:n]
+    unit_np = v32 / nrm[:, None]
+    unit_np[nrm == 0] = 0.0
+    unit_t = torch.from_numpy(np.ascontiguousarray(unit_np)).to(dev, dtype)
+    # slots per question: enough for every row within the bounds of the fifth answer nearly
+    # always, plus 3 for the question words (masked only at the rescoring)
+    k = min((64 if dtype == torch.bfloat16 else 16) + (3 if exclude else 0), n)
+    out = np.empty((len(quads), top), dtype=np.int64)
+    handed = 0
+    for s0 in range(0, len(quads), block):
+        qb = quads[s0:s0 + block]
+        ia, ib, ic = qb[:, 0], qb[:, 1], qb[:, 2]
+        if method == "3cosadd":
+            qn = (unit_np[ib] + unit_np[ic]) - unit_np[ia]
+            qn /= np.maximum(np.linalg.norm(qn, axis=1, keepdims=True), 1e-30)
+            terms = [torch.from_numpy(qn).to(dev, dtype)]
+        else:
+            terms = [torch.from_numpy(unit_np[x]).to(dev, dtype) for x in (ia, ib, ic)]
+        vals, idx = _select(terms, unit_t, qb, k, tile, method, exclude, eps, bound, lit_bound, dev)
+        cand = idx.cpu().numpy()
+        key_k = vals[:, -1].float().cpu().numpy().astype(np.float64)  # upper bound of the discarded
+        exact, lit = _rescore(v32, nrm, qb, cand, method, eps, lit_bound)
+        if exclude:
+            exact[(cand == qb[:, 0:1]) | (cand == qb[:, 1:2]) | (cand == qb[:, 2:3])] = -np.inf
+        order = np.argsort(-exact, axis=1, kind="stable")[:, :top + 1]
+        ranked = np.take_along_axis(exact, order, axis=1)
+        rlit = np.take_along_axis(lit, order, axis=1)
+        fifth = ranked[:, top - 1]
+        crowded = (k < n) & ~(key_k + rlit[:, top - 1] < fifth)
+        gaps = ranked[:, :-1] - ranked[:, 1:]
+        tied = (np.isfinite(ranked[:, 1:]) & (gaps <= rlit[:, :-1] + rlit[:, 1:])).any(axis=1)
+        out[s0:s0 + len(qb)] = np.take_along_axis(cand, order[:, :top], axis=1)
+        for j in np.nonzero(crowded | tied)[0]:
+            out[s0 + j] = literal(int(qb[j, 0]), int(qb[j, 1]), int(qb[j, 2]))
+            handed += 1
+    return out, {"handed_to_reference": handed}
+
+
+def _select(terms: list[Any], unit_t: Any, qb: np.ndarray, k: int, tile: int, method: str,
+            exclude: bool, eps: float, bound: float, lit_bound: float, dev: Any) -> tuple[Any, Any]:
+    """Running top-k over vocabulary tiles of an upper bound on each row's score as gensim's
+    float32 arithmetic may compute it (approximation error plus float32 error)."""
+    import torch
+
+    n = unit_t.shape[0]
+    nq = len(qb)
+    best_v = torch.full((nq, k), -torch.inf, device=dev)
+    best_i = torch.zeros((nq, k), dtype=torch.int64, device=dev)
+    delta = (bound + lit_bound) / 2  # error of (1 + cos) / 2, approximate pass and gensim's
+    thr = best_v[:, -1].clone()  # the k-th best so far: a row must beat it to enter
+    shift = bound + lit_bound / 2
+    for t0 in range(0, n, tile):
+        block = unit_t[t0:t0 + tile]
+        if method == "3cosadd":
+            ub = torch.mm(terms[0], block.T).float()
+        else:
+            xa, xb, xc = (torch.mm(t, block.T).float().add_(1).mul_(0.5) for t in terms)
+            s = xb * xc / (xa + eps)
+            xa_np, xb_np, xc_np = xa.cpu().numpy(), xb.cpu().numpy(), xc.cpu().numpy()
+            ub = s + torch.from_numpy(cosmul_bound(xa_np, xb_np, xc_np, delta, eps).astype(np.float32)).to(dev)
+            ub = torch.nan_to_num(ub, nan=torch.inf)
+        # Question words are not masked here: they take at most 3 of the k slots (k has
+        # room for them) and are dropped at the rescoring. Only the questions with a row
+        # above their running k-th best pay for a selection: after the first tiles, few.
+        cut = thr - shift if method == "3cosadd" else thr
+        hit = (ub.amax(dim=1) > cut).nonzero().squeeze(1)
+        if hit.numel() == 0:
+            continue
+        sub = ub[hit]
+        if method == "3cosadd":
+            sub = sub.add_(shift)
+        kk = min(k, sub.shape[1])
+        tv, ti = sub.topk(kk, dim=1)
+        cv = torch.cat([best_v[hit], tv], dim=1)
+        ci = torch.cat([best_i[hit], ti + t0], dim=1)
+        nv, pos = cv.topk(k, dim=1)
+        best_v[hit] = nv
+        best_i[hit] = torch.gather(ci, 1, pos)
+        thr[hit] = nv[:, -1]
+    return best_v, best_i
+
+
+def _rescore(v32: np.ndarray, nrm: np.ndarray, qb: np.ndarray, cand: np.ndarray, method: str,
+             eps: float, lit_bound: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (float64) scores of the candidates, and how far gensim's float32 scores may be from them."""
+    rows = v32[cand].astype(np.float64)  # (B, k, d)
+    rn = nrm[cand].astype(np.float64)
+    unit = [v32[qb[:, j]].astype(np.float64) / nrm[qb[:, j], None] for j in range(3)]
+    if method == "3cosadd":
+        mean = (unit[1] + unit[2]) - unit[0]
+        mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-300)
+        exact = np.einsum("bkd,bd->bk", rows, mean) / rn
+        return exact, np.full(exact.shape, lit_bound / 2)
+    xa, xb, xc = ((1 + np.einsum("bkd,bd->bk", rows, u) / rn) / 2 for u in unit)
+    exact = xb * xc / (xa + eps)
+    return exact, cosmul_bound(xa, xb, xc, lit_bound / 2, eps)
