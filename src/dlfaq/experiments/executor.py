@@ -218,64 +218,85 @@ def _ray(specs: Sequence[ExperimentSpec], ctx_args: CtxArgs, jobs: int, progress
             ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
         started = True
     try:
-        gpu = 0.25 if str(ctx_args[2]).startswith("cuda") else 0
-        task = ray.remote(num_cpus=1, num_gpus=gpu, max_retries=1)(_ray_unit)
-        refs: dict[Any, tuple[str, str]] = {}
-        units_of: dict[str, list[str]] = {}
-        unit_of: dict[tuple[str, str], Unit] = {}
-        results: dict[str, dict[str, dict[str, Any]]] = {}
-        ctx = _context(*ctx_args)
-        worker_args = ctx_args[:4] + (None,)  # the cache is read and written here, not on the nodes
-        hits = 0
-        for spec in specs:
-            if spec.study is None:
-                continue
-            units = plan(spec, ctx)
-            units_of[spec.name] = [u.key for u in units]
-            results[spec.name] = {}
-            for u in units:
-                unit_of[spec.name, u.key] = u
-                hit = cached_unit(spec, ctx, u)
-                if hit is not None:
-                    results[spec.name][u.key] = hit
-                    hits += 1
-                else:
-                    refs[task.remote(spec.name, worker_args, u.key, dict(u.params))] = (spec.name, u.key)
-        total, done = len(refs) + hits + sum(s.study is None for s in specs), hits
-        records: dict[str, dict[str, Any]] = {}
-        errors: dict[str, BaseException] = {}
-        unit_seconds: dict[str, float] = {}
-        for spec in specs:  # the exact checks run here while the cluster trains
-            if spec.study is None:
-                records[spec.name] = run_experiment(spec, _context(*ctx_args))
-                done += 1
-                if progress is not None:
-                    progress(done, total, spec.name)
-        waiting = list(refs)
-        returned = {n: len(results[n]) for n in units_of}
-        for name in [n for n, keys in units_of.items() if returned[n] == len(keys)]:
-            records[name] = _merge(_by_name(specs)[name], ctx_args, results[name], None)
-        while waiting:
-            ready, waiting = ray.wait(waiting, num_returns=1)
-            for ref in ready:
-                name, key = refs[ref]
-                try:
-                    results[name][key], secs = ray.get(ref)
-                    unit_seconds[name] = unit_seconds.get(name, 0.0) + secs
-                    store_unit(_by_name(specs)[name], ctx, unit_of[name, key], results[name][key])
-                except Exception as exc:  # noqa: BLE001 - recorded as a failed experiment
-                    errors.setdefault(name, exc)
-                returned[name] += 1
-                done += 1
-                if progress is not None:
-                    progress(done, total, f"{name} {key}")
-                if returned[name] == len(units_of[name]):
-                    records[name] = _merge(_by_name(specs)[name], ctx_args, results[name], errors.get(name),
-                                           unit_seconds.get(name, 0.0))
-        return [records[s.name] for s in specs]
+        return _RayRun(ray, specs, ctx_args, progress).run()
     finally:
         if started:
             ray.shutdown()
+
+
+class _RayRun:
+    """One ``--executor ray`` run: submit the units that are not cached, run the exact checks
+    here meanwhile, merge each experiment as soon as its last unit is back."""
+
+    def __init__(self, ray: Any, specs: Sequence[ExperimentSpec], ctx_args: CtxArgs,
+                 progress: ProgressFn | None) -> None:
+        self.ray, self.specs, self.ctx_args, self.progress = ray, specs, ctx_args, progress
+        self.by_name = _by_name(specs)
+        self.ctx = _context(*ctx_args)
+        self.refs: dict[Any, tuple[str, str]] = {}
+        self.units: dict[str, dict[str, Unit]] = {}
+        self.results: dict[str, dict[str, dict[str, Any]]] = {}
+        self.errors: dict[str, BaseException] = {}
+        self.unit_seconds: dict[str, float] = {}
+        self.records: dict[str, Record] = {}
+        self.done = self.total = 0
+
+    def run(self) -> list[Record]:
+        self._submit()
+        for spec in self.specs:  # the exact checks run here while the cluster trains
+            if spec.study is None:
+                self.records[spec.name] = run_experiment(spec, _context(*self.ctx_args))
+                self._tick(spec.name)
+        for name in self.units:
+            self._merge_if_complete(name)
+        waiting = list(self.refs)
+        while waiting:
+            ready, waiting = self.ray.wait(waiting, num_returns=1)
+            for ref in ready:
+                self._receive(ref)
+        return [self.records[s.name] for s in self.specs]
+
+    def _submit(self) -> None:
+        gpu = 0.25 if str(self.ctx_args[2]).startswith("cuda") else 0
+        task = self.ray.remote(num_cpus=1, num_gpus=gpu, max_retries=1)(_ray_unit)
+        worker_args = self.ctx_args[:4] + (None,)  # the cache is read and written here, not on the nodes
+        for spec in self.specs:
+            if spec.study is None:
+                self.total += 1
+                continue
+            self.units[spec.name] = {u.key: u for u in plan(spec, self.ctx)}
+            self.results[spec.name] = {}
+            for u in self.units[spec.name].values():
+                self.total += 1
+                hit = cached_unit(spec, self.ctx, u)
+                if hit is not None:
+                    self.results[spec.name][u.key] = hit
+                    self.done += 1
+                else:
+                    self.refs[task.remote(spec.name, worker_args, u.key, dict(u.params))] = (spec.name, u.key)
+
+    def _receive(self, ref: Any) -> None:
+        name, key = self.refs[ref]
+        try:
+            result, secs = self.ray.get(ref)
+            self.results[name][key] = result
+            self.unit_seconds[name] = self.unit_seconds.get(name, 0.0) + secs
+            store_unit(self.by_name[name], self.ctx, self.units[name][key], result)
+        except Exception as exc:  # noqa: BLE001 - recorded as a failed experiment
+            self.errors.setdefault(name, exc)
+            self.results[name].setdefault(key, {})
+        self._tick(f"{name} {key}")
+        self._merge_if_complete(name)
+
+    def _merge_if_complete(self, name: str) -> None:
+        if name not in self.records and len(self.results[name]) == len(self.units[name]):
+            self.records[name] = _merge(self.by_name[name], self.ctx_args, self.results[name],
+                                        self.errors.get(name), self.unit_seconds.get(name, 0.0))
+
+    def _tick(self, label: str) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total, label)
 
 
 def _by_name(specs: Sequence[ExperimentSpec]) -> dict[str, ExperimentSpec]:
