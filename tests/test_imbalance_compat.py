@@ -224,3 +224,25 @@ def test_knn_engine_matches_reference():
     Xc = X - X.mean(0, keepdim=True)
     np.testing.assert_array_equal(kneighbors(X, X, 4, self_index=torch.arange(200)).numpy(),
                                   _reference(Xc, Xc, torch.arange(200), 4, 1 << 20)[1].numpy())
+
+
+def test_tags_work_without_imbalanced_learn(monkeypatch):
+    """Without imblearn installed (dlfaq does not require it) the samplers still have tags."""
+    import builtins
+
+    from sklearn.utils import get_tags
+
+    from dlfaq.imbalance import SMOTE, RandomOverSampler
+
+    real_import = builtins.__import__
+
+    def no_imblearn(name, *args, **kwargs):
+        if name == "imblearn" or name.startswith("imblearn."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_imblearn)
+    for est in (SMOTE(), RandomOverSampler()):
+        tags = get_tags(est)
+        assert tags.estimator_type == "sampler" and tags.input_tags.sparse
+    assert get_tags(RandomOverSampler()).input_tags.allow_nan

@@ -141,5 +141,6 @@ def sampler_tags(est: Any, *, allow_nan: bool = False, string: bool = False, sam
             regressor_tags=None, classifier_tags=None, sampler_tags=SamplerTags(sample_indices=sample_indices),
         )
     tags.input_tags = InputTags(two_d_array=True, sparse=True, allow_nan=allow_nan, string=string)
-    tags.input_tags.dataframe = True  # type: ignore[attr-defined]  # imblearn's InputTags field
+    if hasattr(tags.input_tags, "dataframe"):  # imblearn's InputTags has the field; scikit-learn's has not
+        tags.input_tags.dataframe = True
     return tags
