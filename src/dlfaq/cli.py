@@ -325,7 +325,7 @@ def _internal_error(exc: BaseException) -> str:
             "(run again with --traceback for details, and please report it)")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> None:  # noqa: C901 - one except clause per kind of failure the user must see as one line
     """Entry point: run the app, turning user mistakes into one-line errors (exit 2)."""
     args = sys.argv[1:] if argv is None else list(argv)
     if not args:

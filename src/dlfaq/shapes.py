@@ -408,7 +408,7 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
     return []
 
 
-def trace(
+def trace(  # noqa: C901 - one branch per layer kind traced
     model: nn.Module | Callable[[], nn.Module],
     input_shape: Sequence[int],
     dtype: torch.dtype = torch.float32,

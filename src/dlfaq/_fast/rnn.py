@@ -394,7 +394,7 @@ class _LSTMSequence(torch.autograd.Function):
         return out, h, c
 
     @staticmethod
-    def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:
+    def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:  # noqa: C901 - the hand-written LSTM backward, one step of BPTT per branch
         hmask, gmask, zc, zh, valid = ctx.masks
         HP = CP = None
         if valid is None:

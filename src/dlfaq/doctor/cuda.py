@@ -788,7 +788,7 @@ def _check_dir(rep: Report, root: Path, d: str, files: list[LibFile], live: bool
             )
 
 
-def _check_order(
+def _check_order(  # noqa: C901 - one branch per library-order rule
     rep: Report, root: Path, live: bool, entries: list[CacheEntry], ld_dirs: list[str], dirs: list[str]
 ) -> None:
     sonames: list[str] = []

@@ -224,7 +224,7 @@ class LdconfigResult:
     links: list[tuple[str, str]] = field(default_factory=list)  # (link path, target name) it would make
 
 
-def simulate_ldconfig(root: Path, extra_dirs: Iterable[str] = (), *, make_links: bool = True) -> LdconfigResult:
+def simulate_ldconfig(root: Path, extra_dirs: Iterable[str] = (), *, make_links: bool = True) -> LdconfigResult:  # noqa: C901 - ldconfig's own steps, in its order
     """What ``ldconfig -r ROOT [extra_dirs]`` would do, computed without writing anything.
 
     Order of folders: the command line's, then ``ld.so.conf``'s, then the

@@ -349,7 +349,7 @@ def gensim_rank_weighted(
 # --------------------------------------------------------------------------- load
 
 
-def load(
+def load(  # noqa: C901 - argument checks for gensim's loader options
     source: Any,
     format: str | None = None,
     *,
@@ -622,7 +622,7 @@ def _value_reason(x: float, binary: bool, dtype: np.dtype) -> str:
             "big-endian, not float32, or misaligned")
 
 
-def _load_text(path: Path, fmt: str, opts: _Opts) -> Vectors:
+def _load_text(path: Path, fmt: str, opts: _Opts) -> Vectors:  # noqa: C901 - line-level validation of text vectors; to split
     limit = opts.limit
     words: list[str] = []
     rows: _Rows | None = None

@@ -194,7 +194,7 @@ def _table(v: Any, where: str) -> None:
             raise Bad(f"{where}.rows[{i}]", f"has {len(r)} cells for {len(cols)} columns")
 
 
-def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[str, Any], list[str]]:
+def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[str, Any], list[str]]:  # noqa: C901 - one check per evidence field
     """Check one evidence record; returns it (figures that are missing dropped) and the minor problems.
 
     Raises :class:`Bad` for anything that makes the record unusable. ``folder``

@@ -152,7 +152,7 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def fit(
+def fit(  # noqa: C901 - fit's options (early stopping, monitor, penalty); to split
     model: nn.Module,
     train: Data,
     *,
