@@ -35,6 +35,7 @@ and a zero output instead of the NaNs a bare softmax would produce.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -113,9 +114,11 @@ def _finish(
     values: Tensor,
     mask: Tensor | None,
     single: bool,
-    dropout: nn.Module | None,
+    dropout: Callable[[Tensor], Tensor] | None,
     return_weights: bool,
 ) -> Tensor | tuple[Tensor, Tensor]:
+    """Masked softmax of ``scores``, (dropout,) weighted sum of ``values``: the tail every
+    attention here shares."""
     weights = masked_softmax(scores, mask)
     w_used = dropout(weights) if dropout is not None else weights
     out = torch.bmm(w_used, values)
@@ -347,12 +350,8 @@ class ScaledDotProductAttention(nn.Module):
                 out = F.scaled_dot_product_attention(query, keys, values, dropout_p=p, scale=scale)
             return out.squeeze(1) if single else out
         scores = torch.bmm(query, keys.transpose(1, 2)) * scale
-        weights = masked_softmax(scores, bmask)
-        w_used = F.dropout(weights, p) if p > 0 else weights
-        out = torch.bmm(w_used, values)
-        if single:
-            out, weights = out.squeeze(1), weights.squeeze(1)
-        return out, weights
+        drop = (lambda w: F.dropout(w, p)) if p > 0 else None
+        return _finish(scores, values, bmask, single, drop, True)
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}, dropout={self.p}"
