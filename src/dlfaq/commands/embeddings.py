@@ -7,7 +7,16 @@ from typing import Any
 
 import typer
 
-from dlfaq.commands._common import JsonOpt, UserError, print_json, print_table, progress_bar
+from dlfaq.commands._common import (
+    JsonOpt,
+    UserError,
+    check_device,
+    check_seed,
+    print_json,
+    print_table,
+    progress_bar,
+    short,
+)
 
 emb_app = typer.Typer(
     help="Evaluate, query and plot word embeddings (Q12).", no_args_is_help=True
@@ -26,7 +35,7 @@ def _load(source: str, fmt: str | None) -> Any:
     from dlfaq.embeddings.io import FORMATS, LoadError, load
 
     if fmt is not None and fmt not in FORMATS:
-        raise UserError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise UserError(f"--format must be one of {', '.join(FORMATS)}, not {short(fmt, 40)!r}")
     try:
         return load(source, fmt)
     except FileNotFoundError:
@@ -60,6 +69,7 @@ def evaluate_cmd(
         raise UserError(f"--method must be 3cosadd or 3cosmul, not {method!r}")
     if restrict_vocab < 4:
         raise UserError("--restrict-vocab must be at least 4")
+    device = check_device(device)
     try:
         from dlfaq.embeddings.benchmarks import data_dir
 
@@ -141,7 +151,8 @@ def plot_cmd(
     if method not in ("pca", "tsne"):
         raise UserError(f"--method must be pca or tsne, not {method!r}")
     if out.suffix.lower() != ".png":
-        raise UserError(f"--out must name a .png file, not {str(out)!r}")
+        raise UserError(f"--out must name a .png file, not {short(out)!r}")
+    check_seed(seed)
     vec = _load(source, fmt)
     from dlfaq.embeddings.evaluate import lookup
     from dlfaq.embeddings.visualize import cluster_words, plot_words
