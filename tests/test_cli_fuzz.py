@@ -387,7 +387,7 @@ PARAMS = [pytest.param(a, marks=pytest.mark.slow) if _loads_vectors(a) or i % 5 
 @pytest.mark.parametrize("args", PARAMS, ids=_case_id)
 def test_bad_command_line_is_refused_in_one_line(args, workspace, request):
     if args in KNOWN:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN[args], strict=False))
+        request.applymarker(pytest.mark.xfail(reason=KNOWN[args], strict=True))
     argv = _fill(args, workspace)
     before = _snapshot(workspace)
     code, out, err = run_in_process(argv, workspace)
