@@ -62,3 +62,12 @@ def test_quick_calibration_reproduces_the_paper(tmp_path):
     acc = json.loads(r.stdout)["mnist1d"]
     assert abs(acc["logistic"] - 0.32) <= 0.06 and abs(acc["mlp"] - 0.68) <= 0.06
     assert acc["cnn"] >= 0.88 and acc["gru"] >= 0.85
+
+
+@pytest.mark.slow
+def test_calibration_in_worker_processes_gives_the_same_runs():
+    from dlfaq.experiments.calibration import calibrate
+
+    one = calibrate(profile="smoke", seeds=1, jobs=1)
+    two = calibrate(profile="smoke", seeds=1, jobs=2)
+    assert one["runs"] == two["runs"] and one["mnist1d"] == two["mnist1d"]

@@ -223,9 +223,8 @@ def test_publish_killed_at_every_step_keeps_a_complete_site(tmp_path: Path, monk
     assert len(gaps) == (0 if exchange else 1)  # the fallback has exactly one step where the path is empty
 
 
-def _build_kill_test(tmp_path: Path, monkeypatch, every: bool) -> int:
-    """Kill ``build_site`` at step k; a complete site of either version must be at the path, and
-    the next build (by a new process: the killed one's PID is gone) leaves nothing beside it."""
+def _two_site_versions(tmp_path: Path) -> tuple[Path, Path, list[tuple[frozenset, str]]]:
+    """A results folder, its site path, and the site states of versions 0 and 1 (version 1 left built)."""
     results = make_results(tmp_path / "res")
     site = tmp_path / "site"
     states = []
@@ -233,6 +232,13 @@ def _build_kill_test(tmp_path: Path, monkeypatch, every: bool) -> int:
         _set_version(results, v)
         build_site(results, site)
         states.append(site_state(site))
+    return results, site, states
+
+
+def _build_kill_test(tmp_path: Path, monkeypatch, every: bool) -> int:
+    """Kill ``build_site`` at step k; a complete site of either version must be at the path, and
+    the next build (by a new process: the killed one's PID is gone) leaves nothing beside it."""
+    results, site, states = _two_site_versions(tmp_path)
     assert states[0] != states[1]
     log = _count_steps(results, site, monkeypatch)
     n = len(log)
@@ -449,13 +455,7 @@ def test_report_killed_by_sigkill_at_random_moments(tmp_path: Path):
     import signal
     import time
 
-    results = make_results(tmp_path / "res")
-    site = tmp_path / "site"
-    states = []
-    for v in (0, 1):
-        _set_version(results, v)
-        build_site(results, site)
-        states.append(site_state(site))
+    results, site, states = _two_site_versions(tmp_path)
     script = (
         "import sys; sys.path.insert(0, sys.argv[3])\n"
         "from pathlib import Path\n"

@@ -127,13 +127,11 @@ def calibrate(
                 progress(i, len(todo), f"{m} seed {s}")
             done[m, s] = train_one(m, s, profile, device)
     else:
-        import multiprocessing as mp
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
 
-        from dlfaq.experiments.executor import _worker_init
+        from dlfaq.experiments.executor import spawn_pool, stop_pool
 
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init) as pool:
+        with spawn_pool(min(jobs, len(todo))) as pool:
             futs = {pool.submit(train_one, m, s, profile, device): (m, s) for m, s in todo}
             try:
                 while futs:
@@ -144,9 +142,7 @@ def calibrate(
                         if progress is not None:
                             progress(len(done), len(todo), f"{key[0]} seed {key[1]}")
             except BaseException:
-                for p in list(getattr(pool, "_processes", {}).values()):
-                    p.terminate()
-                pool.shutdown(wait=False, cancel_futures=True)
+                stop_pool(pool)
                 raise
     for m, s in todo:
         runs[m].append(done[m, s])

@@ -59,6 +59,21 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
+def spawn_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` worker processes started with ``spawn`` (no torch state inherited), one
+    intra-op thread each."""
+    import multiprocessing as mp
+
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End the workers now (Ctrl-C or a crash): running tasks are killed, queued ones cancelled."""
+    for p in list((getattr(pool, "_processes", None) or {}).values()):
+        p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _unit_task(name: str, ctx_args: CtxArgs, key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
     """One unit in a worker: its result and the seconds it took there (0 for a cache hit, nearly)."""
     import time
@@ -124,8 +139,6 @@ def _sequential(specs: Sequence[ExperimentSpec], ctx_args: CtxArgs, progress: Pr
 
 
 def _parallel(specs: Sequence[ExperimentSpec], ctx_args: CtxArgs, jobs: int, progress: ProgressFn | None) -> list[Record]:
-    import multiprocessing as mp
-
     records: dict[str, dict[str, Any]] = {}
     pending: dict[str, set[str]] = {}  # experiment -> unit keys not back yet
     results: dict[str, dict[str, dict[str, Any]]] = {}
@@ -134,7 +147,7 @@ def _parallel(specs: Sequence[ExperimentSpec], ctx_args: CtxArgs, jobs: int, pro
     unit_seconds: dict[str, float] = {}
     total = 0
     done = 0
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    pool = spawn_pool(jobs)
     try:
         for spec in specs:
             if spec.study is None:
@@ -179,10 +192,7 @@ def _parallel(specs: Sequence[ExperimentSpec], ctx_args: CtxArgs, jobs: int, pro
                 if progress is not None:
                     progress(done, total, label)
     except BaseException:
-        # Ctrl-C or a crash: stop the workers now; evidence already renamed into place stays.
-        for p in list(getattr(pool, "_processes", {}).values()):
-            p.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop_pool(pool)  # Ctrl-C or a crash; evidence already renamed into place stays
         raise
     pool.shutdown(wait=True)
     return [records[s.name] for s in specs]
