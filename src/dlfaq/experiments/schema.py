@@ -39,10 +39,17 @@ FAILED_FILE = "evidence.failed.json"
 NONFINITE = ("nan", "inf", "-inf")
 
 
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (keys come from the file)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 class Bad(Exception):
-    """A schema violation: ``field`` is a dotted path inside the file."""
+    """A schema violation: ``field`` is a dotted path inside the file. The message is one line
+    whatever the file's keys and values contain."""
 
     def __init__(self, field: str, why: str) -> None:
+        field, why = _one_line(field), _one_line(why)
         super().__init__(f"{field}: {why}")
         self.field = field
         self.why = why
