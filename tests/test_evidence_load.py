@@ -213,7 +213,9 @@ for _i in range(3):
               (("verdicts", _i, "verdict"), "enum", False), (("verdicts", _i, "kind"), "enum", False),
               (("verdicts", _i, "reason"), "text", False), (("verdicts", _i, "rule"), "text", False)]
 SLOTS += [(("verdicts", 1, k), t, False) for k, t in (("effect", "num"), ("ci", "ci"), ("n", "int"),
-                                                      ("margin", "num"), ("values", "list"), ("control", "obj"))]
+                                                      ("margin", "num"), ("values", "list"))]
+# an experiment measured without a positive control is written with "control": null, so null is valid there
+SLOTS += [(("verdicts", 1, "control"), "obj", True)]
 SLOTS += [(("verdicts", 1, "control", k), t, False) for k, t in (("name", "langs"), ("effect", "num"),
                                                                  ("ci", "ci"), ("n", "int"), ("margin", "num"))]
 SLOTS += [(("verdicts", 2, "parts", 0, k), t, False) for k, t in (("name", "langs"), ("effect", "num"),
