@@ -316,3 +316,13 @@ def test_property_many_damaged_files(tmp_path_factory, case):
     """The same property over 1000 damaged files (the count the README quotes)."""
     test_property_every_damaged_file_gives_one_line_naming_file_and_field.hypothesis.inner_test(
         tmp_path_factory, case)
+
+
+def test_a_key_with_a_line_break_still_gives_one_line(tmp_path):
+    results = make_results(tmp_path / "res")
+    rec = good_record(Q3)
+    rec["title"] = {"\n": None}
+    write_record(results, Q3, raw=json.dumps(rec).encode())
+    got = read_evidence(results, Q3)
+    assert got.record is None and got.problem.startswith(f"{FILE}: title")
+    assert "\n" not in got.problem and "\\n" in got.problem
