@@ -26,7 +26,7 @@ What it does:
 
 ``--against gensim`` runs the same selection unchanged, as the baseline. The
 exit status is 0 when every selected test passes. The slow test tier runs it
-(``tests/test_embeddings_peers.py``).
+(``tests/embeddings/test_embeddings_peers.py``).
 """
 
 from __future__ import annotations

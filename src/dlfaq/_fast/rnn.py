@@ -4,7 +4,7 @@ Entry point: :func:`run` (the step recurrence of :class:`~dlfaq.nn.LSTM` /
 :class:`~dlfaq.nn.GRU` when gates are requested or a regularizer acts inside it).
 It returns ``None`` where it does not apply, and the caller then runs the
 reference (:func:`dlfaq.nn.rnn._lstm_direction`, :func:`dlfaq.nn.rnn._gru_direction`);
-``tests/test_rnn_engine.py`` checks the engine against the reference over random
+``tests/_fast/test_rnn_engine.py`` checks the engine against the reference over random
 configurations. Set ``DLFAQ_RNN_ENGINE=0`` to run the reference everywhere.
 
 The tricks, each probed (a failed probe falls back to the public path) and what it

@@ -3,7 +3,7 @@
 Entry point: :func:`resample`. It returns ``None`` when its probe says it does not
 apply (sparse input, a user-supplied neighbour estimator, complex or non-numeric
 data), and the caller then runs the reference version. The reference is the
-oracle: ``tests/test_imbalance_engine.py`` checks bit-identical output over random
+oracle: ``tests/imbalance/test_imbalance_compat.py`` checks bit-identical output over random
 configurations (dtypes, class counts, ``k``, strategies).
 
 What the engine does differently from the reference (together: SMOTE on

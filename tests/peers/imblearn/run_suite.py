@@ -60,7 +60,7 @@ KNOWN_FAILURES = {
     name: ("imblearn's SMOTEENN/SMOTETomek validate smote= with isinstance(smote, imblearn's own SMOTE class) "
            "(_parameter_constraints), so no other class is accepted; the same resampling is "
            "imblearn.pipeline.make_pipeline(dlfaq SMOTE, EditedNearestNeighbours(sampling_strategy='all') / "
-           "TomekLinks(sampling_strategy='all')), checked bit-identical in tests/test_imbalance_compat.py")
+           "TomekLinks(sampling_strategy='all')), checked bit-identical in tests/imbalance/test_imbalance_compat.py")
     for name in (
         "test_smote_enn.py::test_sample_regular_pass_smote_enn",
         "test_smote_enn.py::test_validate_estimator_init",

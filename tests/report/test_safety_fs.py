@@ -472,7 +472,7 @@ def test_report_killed_by_sigkill_at_random_moments(tmp_path: Path):
         "    build_site(res, site, views=views[i % 2]); i += 1\n"
     )
     rng = random.Random(0)
-    tests_dir = str(Path(__file__).parent)
+    tests_dir = str(Path(__file__).parents[1])  # where _evidence.py is
     for trial in range(12):
         p = subprocess.Popen([sys.executable, "-c", script, str(results), str(site), tests_dir],
                              stdout=subprocess.PIPE, text=True)

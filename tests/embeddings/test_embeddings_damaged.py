@@ -15,7 +15,7 @@ dlfaq tolerates two things gensim does not: a UTF-8 byte-order mark (gensim
 fails on the header) and trailing blank lines in a file without a header; for
 those the reference is gensim on the file without them.
 
-``python -m pytest -q -s tests/test_embeddings_damaged.py -p no:xdist`` prints
+``python -m pytest -q -s tests/embeddings/test_embeddings_damaged.py -p no:xdist`` prints
 the tally (files tried, refused, read as gensim, accepted silently, tracebacks);
 ``-m slow`` runs a ten times larger sample.
 """

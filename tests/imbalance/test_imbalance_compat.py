@@ -4,7 +4,7 @@ Oracles: imbalanced-learn's own classes (same ``random_state`` -> same draws, so
 outputs must be bit-identical) and, for the engine, the reference code in
 ``SMOTE._reference``. The full peer suite (imblearn's own test files with the
 imports swapped, plus both libraries' estimator checks) is the slow test in
-``tests/test_imbalance_peers.py``.
+``tests/imbalance/test_imbalance_peers.py``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parent / "peers" / "run_gensim_tests.py"
+SCRIPT = Path(__file__).parents[1] / "peers" / "run_gensim_tests.py"
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("imblearn")
 pytest.importorskip("pandas")
 
-SCRIPT = Path(__file__).parent / "peers" / "imblearn" / "run_suite.py"
+SCRIPT = Path(__file__).parents[1] / "peers" / "imblearn" / "run_suite.py"
 
 
 @pytest.mark.slow

@@ -573,7 +573,7 @@ def test_benchmarks_ship_with_the_wheel():
 
     from dlfaq.commands.bench import SHARE, bench_dirs
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     conf = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     data = conf["tool"]["setuptools"]["data-files"]
     shipped = {Path(p).name for pat in data[str(SHARE)] for p in glob.glob(str(root / pat))}
