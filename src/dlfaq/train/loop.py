@@ -152,7 +152,7 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def fit(  # noqa: C901 - fit's options (early stopping, monitor, penalty); to split
+def fit(
     model: nn.Module,
     train: Data,
     *,
@@ -216,97 +216,165 @@ def fit(  # noqa: C901 - fit's options (early stopping, monitor, penalty); to sp
     model.to(device)
     X, y = train[0].to(device), train[1].to(device)
     val_d = (val[0].to(device), val[1].to(device)) if val is not None else None
-    n = len(X)
+    watch, bs = _check_options(len(X), val is not None, batch_size, stop_on)
+    opt = make_optimizer(model.parameters(), optimizer, lr, momentum, weight_decay)
+    run = _Run(model, X, y, opt, loss_fn, penalty, monitor, clip, bs, drop_last, max_steps, eval_train)
+    hist = run.hist
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.perf_counter()
+    # dropout and other random layers draw from the global RNG: fork it so the caller's is untouched
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for epoch in range(1, epochs + 1):
+            order = torch.randperm(len(X), generator=gen) if shuffle else torch.arange(len(X))
+            running, budget_spent = run.epoch(order.to(device))
+            if hist.diverged:
+                break  # the epoch did not finish: no record
+            rec = _epoch_record(run, epoch, running, val_d, time.perf_counter() - t0)
+            hist.epochs.append(rec)
+            if progress is not None:
+                progress(epoch, epochs, "train")
+            if _stops_early(early_stopping, watch, rec, model, epoch):
+                hist.stopped_epoch = epoch
+                break
+            if budget_spent:
+                break
+    hist.best_epoch = _best_epoch(early_stopping, model, hist, val_d is not None)
+    model.eval()
+    return hist
+
+
+def _check_options(n: int, has_val: bool, batch_size: int | None, stop_on: str | None) -> tuple[str, int]:
+    """The epoch-record key that early stopping watches and the batch size; ValueError for bad options."""
     if n == 0:
         raise ValueError("empty training set")
-    watch = stop_on or ("val_loss" if val is not None else "train_loss")
-    if watch.startswith("val_") and val is None:
+    watch = stop_on or ("val_loss" if has_val else "train_loss")
+    if watch.startswith("val_") and not has_val:
         raise ValueError(f"stop_on={watch!r} needs validation data")
     bs = n if batch_size is None else int(batch_size)
     if bs <= 0:
         raise ValueError(f"batch_size must be positive or None, got {batch_size}")
-    opt = make_optimizer(model.parameters(), optimizer, lr, momentum, weight_decay)
-    gen = torch.Generator().manual_seed(seed)
-    hist = History()
-    fork_devices = [device.index or 0] if device.type == "cuda" else []
-    t0 = time.perf_counter()
-    step = 0
-    with torch.random.fork_rng(devices=fork_devices):
-        torch.manual_seed(seed)
-        for epoch in range(1, epochs + 1):
-            model.train()
-            order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
-            order = order.to(device)
-            run_loss = 0.0
-            run_correct = 0
-            run_n = 0
-            classification = True
-            stop_now = False
-            for start in range(0, n, bs):
-                idx = order[start : start + bs]
-                if drop_last and len(idx) < bs and start > 0:
-                    break
-                xb, yb = X[idx], y[idx]
-                out = model(xb)
-                loss = loss_fn(out, yb)
-                objective = loss + penalty(model) if penalty is not None else loss
-                opt.zero_grad(set_to_none=True)
-                objective.backward()
-                if monitor is not None:
-                    monitor.step()
-                loss_value = float(loss.detach())
-                hist.steps.append(loss_value)
-                finite = math.isfinite(loss_value)
-                if penalty is not None and finite:
-                    finite = math.isfinite(float(objective.detach()))
-                if not finite:
-                    hist.diverged = True
-                    stop_now = True
-                    break
-                if clip is not None:
-                    clip(model.parameters())
-                opt.step()
-                step += 1
-                if not eval_train:
-                    run_loss += loss_value * len(idx)
-                    run_n += len(idx)
-                    if classification and _is_classification(out, yb):
-                        run_correct += int((out.detach().argmax(1) == yb).sum())
-                    else:
-                        classification = False
-                if max_steps is not None and step >= max_steps:
-                    stop_now = True
-                    break
-            if hist.diverged:
+    return watch, bs
+
+
+@dataclass
+class _Running:
+    """The running mean of the batch losses (and accuracy) over one epoch, for ``eval_train=False``."""
+
+    loss: float = 0.0
+    correct: int = 0
+    n: int = 0
+    classification: bool = True
+
+    def add(self, loss_value: float, out: Tensor, yb: Tensor) -> None:
+        self.loss += loss_value * len(yb)
+        self.n += len(yb)
+        if self.classification and _is_classification(out, yb):
+            self.correct += int((out.detach().argmax(1) == yb).sum())
+        else:
+            self.classification = False
+
+    def metrics(self) -> dict[str, float]:
+        n = self.n
+        return {
+            "loss": self.loss / n if n else math.nan,
+            "acc": self.correct / n if (n and self.classification) else math.nan,
+        }
+
+
+@dataclass
+class _Run:
+    """What one call of :func:`fit` trains with, and the steps it takes so far."""
+
+    model: nn.Module
+    X: Tensor
+    y: Tensor
+    opt: torch.optim.Optimizer
+    loss_fn: LossFn
+    penalty: Callable[[nn.Module], Tensor] | None
+    monitor: Any
+    clip: Callable[[Iterable[nn.Parameter]], Any] | None
+    batch_size: int
+    drop_last: bool
+    max_steps: int | None
+    eval_train: bool
+    hist: History = field(default_factory=History)
+    steps: int = 0
+
+    def batch(self, xb: Tensor, yb: Tensor) -> tuple[float, Tensor] | None:
+        """One optimizer step on the batch: its data loss and the model's output, or None (and no
+        step) when the loss or the objective is not finite."""
+        out = self.model(xb)
+        loss = self.loss_fn(out, yb)
+        objective = loss + self.penalty(self.model) if self.penalty is not None else loss
+        self.opt.zero_grad(set_to_none=True)
+        objective.backward()
+        if self.monitor is not None:
+            self.monitor.step()  # before clipping: the monitor sees the raw gradients
+        loss_value = float(loss.detach())
+        self.hist.steps.append(loss_value)
+        finite = math.isfinite(loss_value)
+        if self.penalty is not None and finite:
+            finite = math.isfinite(float(objective.detach()))
+        if not finite:
+            return None
+        if self.clip is not None:
+            self.clip(self.model.parameters())
+        self.opt.step()
+        self.steps += 1
+        return loss_value, out
+
+    def epoch(self, order: Tensor) -> tuple[_Running, bool]:
+        """One pass over the rows in ``order``: the running mean of its batches and whether the
+        ``max_steps`` budget is spent. A non-finite loss sets ``hist.diverged`` and ends the pass."""
+        self.model.train()
+        running = _Running()
+        bs = self.batch_size
+        for start in range(0, len(order), bs):
+            idx = order[start : start + bs]
+            if self.drop_last and len(idx) < bs and start > 0:
                 break
-            rec: dict[str, float] = {"epoch": epoch}
-            if eval_train:
-                m = evaluate(model, (X, y), loss_fn=loss_fn)
-                rec["train_loss"], rec["train_acc"] = m["loss"], m["acc"]
-            else:
-                rec["train_loss"] = run_loss / run_n if run_n else math.nan
-                rec["train_acc"] = run_correct / run_n if (run_n and classification) else math.nan
-            if val_d is not None:
-                m = evaluate(model, val_d, loss_fn=loss_fn)
-                rec["val_loss"], rec["val_acc"] = m["loss"], m["acc"]
-            rec["lr"] = float(opt.param_groups[0]["lr"])
-            rec["time"] = time.perf_counter() - t0
-            hist.epochs.append(rec)
-            if progress is not None:
-                progress(epoch, epochs, "train")
-            if early_stopping is not None:
-                if watch not in rec:
-                    raise ValueError(f"stop_on={watch!r} is not a key of the epoch record {sorted(rec)}")
-                if early_stopping.step(rec[watch], model, epoch=epoch):
-                    hist.stopped_epoch = epoch
-                    break
-            if stop_now:
+            xb, yb = self.X[idx], self.y[idx]
+            done = self.batch(xb, yb)
+            if done is None:
+                self.hist.diverged = True
                 break
+            if not self.eval_train:
+                running.add(*done, yb)
+            if self.max_steps is not None and self.steps >= self.max_steps:
+                return running, True
+        return running, False
+
+
+def _epoch_record(run: _Run, epoch: int, running: _Running, val: Data | None, elapsed: float) -> dict[str, float]:
+    """The epoch's row of :attr:`History.epochs` (train metrics in eval mode unless ``eval_train=False``)."""
+    rec: dict[str, float] = {"epoch": epoch}
+    train = evaluate(run.model, (run.X, run.y), loss_fn=run.loss_fn) if run.eval_train else running.metrics()
+    rec["train_loss"], rec["train_acc"] = train["loss"], train["acc"]
+    if val is not None:
+        m = evaluate(run.model, val, loss_fn=run.loss_fn)
+        rec["val_loss"], rec["val_acc"] = m["loss"], m["acc"]
+    rec["lr"] = float(run.opt.param_groups[0]["lr"])
+    rec["time"] = elapsed
+    return rec
+
+
+def _stops_early(early_stopping: Any, watch: str, rec: dict[str, float], model: nn.Module, epoch: int) -> bool:
+    """Feed the watched value of the epoch record to ``early_stopping``; True when it says stop."""
+    if early_stopping is None:
+        return False
+    if watch not in rec:
+        raise ValueError(f"stop_on={watch!r} is not a key of the epoch record {sorted(rec)}")
+    return bool(early_stopping.step(rec[watch], model, epoch=epoch))
+
+
+def _best_epoch(early_stopping: Any, model: nn.Module, hist: History, has_val: bool) -> int | None:
+    """Restore early stopping's best weights and return their epoch; else the epoch of the lowest
+    finite ``val_loss`` (None without validation data)."""
     if early_stopping is not None and early_stopping.restore_best and early_stopping.restore(model):
-        hist.best_epoch = early_stopping.best_epoch
-    elif val_d is not None and hist.epochs:
-        losses = [e["val_loss"] for e in hist.epochs]
-        finite_losses = [(v, i) for i, v in enumerate(losses) if math.isfinite(v)]
-        hist.best_epoch = int(hist.epochs[min(finite_losses)[1]]["epoch"]) if finite_losses else None
-    model.eval()
-    return hist
+        best: int | None = early_stopping.best_epoch
+        return best
+    if not has_val or not hist.epochs:
+        return None
+    finite = [(e["val_loss"], i) for i, e in enumerate(hist.epochs) if math.isfinite(e["val_loss"])]
+    return int(hist.epochs[min(finite)[1]]["epoch"]) if finite else None
