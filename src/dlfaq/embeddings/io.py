@@ -349,7 +349,7 @@ def gensim_rank_weighted(
 # --------------------------------------------------------------------------- load
 
 
-def load(  # noqa: C901 - argument checks for gensim's loader options
+def load(
     source: Any,
     format: str | None = None,
     *,
@@ -392,40 +392,17 @@ def load(  # noqa: C901 - argument checks for gensim's loader options
             the line, or the entry and byte offset, and the reason).
         FileNotFoundError: the path does not exist.
     """
-    if isinstance(source, Vectors):
-        return source
-    if isinstance(source, tuple) and len(source) == 2:
-        words, matrix = source
-        return Vectors(list(words), matrix, duplicates=duplicates, meta={"format": "arrays"})
-    if _is_keyed_vectors(source):
-        return Vectors.from_gensim(source, duplicates=duplicates)
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer))
-                              or limit < 0):
-        raise ValueError(f"limit must be an integer >= 0 or None, not {limit!r}")
-    if unicode_errors not in ("strict", "replace", "ignore", "backslashreplace", "surrogateescape"):
-        raise ValueError(f"unknown unicode_errors {unicode_errors!r}")
-    dtype = np.dtype(datatype)
-    if dtype.kind != "f":
-        raise ValueError(f"datatype must be a floating type (float16, float32, float64), not {dtype}")
+    vec = _from_object(source, duplicates)
+    if vec is not None:
+        return vec
+    dtype = _check_options(limit, unicode_errors, datatype)
     if isinstance(source, str) and source.lower() == GLOVE_6B_50D and not os.path.exists(source):
-        vec = load_glove_6b_50d()
-        return vec if limit is None else Vectors(vec.words[:limit], vec.matrix[:limit],
-                                                 source=vec.source, meta=vec.meta)
+        return _glove_6b_50d(limit)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"cannot load word vectors from {type(source).__name__}")
     path = Path(source)
     _check_regular_file(path)
-    if format is not None and format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
-    if binary is True:
-        fmt = "word2vec-bin"
-    elif no_header:
-        fmt = "glove"
-    elif binary is False and format is None:
-        fmt = guess_format(path)
-        fmt = "word2vec" if fmt == "word2vec-bin" else fmt
-    else:
-        fmt = format or guess_format(path)
+    fmt = _choose_format(path, format, binary, no_header)
     opts = _Opts(duplicates, limit, encoding, unicode_errors, dtype)
     if fmt in ("word2vec", "fasttext", "glove"):
         return _load_text(path, fmt, opts)
@@ -434,6 +411,55 @@ def load(  # noqa: C901 - argument checks for gensim's loader options
     if _is_gzip(path):
         raise LoadError(f"{path}: a gzip-compressed .npy cannot be memory-mapped; decompress it first")
     return _load_npy(path, vocab, opts)
+
+
+_UNICODE_ERRORS = ("strict", "replace", "ignore", "backslashreplace", "surrogateescape")
+
+
+def _from_object(source: Any, duplicates: Duplicates) -> Vectors | None:
+    """``source`` as vectors when it already holds them in memory (not a path or a name), else None."""
+    if isinstance(source, Vectors):
+        return source
+    if isinstance(source, tuple) and len(source) == 2:
+        words, matrix = source
+        return Vectors(list(words), matrix, duplicates=duplicates, meta={"format": "arrays"})
+    if _is_keyed_vectors(source):
+        return Vectors.from_gensim(source, duplicates=duplicates)
+    return None
+
+
+def _check_options(limit: Any, unicode_errors: str, datatype: Any) -> np.dtype:
+    """Refuse reading options gensim's loader would not take; returns the matrix's dtype."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer))
+                              or limit < 0):
+        raise ValueError(f"limit must be an integer >= 0 or None, not {limit!r}")
+    if unicode_errors not in _UNICODE_ERRORS:
+        raise ValueError(f"unknown unicode_errors {unicode_errors!r}")
+    dtype = np.dtype(datatype)
+    if dtype.kind != "f":
+        raise ValueError(f"datatype must be a floating type (float16, float32, float64), not {dtype}")
+    return dtype
+
+
+def _glove_6b_50d(limit: int | None) -> Vectors:
+    vec = load_glove_6b_50d()
+    return vec if limit is None else Vectors(vec.words[:limit], vec.matrix[:limit],
+                                             source=vec.source, meta=vec.meta)
+
+
+def _choose_format(path: Path, format: str | None, binary: bool | None, no_header: bool) -> str:
+    """The format to read: gensim's ``binary`` and ``no_header`` flags win over ``format``,
+    which wins over the content (:func:`guess_format`)."""
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
+    if binary is True:
+        return "word2vec-bin"
+    if no_header:
+        return "glove"
+    if binary is False and format is None:
+        fmt = guess_format(path)
+        return "word2vec" if fmt == "word2vec-bin" else fmt
+    return format or guess_format(path)
 
 
 class _Opts:
@@ -622,92 +648,139 @@ def _value_reason(x: float, binary: bool, dtype: np.dtype) -> str:
             "big-endian, not float32, or misaligned")
 
 
-def _load_text(path: Path, fmt: str, opts: _Opts) -> Vectors:  # noqa: C901 - line-level validation of text vectors; to split
-    limit = opts.limit
-    words: list[str] = []
-    rows: _Rows | None = None
-    declared: int | None = None
-    dim: int | None = None
-    first_data_line = 1
-    lineno = 0
-    blank: int | None = None  # the first of a run of blank lines (allowed only at the end)
+def _load_text(path: Path, fmt: str, opts: _Opts) -> Vectors:
+    """A text file: ``word2vec`` and ``fasttext`` start with a ``count dim`` line, ``glove`` does not."""
+    reader = _TextReader(path, opts)
     fh, size = _open(path)
     try:
         with fh:
             if fmt != "glove":
-                header = _strip_bom(fh.readline(4096))
-                lineno = 1
-                declared, dim = _parse_header(header, f"{path}:1")
-                first_data_line = 2
-                want = declared if limit is None else min(declared, limit)
-                # a row is at least a 1-byte word, dim times " 0", and a newline
-                _check_size(path, size, len(header), want, 2 * dim + 2, f"dimension {dim}")
-                rows = _Rows(dim, want if size is not None else min(want, _GZIP_PREALLOC), opts.dtype)
-            maxlen = _MAX_LINE if dim is None else min(_MAX_LINE, 64 * dim + 4096)
-            while True:
-                if limit is not None and len(words) >= limit:
-                    break
-                raw = fh.readline(maxlen)
-                if not raw:
-                    break
-                lineno += 1
-                where = f"{path}:{lineno}"
-                if len(raw) == maxlen and not raw.endswith(b"\n"):
-                    raise LoadError(f"{where}: line longer than {maxlen} bytes")
-                if lineno == 1:
-                    raw = _strip_bom(raw)
-                line = raw.rstrip()  # ASCII whitespace, as gensim strips it
-                if not line:
-                    if blank is None:
-                        blank = lineno
-                    continue
-                if blank is not None:
-                    raise LoadError(f"{path}:{blank}: empty line")
-                if declared is not None and len(words) >= declared:
-                    raise LoadError(
-                        f"{where}: the header declares {declared} vectors but the file has more lines"
-                    )
-                word, sep, seg = line.partition(b" ")
-                if not word:
-                    raise LoadError(f"{where}: the line starts with a space (empty word)")
-                parts = seg.split(b" ") if sep else []
-                if dim is None:
-                    dim = len(parts)
-                    if dim < 1:
-                        raise LoadError(f"{where}: expected a word followed by its values, got {line[:60]!r}")
-                    rows = _Rows(dim, None, opts.dtype)
-                    maxlen = min(_MAX_LINE, max(maxlen, 64 * dim + 4096))
-                assert rows is not None
-                if len(parts) != dim:
-                    raise LoadError(f"{where}: expected {dim} values after the word, got {len(parts)}")
-                if seg.translate(None, _NUMBER_BYTES + b" ") or b"" in parts:
-                    bad = next(p for p in parts if not p or p.translate(None, _NUMBER_BYTES))
-                    raise LoadError(f"{where}: value {bad[:30]!r} is not a finite decimal number")
-                try:
-                    with np.errstate(over="ignore"):
-                        rows.append(parts)
-                except ValueError:
-                    bad = next(p for p in parts if not _is_float(p))
-                    raise LoadError(f"{where}: value {bad[:30]!r} is not a number") from None
-                words.append(_decode(word, opts, where))
+                reader.header(fh.readline(4096), size)
+            reader.body(fh)
     except (OSError, EOFError, zlib.error) as exc:
         if isinstance(exc, LoadError):
             raise
-        raise LoadError(f"{path}:{lineno + 1}: cannot read the file ({exc})") from None
-    if dim is None or rows is None:
-        raise LoadError(f"{path}: no vectors in the file")
-    if declared is not None and len(words) < (declared if limit is None else min(declared, limit)):
-        raise LoadTruncatedError(
-            f"{path}:{lineno + 1}: the header declares {declared} vectors but the file ends after {len(words)}"
-        )
-    matrix = rows.result()
-    bad_row = _first_bad_row(matrix, binary=False)
-    if bad_row is not None:
-        raise LoadError(f"{path}:{first_data_line + bad_row[0]}: "
-                        f"{_value_reason(bad_row[1], False, opts.dtype)}")
-    meta = {"format": fmt, "declared": declared, "dim": dim}
-    return Vectors(words, matrix, duplicates=opts.duplicates, source=str(path), meta=meta,
-                   _first_line=first_data_line, dtype=opts.dtype)
+        raise LoadError(f"{path}:{reader.lineno + 1}: cannot read the file ({exc})") from None
+    return reader.vectors(fmt)
+
+
+class _TextReader:
+    """One text file read line by line into a :class:`_Rows` matrix.
+
+    Holds what the header promised (``declared`` vectors of ``dim`` values), the
+    words read so far and ``lineno``, the 1-based number of the last line read,
+    which every error message names.
+    """
+
+    def __init__(self, path: Path, opts: _Opts) -> None:
+        self.path = path
+        self.opts = opts
+        self.words: list[str] = []
+        self.rows: _Rows | None = None
+        self.declared: int | None = None
+        self.dim: int | None = None
+        self.first_data_line = 1
+        self.lineno = 0
+        self.blank: int | None = None  # the first of a run of blank lines (allowed only at the end)
+        self.maxlen = _MAX_LINE  # the longest line read; bounded by the dimension once it is known
+
+    def header(self, raw: bytes, size: int | None) -> None:
+        """The ``count dim`` line; the matrix is allocated once the file is known to be large enough."""
+        header = _strip_bom(raw)
+        self.lineno = 1
+        self.declared, dim = _parse_header(header, f"{self.path}:1")
+        self.dim = dim
+        self.first_data_line = 2
+        limit = self.opts.limit
+        want = self.declared if limit is None else min(self.declared, limit)
+        # a row is at least a 1-byte word, dim times " 0", and a newline
+        _check_size(self.path, size, len(header), want, 2 * dim + 2, f"dimension {dim}")
+        self.rows = _Rows(dim, want if size is not None else min(want, _GZIP_PREALLOC), self.opts.dtype)
+        self.maxlen = min(_MAX_LINE, 64 * dim + 4096)
+
+    def body(self, fh: BinaryIO) -> None:
+        """The lines after the header, until the end of the file or ``limit`` vectors."""
+        limit = self.opts.limit
+        while limit is None or len(self.words) < limit:
+            raw = fh.readline(self.maxlen)
+            if not raw:
+                return
+            self.lineno += 1
+            self.line(raw)
+
+    def line(self, raw: bytes) -> None:
+        """One line: a word and its values, or a blank line (allowed only at the end of the file)."""
+        where = f"{self.path}:{self.lineno}"
+        if len(raw) == self.maxlen and not raw.endswith(b"\n"):
+            raise LoadError(f"{where}: line longer than {self.maxlen} bytes")
+        if self.lineno == 1:
+            raw = _strip_bom(raw)
+        line = raw.rstrip()  # ASCII whitespace, as gensim strips it
+        if not line:
+            if self.blank is None:
+                self.blank = self.lineno
+            return
+        if self.blank is not None:
+            raise LoadError(f"{self.path}:{self.blank}: empty line")
+        if self.declared is not None and len(self.words) >= self.declared:
+            raise LoadError(
+                f"{where}: the header declares {self.declared} vectors but the file has more lines"
+            )
+        word, seg, parts = self._split(line, where)
+        self._append_values(seg, parts, where)
+        self.words.append(_decode(word, self.opts, where))
+
+    def _split(self, line: bytes, where: str) -> tuple[bytes, bytes, list[bytes]]:
+        """The word, the text after it and its values, which must be ``dim`` tokens."""
+        word, sep, seg = line.partition(b" ")
+        if not word:
+            raise LoadError(f"{where}: the line starts with a space (empty word)")
+        parts = seg.split(b" ") if sep else []
+        if self.dim is None:
+            self._first_row(len(parts), line, where)
+        if len(parts) != self.dim:
+            raise LoadError(f"{where}: expected {self.dim} values after the word, got {len(parts)}")
+        return word, seg, parts
+
+    def _first_row(self, dim: int, line: bytes, where: str) -> None:
+        """Without a header the first line sets the dimension (the matrix then grows as it is read)."""
+        if dim < 1:
+            raise LoadError(f"{where}: expected a word followed by its values, got {line[:60]!r}")
+        self.dim = dim
+        self.rows = _Rows(dim, None, self.opts.dtype)
+        self.maxlen = min(_MAX_LINE, max(self.maxlen, 64 * dim + 4096))
+
+    def _append_values(self, seg: bytes, parts: list[bytes], where: str) -> None:
+        """Parse the values into the next row: ASCII decimal numbers only (no ``nan``, ``inf``, ``1_0``)."""
+        if seg.translate(None, _NUMBER_BYTES + b" ") or b"" in parts:
+            bad = next(p for p in parts if not p or p.translate(None, _NUMBER_BYTES))
+            raise LoadError(f"{where}: value {bad[:30]!r} is not a finite decimal number")
+        assert self.rows is not None
+        try:
+            with np.errstate(over="ignore"):
+                self.rows.append(parts)
+        except ValueError:
+            bad = next(p for p in parts if not _is_float(p))
+            raise LoadError(f"{where}: value {bad[:30]!r} is not a number") from None
+
+    def vectors(self, fmt: str) -> Vectors:
+        """The vectors read, once the header's count and every value (finite in ``dtype``) are checked."""
+        path, declared, limit = self.path, self.declared, self.opts.limit
+        if self.dim is None or self.rows is None:
+            raise LoadError(f"{path}: no vectors in the file")
+        if declared is not None and len(self.words) < (declared if limit is None else min(declared, limit)):
+            raise LoadTruncatedError(
+                f"{path}:{self.lineno + 1}: the header declares {declared} vectors "
+                f"but the file ends after {len(self.words)}"
+            )
+        matrix = self.rows.result()
+        bad_row = _first_bad_row(matrix, binary=False)
+        if bad_row is not None:
+            raise LoadError(f"{path}:{self.first_data_line + bad_row[0]}: "
+                            f"{_value_reason(bad_row[1], False, self.opts.dtype)}")
+        meta = {"format": fmt, "declared": declared, "dim": self.dim}
+        return Vectors(self.words, matrix, duplicates=self.opts.duplicates, source=str(path), meta=meta,
+                       _first_line=self.first_data_line, dtype=self.opts.dtype)
 
 
 def _is_float(token: bytes) -> bool:
