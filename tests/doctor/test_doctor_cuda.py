@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,16 @@ def test_fake_library_soname_roundtrip(tmp_path: Path) -> None:
     assert read_soname(tmp_path / "missing.so") is None
     (tmp_path / "text.so").write_text("not elf")
     assert read_soname(tmp_path / "text.so") is None
+
+
+def test_corrupt_offsets_give_none_not_an_exception(tmp_path: Path) -> None:
+    """A SONAME offset past what seek() accepts (a damaged file in a library folder) reads as no SONAME."""
+    p = write_fake_library(tmp_path / "libbad.so.1", "libbad.so.1")
+    blob = p.read_bytes()
+    entry = struct.pack("<qQ", 14, 1)  # (DT_SONAME, offset 1 into .dynstr) as write_fake_library packs it
+    assert blob.count(entry) == 1
+    p.write_bytes(blob.replace(entry, struct.pack("<qQ", 14, 2**64 - 1)))
+    assert read_soname(p) is None
 
 
 @pytest.mark.skipif(shutil.which("readelf") is None, reason="binutils' readelf not installed")

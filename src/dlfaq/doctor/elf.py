@@ -13,7 +13,9 @@ import os
 import re
 import struct
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _MAGIC = b"\x7fELF"
 _PT_LOAD, _PT_DYNAMIC = 1, 2
@@ -29,8 +31,87 @@ def is_elf(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def read_soname(path: str | os.PathLike[str]) -> str | None:  # noqa: C901 - ELF header walk: one branch per field check
-    """The ``DT_SONAME`` of an ELF shared object, or None (not ELF, unreadable, no SONAME).
+@dataclass(frozen=True)
+class _Layout:
+    """Where an ELF file keeps its program headers, and how its records are packed."""
+
+    is64: bool
+    phoff: int  # e_phoff: file offset of the program header table
+    phentsize: int
+    phnum: int
+    ph_fmt: str  # struct format of one program header
+    dyn_fmt: str  # struct format of one dynamic entry (d_tag, d_val)
+
+
+def _layout(head: bytes) -> _Layout | None:
+    """Read the ELF header's class, byte order and program header table; None when not ELF."""
+    if len(head) < 52 or head[:4] != _MAGIC:
+        return None
+    end = "<" if head[5] == 1 else ">"
+    if head[4] == 2:  # ELFCLASS64
+        phoff, = struct.unpack_from(end + "Q", head, 32)
+        phentsize, phnum = struct.unpack_from(end + "HH", head, 54)
+        lay = _Layout(True, phoff, phentsize, phnum, end + "IIQQQQQQ", end + "qQ")
+    else:
+        phoff, = struct.unpack_from(end + "I", head, 28)
+        phentsize, phnum = struct.unpack_from(end + "HH", head, 42)
+        lay = _Layout(False, phoff, phentsize, phnum, end + "IIIIIIII", end + "iI")
+    return lay if 0 < lay.phnum <= 4096 else None
+
+
+def _segments(fh: BinaryIO, lay: _Layout) -> tuple[list[tuple[int, int, int]], tuple[int, int]] | None:
+    """The ``PT_LOAD`` segments as (vaddr, offset, filesz) and ``PT_DYNAMIC`` as (offset, filesz).
+
+    None when the table is truncated or there is no dynamic segment.
+    """
+    fh.seek(lay.phoff)
+    table = fh.read(lay.phentsize * lay.phnum)
+    need = struct.calcsize(lay.ph_fmt)
+    loads: list[tuple[int, int, int]] = []
+    dynamic: tuple[int, int] | None = None
+    for i in range(lay.phnum):
+        raw = table[i * lay.phentsize : (i + 1) * lay.phentsize]
+        if len(raw) < need:
+            return None
+        f = struct.unpack_from(lay.ph_fmt, raw)
+        # Elf64_Phdr puts p_flags second; Elf32_Phdr puts it after p_memsz.
+        p_type, p_offset, p_vaddr, p_filesz = (f[0], f[2], f[3], f[5]) if lay.is64 else (f[0], f[1], f[2], f[4])
+        if p_type == _PT_LOAD:
+            loads.append((p_vaddr, p_offset, p_filesz))
+        elif p_type == _PT_DYNAMIC:
+            dynamic = (p_offset, p_filesz)
+    return (loads, dynamic) if dynamic is not None else None
+
+
+def _soname_entry(fh: BinaryIO, dynamic: tuple[int, int], dyn_fmt: str) -> tuple[int, int] | None:
+    """``DT_STRTAB`` (a virtual address) and ``DT_SONAME`` (an offset into that table), up to ``DT_NULL``."""
+    fh.seek(dynamic[0])
+    dyn = fh.read(min(dynamic[1], 1 << 20))
+    size = struct.calcsize(dyn_fmt)
+    strtab = soname = None
+    for off in range(0, len(dyn) - size + 1, size):
+        tag, val = struct.unpack_from(dyn_fmt, dyn, off)
+        if tag == _DT_NULL:
+            break
+        if tag == _DT_STRTAB:
+            strtab = val
+        elif tag == _DT_SONAME:
+            soname = val
+    return None if strtab is None or soname is None else (strtab, soname)
+
+
+def _string_at(fh: BinaryIO, loads: list[tuple[int, int, int]], strtab: int, offset: int) -> str | None:
+    """The NUL-terminated string at ``offset`` in the table at address ``strtab``, found through its ``PT_LOAD``."""
+    for vaddr, file_off, filesz in loads:
+        if vaddr <= strtab < vaddr + filesz:
+            fh.seek(file_off + (strtab - vaddr) + offset)
+            raw_name = fh.read(4096).split(b"\0", 1)[0]
+            return raw_name.decode("utf-8", "replace") or None
+    return None
+
+
+def read_soname(path: str | os.PathLike[str]) -> str | None:
+    """The ``DT_SONAME`` of an ELF shared object, or None (not ELF, unreadable, corrupt, no SONAME).
 
     Follows the program headers as the loader and ``ldconfig`` do: find
     ``PT_DYNAMIC``, read its ``DT_STRTAB``/``DT_SONAME`` entries, and turn the
@@ -39,61 +120,15 @@ def read_soname(path: str | os.PathLike[str]) -> str | None:  # noqa: C901 - ELF
     """
     try:
         with open(path, "rb") as fh:
-            head = fh.read(64)
-            if len(head) < 52 or head[:4] != _MAGIC:
+            lay = _layout(fh.read(64))
+            if lay is None:
                 return None
-            is64 = head[4] == 2
-            end = "<" if head[5] == 1 else ">"
-            if is64:
-                phoff, = struct.unpack_from(end + "Q", head, 32)
-                phentsize, phnum = struct.unpack_from(end + "HH", head, 54)
-                ph_fmt, dyn_fmt = end + "IIQQQQQQ", end + "qQ"
-            else:
-                phoff, = struct.unpack_from(end + "I", head, 28)
-                phentsize, phnum = struct.unpack_from(end + "HH", head, 42)
-                ph_fmt, dyn_fmt = end + "IIIIIIII", end + "iI"
-            if phnum == 0 or phnum > 4096:
+            seg = _segments(fh, lay)
+            if seg is None:
                 return None
-            fh.seek(phoff)
-            table = fh.read(phentsize * phnum)
-            loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)
-            dynamic: tuple[int, int] | None = None
-            for i in range(phnum):
-                raw = table[i * phentsize : (i + 1) * phentsize]
-                if len(raw) < struct.calcsize(ph_fmt):
-                    return None
-                f = struct.unpack_from(ph_fmt, raw)
-                if is64:
-                    p_type, _flags, p_offset, p_vaddr, _pa, p_filesz = f[:6]
-                else:
-                    p_type, p_offset, p_vaddr, _pa, p_filesz = f[:5]
-                if p_type == _PT_LOAD:
-                    loads.append((p_vaddr, p_offset, p_filesz))
-                elif p_type == _PT_DYNAMIC:
-                    dynamic = (p_offset, p_filesz)
-            if dynamic is None:
-                return None
-            fh.seek(dynamic[0])
-            dyn = fh.read(min(dynamic[1], 1 << 20))
-            size = struct.calcsize(dyn_fmt)
-            strtab = soname = None
-            for off in range(0, len(dyn) - size + 1, size):
-                tag, val = struct.unpack_from(dyn_fmt, dyn, off)
-                if tag == _DT_NULL:
-                    break
-                if tag == _DT_STRTAB:
-                    strtab = val
-                elif tag == _DT_SONAME:
-                    soname = val
-            if strtab is None or soname is None:
-                return None
-            for vaddr, offset, filesz in loads:
-                if vaddr <= strtab < vaddr + filesz:
-                    fh.seek(offset + (strtab - vaddr) + soname)
-                    raw_name = fh.read(4096).split(b"\0", 1)[0]
-                    return raw_name.decode("utf-8", "replace") or None
-            return None
-    except (OSError, struct.error):
+            entry = _soname_entry(fh, seg[1], lay.dyn_fmt)
+            return _string_at(fh, seg[0], *entry) if entry else None
+    except (OSError, ValueError, struct.error):  # ValueError: an offset past what seek() accepts
         return None
 
 
