@@ -21,11 +21,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dlfaq.experiments.calibration import CALIBRATION_FILE
 from dlfaq.experiments.stats import VERDICTS
 
 KINDS = ("check", "experiment")
@@ -201,13 +203,26 @@ def _table(v: Any, where: str) -> None:
             raise Bad(f"{where}.rows[{i}]", f"has {len(r)} cells for {len(cols)} columns")
 
 
-def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[str, Any], list[str]]:  # noqa: C901 - one check per evidence field
+def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[str, Any], list[str]]:
     """Check one evidence record; returns it (figures that are missing dropped) and the minor problems.
 
     Raises :class:`Bad` for anything that makes the record unusable. ``folder``
     is the evidence folder the figures must lie in (not checked when None).
     """
     d = _obj(rec, "")
+    _identity(d, name)
+    _run_fields(d)
+    for i, t in enumerate(_list(d.get("tables", []), "tables")):
+        _table(t, f"tables[{i}]")
+    _verdicts(d)
+    figures, problems = _figures(d, folder)
+    if len(figures) != len(d.get("figures", [])):
+        d = {**d, "figures": figures}
+    return d, problems
+
+
+def _identity(d: dict[str, Any], name: str) -> None:
+    """``name``, ``status`` and ``question``: the record is the one its folder says it is."""
     got = _str(_need(d, "name", ""), "name")
     if got != name:
         raise Bad("name", f"is {got!r} but the file lies in the folder of {name!r}")
@@ -217,6 +232,10 @@ def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[
     _opt(d, "question", _int, "")
     if "question" in d and d["question"] != int(name[1:3]):
         raise Bad("question", f"is {d['question']} but the record is {name!r}")
+
+
+def _run_fields(d: dict[str, Any]) -> None:
+    """What run_experiment writes about the run: titles, profile, device, seed, timings ..."""
     for key in ("title", "description"):
         _opt(d, key, _langs, "")
     for key in ("profile", "device", "started", "code", "traceback", "notes"):
@@ -228,8 +247,10 @@ def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[
         raise Bad("duration_s", "must be a finite number")
     for key in ("metrics", "timings", "versions"):
         _opt(d, key, _obj, "")
-    for i, t in enumerate(_list(d.get("tables", []), "tables")):
-        _table(t, f"tables[{i}]")
+
+
+def _verdicts(d: dict[str, Any]) -> None:
+    """Every verdict (each claim judged once) and the names of the missing ones."""
     claims: set[str] = set()
     for i, v in enumerate(_list(d.get("verdicts", []), "verdicts")):
         c = _verdict(v, f"verdicts[{i}]")
@@ -238,28 +259,37 @@ def check_record(rec: Any, name: str, folder: Path | None = None) -> tuple[dict[
         claims.add(c)
     for i, x in enumerate(_list(d.get("missing_verdicts", []), "missing_verdicts")):
         _str(x, f"missing_verdicts[{i}]")
+
+
+def _figures(d: dict[str, Any], folder: Path | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The figures whose file is there, and one line for each that is missing."""
     problems: list[str] = []
     figures = []
     for i, f in enumerate(_list(d.get("figures", []), "figures")):
         where = f"figures[{i}]"
-        fd = _obj(f, where)
-        _str(_need(fd, "name", f"{where}."), f"{where}.name")
-        _opt(fd, "caption", _str, f"{where}.")
-        fname = _str(_need(fd, "file", f"{where}."), f"{where}.file")
-        if not FIGURE_FILE_RE.match(fname):
-            raise Bad(f"{where}.file", f"{fname!r} is not a plain NAME.png inside the evidence folder")
-        if folder is not None:
-            path = folder / fname
-            real = Path(os.path.realpath(path))
-            if Path(os.path.realpath(folder)) not in real.parents:
-                raise Bad(f"{where}.file", f"{fname!r} resolves outside the evidence folder")
-            if not real.is_file():
-                problems.append(f"{where}.file: {fname!r} is missing; the figure is left out")
-                continue
-        figures.append(fd)
-    if len(figures) != len(d.get("figures", [])):
-        d = {**d, "figures": figures}
-    return d, problems
+        fd = _figure(f, where, folder)
+        if fd is None:
+            problems.append(f"{where}.file: {f['file']!r} is missing; the figure is left out")
+        else:
+            figures.append(fd)
+    return figures, problems
+
+
+def _figure(v: Any, where: str, folder: Path | None) -> dict[str, Any] | None:
+    """One figure entry; None when its file is missing from ``folder``."""
+    fd = _obj(v, where)
+    _str(_need(fd, "name", f"{where}."), f"{where}.name")
+    _opt(fd, "caption", _str, f"{where}.")
+    fname = _str(_need(fd, "file", f"{where}."), f"{where}.file")
+    if not FIGURE_FILE_RE.match(fname):
+        raise Bad(f"{where}.file", f"{fname!r} is not a plain NAME.png inside the evidence folder")
+    if folder is not None:
+        real = Path(os.path.realpath(folder / fname))
+        if Path(os.path.realpath(folder)) not in real.parents:
+            raise Bad(f"{where}.file", f"{fname!r} resolves outside the evidence folder")
+        if not real.is_file():
+            return None
+    return fd
 
 
 @dataclass
@@ -299,8 +329,6 @@ def _read_json(path: Path) -> Any:
         st = os.stat(path)
     except OSError as exc:
         raise Bad("(file)", f"cannot be read: {exc.strerror or exc}") from None
-    import stat
-
     if not stat.S_ISREG(st.st_mode):
         raise Bad("(file)", "is not a regular file")
     if st.st_size > MAX_BYTES:
@@ -361,8 +389,6 @@ def read_evidence(out_dir: Path | str, name: str) -> Loaded:
 
 def check_calibration(out_dir: Path | str) -> tuple[dict[str, Any] | None, str | None]:
     """The saved calibration, checked: ``(data, None)``, ``(None, None)`` when absent, or ``(None, problem)``."""
-    from dlfaq.experiments.calibration import CALIBRATION_FILE
-
     root = Path(out_dir)
     path = root / CALIBRATION_FILE
     if not os.path.lexists(path):
