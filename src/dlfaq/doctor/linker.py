@@ -224,7 +224,7 @@ class LdconfigResult:
     links: list[tuple[str, str]] = field(default_factory=list)  # (link path, target name) it would make
 
 
-def simulate_ldconfig(root: Path, extra_dirs: Iterable[str] = (), *, make_links: bool = True) -> LdconfigResult:  # noqa: C901 - ldconfig's own steps, in its order
+def simulate_ldconfig(root: Path, extra_dirs: Iterable[str] = (), *, make_links: bool = True) -> LdconfigResult:
     """What ``ldconfig -r ROOT [extra_dirs]`` would do, computed without writing anything.
 
     Order of folders: the command line's, then ``ld.so.conf``'s, then the
@@ -237,6 +237,19 @@ def simulate_ldconfig(root: Path, extra_dirs: Iterable[str] = (), *, make_links:
     """
     root = Path(root)
     res = LdconfigResult()
+    flags = host_flags()
+    seen_real_dirs: set[str] = set()
+    for d in _folder_order(root, extra_dirs):
+        real_dir = resolve_in_root(root, d) or d
+        if real_dir in seen_real_dirs:  # two names (links) for one folder: scanned once
+            continue
+        seen_real_dirs.add(real_dir)
+        _scan_folder(res, root, d, flags, make_links)
+    return res
+
+
+def _folder_order(root: Path, extra_dirs: Iterable[str]) -> list[str]:
+    """The folders ``ldconfig`` scans, in its order: command line, ``ld.so.conf``, trusted; existing ones, once."""
     order: list[str] = []
     for d in [*extra_dirs, *(d for d, _ in read_conf_dirs(root)), *trusted_dirs()]:
         d = d.rstrip("/") or "/"
@@ -244,53 +257,73 @@ def simulate_ldconfig(root: Path, extra_dirs: Iterable[str] = (), *, make_links:
         if real is None or not in_root(root, real).is_dir() or d in order:
             continue
         order.append(d)
-    flags = host_flags()
-    seen_real_dirs: set[str] = set()
-    for d in order:
-        real_dir = resolve_in_root(root, d) or d
-        if real_dir in seen_real_dirs:
+    return order
+
+
+def _scan_folder(res: LdconfigResult, root: Path, d: str, flags: str, make_links: bool) -> None:
+    """One folder's links, warnings and cache entries, added to ``res``."""
+    files = scan_dir(root, d)
+    carriers = _carriers(root, files)
+    sonames = _folder_sonames(files, carriers)
+    by_name = {f.name: f for f in files}
+    for so in sonames:
+        _enter_soname(res, d, so, by_name.get(so), carriers.get(so, []), flags, make_links)
+    _enter_other_links(res, d, files, sonames, flags, make_links)
+
+
+def _carriers(root: Path, files: list[LibFile]) -> dict[str, list[LibFile]]:
+    """Per SONAME, the regular ELF files of a folder that carry it under another name (link targets)."""
+    carriers: dict[str, list[LibFile]] = {}
+    for f in files:
+        if f.resolved is None or f.soname is None or not is_elf(in_root(root, f.resolved)):
             continue
-        seen_real_dirs.add(real_dir)
-        files = scan_dir(root, d)
-        by_name = {f.name: f for f in files}
-        carriers: dict[str, list[LibFile]] = {}
-        for f in files:
-            if f.resolved is None or f.soname is None or not is_elf(in_root(root, f.resolved)):
-                continue
-            if f.name != f.soname and not f.is_link:
-                carriers.setdefault(f.soname, []).append(f)
-        sonames: list[str] = []
-        for f in files:
-            if f.soname and f.soname not in sonames and (f.name == f.soname or f.soname in carriers):
-                sonames.append(f.soname)
-        for so in sonames:
-            best = max(carriers.get(so, []), key=lambda f: version_key(f.name), default=None)
-            cur = by_name.get(so)
-            if cur is not None and not cur.is_link:
-                if best is not None:
-                    res.warnings.append(f"{d}/{so} is not a symbolic link")
-            elif best is not None and (cur is None or cur.resolved != best.resolved):
-                if make_links:
-                    res.links.append((f"{d}/{so}", best.name))
-            elif cur is None:
-                continue
-            res.entries.append(CacheEntry(so, flags, f"{d}/{so}"))
-        for f in files:
-            # glibc enters other links under their own name only when that name is a
-            # prefix of the SONAME (``libX.so`` -> ``libX.so.8``).
-            if (
-                f.is_link
-                and f.name not in sonames
-                and f.soname
-                and f.name.endswith(".so")
-                and f.soname.startswith(f.name)
-            ):
-                target_ok = f.resolved is not None or (
-                    make_links and any(link == f"{d}/{f.target}" for link, _ in res.links)
-                )
-                if target_ok:
-                    res.entries.append(CacheEntry(f.name, flags, f"{d}/{f.name}"))
-    return res
+        if f.name != f.soname and not f.is_link:
+            carriers.setdefault(f.soname, []).append(f)
+    return carriers
+
+
+def _folder_sonames(files: list[LibFile], carriers: dict[str, list[LibFile]]) -> list[str]:
+    """The SONAMEs a folder provides, in file-name order: a file named by its SONAME, or one a file carries."""
+    sonames: list[str] = []
+    for f in files:
+        if f.soname and f.soname not in sonames and (f.name == f.soname or f.soname in carriers):
+            sonames.append(f.soname)
+    return sonames
+
+
+def _enter_soname(
+    res: LdconfigResult, d: str, so: str, cur: LibFile | None, carriers: list[LibFile], flags: str, make_links: bool
+) -> None:
+    """The link (or warning) ``ldconfig`` makes for one SONAME, and its cache entry."""
+    best = max(carriers, key=lambda f: version_key(f.name), default=None)
+    if cur is not None and not cur.is_link:
+        if best is not None:
+            res.warnings.append(f"{d}/{so} is not a symbolic link")
+    elif best is not None and (cur is None or cur.resolved != best.resolved):
+        if make_links:
+            res.links.append((f"{d}/{so}", best.name))
+    elif cur is None:
+        return
+    res.entries.append(CacheEntry(so, flags, f"{d}/{so}"))
+
+
+def _enter_other_links(
+    res: LdconfigResult, d: str, files: list[LibFile], sonames: list[str], flags: str, make_links: bool
+) -> None:
+    """Links that are not SONAMEs, entered under their own name (``libX.so`` -> ``libX.so.8``).
+
+    glibc does so only when the name is a prefix of the SONAME and the link
+    resolves, now or once the links ``ldconfig`` is making exist.
+    """
+    for f in files:
+        if not (f.is_link and f.name not in sonames and f.soname and f.name.endswith(".so")
+                and f.soname.startswith(f.name)):
+            continue
+        target_ok = f.resolved is not None or (
+            make_links and any(link == f"{d}/{f.target}" for link, _ in res.links)
+        )
+        if target_ok:
+            res.entries.append(CacheEntry(f.name, flags, f"{d}/{f.name}"))
 
 
 def implied_soname(f: LibFile) -> str | None:
