@@ -38,9 +38,16 @@ independent of ``m**2``; ``benchmarks/bench_smote.py --large`` checks it on 2,00
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
+from numbers import Integral
 from typing import Any
 
 import numpy as np
+import torch
+
+from dlfaq._fast.knn import cpu_workers, run_blocks
+from dlfaq.imbalance.neighbors import neighbours_as_sklearn
+from dlfaq.imbalance.sampling import check_random_state
 
 __all__ = ["resample"]
 
@@ -49,13 +56,7 @@ _CHUNK = 16384  # rows per generation chunk: 16384 x D float64 stays in L2/L3 fo
 
 def _probe(X: Any, k_neighbors: Any) -> bool:
     """Does the engine apply? Dense real NumPy arrays or torch tensors, and an int k."""
-    from numbers import Integral
-
     if isinstance(k_neighbors, bool) or not isinstance(k_neighbors, Integral):
-        return False
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency, but stay safe
         return False
     if isinstance(X, torch.Tensor):
         return X.ndim == 2 and not X.dtype.is_complex and X.dtype != torch.bool
@@ -77,12 +78,6 @@ def resample(
     """
     if not _probe(X, k_neighbors):
         return None
-    import torch
-
-    from dlfaq._fast.knn import cpu_workers, run_blocks
-    from dlfaq.imbalance.neighbors import neighbours_as_sklearn
-    from dlfaq.imbalance.sampling import check_random_state
-
     k = int(k_neighbors)
     total = int(sum(strategy.values()))
     n, d = X.shape
@@ -99,7 +94,7 @@ def resample(
     src = Xt if Xt.is_floating_point() else Xt.to(torch.float64)
     with torch.no_grad(), cpu_workers(out_t.device) as workers:
         piece = max(1, -(-n // workers))
-        run_blocks(lambda s: out_t[s : min(n, s + piece)].copy_(Xt[s : s + piece]), range(0, n, piece), workers)
+        run_blocks(partial(_copy_rows, Xt, out_t[:n], piece), range(0, n, piece), workers)
         pos = n
         for cls, n_new in strategy.items():
             if n_new == 0:
@@ -115,16 +110,23 @@ def resample(
             nbrs = nn.view(-1)[flat]
             del nn, flat
             chunk = min(_CHUNK, _CHUNK if workers <= 1 else max(4096, -(-n_new // workers)))
-            end = pos + n_new  # never write past this class's rows
-            run_blocks(
-                lambda s, Xc=Xc, rows=rows, nbrs=nbrs, steps=steps, pos=pos, end=end, chunk=chunk: _interpolate(
-                    Xc, rows[s : s + chunk], nbrs[s : s + chunk], steps[s : s + chunk], out_t[pos + s : min(end, pos + s + chunk)]
-                ),
-                range(0, n_new, chunk),
-                workers,
-            )
+            dst = out_t[pos : pos + n_new]  # this class's rows of the output
+            run_blocks(partial(_generate, Xc, rows, nbrs, steps, dst, chunk), range(0, n_new, chunk), workers)
             pos += n_new
     return out
+
+
+def _copy_rows(src: torch.Tensor, dst: torch.Tensor, piece: int, s: int) -> None:
+    """Rows ``s .. s + piece`` of ``src`` into ``dst``."""
+    dst[s : s + piece].copy_(src[s : s + piece])
+
+
+def _generate(
+    Xc: torch.Tensor, rows: torch.Tensor, nbrs: torch.Tensor, steps: torch.Tensor, dst: torch.Tensor, chunk: int, s: int
+) -> None:
+    """New samples ``s .. s + chunk`` of one class into the same rows of ``dst``."""
+    e = s + chunk
+    _interpolate(Xc, rows[s:e], nbrs[s:e], steps[s:e], dst[s:e])
 
 
 def _interpolate(Xc: Any, rows: Any, nbrs: Any, steps: Any, dst: Any) -> None:
@@ -133,8 +135,6 @@ def _interpolate(Xc: Any, rows: Any, nbrs: Any, steps: Any, dst: Any) -> None:
     This is imbalanced-learn's arithmetic (``X[rows] + steps * diffs`` with float64
     steps), written into ``dst`` with as few temporaries as possible.
     """
-    import torch
-
     a = Xc.index_select(0, rows)
     if Xc.dtype == torch.float64 and dst.dtype == torch.float64:
         torch.index_select(Xc, 0, nbrs, out=dst)  # b straight into the output, no second buffer

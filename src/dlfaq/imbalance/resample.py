@@ -19,15 +19,20 @@ searched the way imbalanced-learn searches it: :func:`~dlfaq.imbalance.neighbors
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import torch
+from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin
+from sklearn.preprocessing import label_binarize
 from sklearn.utils import check_consistent_length
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, validate_data
 
+from dlfaq._fast import smote as engine
 from dlfaq.imbalance._compat import Containers, check_neighbors, check_target, sampler_tags
 from dlfaq.imbalance.neighbors import DEFAULT_BLOCK_BYTES, neighbours_as_sklearn
 from dlfaq.imbalance.sampling import (
@@ -51,7 +56,7 @@ __all__ = ["ADASYN", "SMOTE", "BaseSampler", "BorderlineSMOTE", "RandomOverSampl
 # --------------------------------------------------------------------------- base
 
 
-class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
+class BaseSampler(OneToOneFeatureMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn has no type information: its classes are Any to mypy
     """Shared ``fit`` / ``fit_resample``: checks, ``sampling_strategy_``, containers; subclasses do ``_fit_resample``."""
 
     _estimator_type = "sampler"
@@ -82,8 +87,6 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
 
         def restore(Xr: Any, yr: Any) -> tuple[Any, Any]:
             if one_hot:
-                from sklearn.preprocessing import label_binarize
-
                 yr = label_binarize(yr, classes=classes)
             return box.restore(Xr, yr, feature_names=self.get_feature_names_out())
 
@@ -192,23 +195,17 @@ class RandomOverSampler(BaseSampler):
         return _stack(X_parts), _stack(y_parts)
 
     def _smoothed(self, X: Any, members: np.ndarray, boot: np.ndarray, cls: Any, rng: np.random.RandomState) -> Any:
-        from scipy import sparse
-
         n, d = X.shape
         h = (4 / ((d + 2) * n)) ** (1 / (d + 4))
         Xc = take_rows(X, members)
         if _is_torch(X):
             scale = Xc.double().std(0, unbiased=False).cpu().numpy()
         elif sparse.issparse(X):
-            from sklearn.utils.sparsefuncs import mean_variance_axis
-
             scale = np.sqrt(mean_variance_axis(Xc, axis=0)[1])
         else:
             scale = np.std(Xc, axis=0)
         noise = rng.randn(len(boot), d) @ np.diagflat(self.shrinkage_[cls] * h * scale)
         if _is_torch(X):
-            import torch
-
             return (torch.from_numpy(noise).to(X.device) + take_rows(X, boot)).to(X.dtype)
         if sparse.issparse(X):
             return sparse.csr_matrix(noise + take_rows(X, boot), dtype=X.dtype)
@@ -257,12 +254,85 @@ class RandomUnderSampler(BaseSampler):
 # --------------------------------------------------------------------------- SMOTE family
 
 
-def _interpolate(base: Any, diffs: Any, steps: Any) -> Any:
+def _interpolate(base: torch.Tensor, diffs: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
     """imbalanced-learn's ``X[rows] + steps * diffs``: the difference in the data's dtype, float64 steps."""
     return base + steps * diffs
 
 
-class SMOTE(BaseSampler):
+def _draw(nn: torch.Tensor, n_new: int, random_state: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """SMOTE's random choice: ``n_new`` (sample, neighbour) pairs among the (m, k) lists ``nn``, and a step each.
+
+    A fresh stream per class, as imbalanced-learn's ``_make_samples``: one ``randint``
+    over the ``m * k`` pairs, then ``n_new`` steps in [0, 1). Returns the rows
+    (positions in the class), their neighbours (what ``nn`` holds) and the (n_new, 1)
+    float64 steps.
+    """
+    rng = check_random_state(random_state)
+    flat = rng.randint(low=0, high=nn.numel(), size=n_new)
+    steps = torch.from_numpy(rng.uniform(size=n_new)[:, None]).to(nn.device)
+    rows, cols = (torch.from_numpy(a).to(nn.device) for a in np.divmod(flat, nn.shape[1]))
+    return rows, nn[rows, cols], steps
+
+
+class _SMOTEFamily(BaseSampler):
+    """What SMOTE, BorderlineSMOTE and ADASYN share: parameters, the neighbour search, the targets.
+
+    Each subclass keeps its own ``__init__`` with imbalanced-learn's signature
+    (scikit-learn reads the parameters from it) and adds its neighbour parameters.
+    """
+
+    def __init__(
+        self, *, sampling_strategy: SamplingStrategy, random_state: Any, n_jobs: int | None, max_block_bytes: int
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.max_block_bytes = max_block_bytes
+
+    def _neighbour_param(self, name: str, y_np: np.ndarray | None = None) -> tuple[Any, bool]:
+        """The checked estimator of parameter ``name``, and whether an int was given (dlfaq's search runs).
+
+        With ``y_np`` the search is within each class: every class that gets new
+        samples must hold ``n_neighbors`` of them (the sample itself included).
+        """
+        value = getattr(self, name)
+        est = check_neighbors(name, value, extra=1)
+        if int(self.max_block_bytes) < 1:
+            raise ValueError(f"max_block_bytes must be positive, got {self.max_block_bytes!r}")
+        need = est.n_neighbors
+        for cls, n_new in self.sampling_strategy_.items() if y_np is not None else ():
+            n = int((y_np == cls).sum())
+            if n_new > 0 and n < need:
+                raise ValueError(
+                    f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {need}, n_samples_fit = {n}: "
+                    f"{type(self).__name__} with {name}={need - 1} needs at least {need} samples in every class "
+                    f"it over-samples; class {cls!r} has {n}. Lower {name} or use RandomOverSampler."
+                )
+        return est, isinstance(value, Integral)
+
+    def _search(self, est: Any, own: bool, Q: torch.Tensor, R: torch.Tensor, self_idx: np.ndarray) -> torch.Tensor:
+        """Indices into ``R`` of the nearest rows of each row of ``Q`` (the query itself, ``R[self_idx]``, excluded).
+
+        ``own``: dlfaq's exact search, ``est.n_neighbors - 1`` neighbours; otherwise
+        the user's estimator, fitted on ``R``, its first column (the query) dropped.
+        """
+        if own:
+            k = est.n_neighbors - 1
+            return neighbours_as_sklearn(Q, R, k, self_idx, max_block_bytes=int(self.max_block_bytes))
+        est.fit(R.cpu().numpy())
+        return torch.from_numpy(est.kneighbors(Q.cpu().numpy(), return_distance=False)[:, 1:]).to(Q.device)
+
+    def _targets(self, y_np: np.ndarray) -> Iterator[tuple[Any, int, np.ndarray]]:
+        """(class, number of new samples, the class's row indices) for each class that gets new samples."""
+        for cls, n_new in self.sampling_strategy_.items():
+            if n_new:
+                yield cls, n_new, np.flatnonzero(y_np == cls)
+
+    def __sklearn_tags__(self) -> Any:
+        return sampler_tags(self)
+
+
+class SMOTE(_SMOTEFamily):
     r"""Synthetic Minority Over-sampling TEchnique (Chawla et al., 2002).
 
     For every sample to create, pick a sample :math:`x_i` of the class uniformly
@@ -314,73 +384,32 @@ class SMOTE(BaseSampler):
         n_jobs: int | None = None,
         max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     ):
-        self.sampling_strategy = sampling_strategy
-        self.random_state = random_state
+        super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, n_jobs=n_jobs,
+                         max_block_bytes=max_block_bytes)
         self.k_neighbors = k_neighbors
-        self.n_jobs = n_jobs
-        self.max_block_bytes = max_block_bytes
 
-    def _neighbours_within(self, Xc: Any, nn_est: Any, given_int: bool) -> Any:
-        """(m, k) indices of each row's nearest other rows of ``Xc`` (a float tensor)."""
-        import torch
-
-        if given_int:
-            self_idx = torch.arange(Xc.shape[0], device=Xc.device)
-            return neighbours_as_sklearn(Xc, Xc, nn_est.n_neighbors - 1, self_idx, max_block_bytes=int(self.max_block_bytes))
-        X_np = Xc.cpu().numpy()
-        nn_est.fit(X_np)
-        return torch.from_numpy(nn_est.kneighbors(X_np, return_distance=False)[:, 1:]).to(Xc.device)
-
-    def _check_k(self, y_np: np.ndarray) -> bool:
-        self.nn_k_ = check_neighbors("k_neighbors", self.k_neighbors, extra=1)
-        if int(self.max_block_bytes) < 1:
-            raise ValueError(f"max_block_bytes must be positive, got {self.max_block_bytes!r}")
-        need = self.nn_k_.n_neighbors
-        for cls, n_new in self.sampling_strategy_.items():
-            n = int((y_np == cls).sum())
-            if n_new > 0 and n < need:
-                raise ValueError(
-                    f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {need}, n_samples_fit = {n}: "
-                    f"SMOTE with k_neighbors={need - 1} needs at least {need} samples in every class it "
-                    f"over-samples; class {cls!r} has {n}. Lower k_neighbors or use RandomOverSampler."
-                )
-        return isinstance(self.k_neighbors, Integral)
-
-    def _reference(self, X: Any, y_np: np.ndarray, given_int: bool) -> Any:
-        """X followed by the new rows: neighbours, then ``a + u (b - a)``, class by class."""
-        import torch
-
+    def _reference(self, X: Any, y_np: np.ndarray, own: bool) -> Any:
+        """X followed by the new rows: neighbours within the class, then ``a + u (b - a)``, class by class."""
         Xf = _dense_float(X)
         new = []
-        for cls, n_new in self.sampling_strategy_.items():
-            if n_new == 0:
-                continue
-            Xc = Xf[torch.from_numpy(np.flatnonzero(y_np == cls)).to(Xf.device)]
-            nn = self._neighbours_within(Xc, self.nn_k_, given_int)
-            rng = check_random_state(self.random_state)  # a fresh stream per class, as imbalanced-learn
-            flat = rng.randint(low=0, high=nn.numel(), size=n_new)
-            steps = torch.from_numpy(rng.uniform(size=n_new)[:, None]).to(Xf.device)
-            rows, cols = (torch.from_numpy(a).to(Xf.device) for a in np.divmod(flat, nn.shape[1]))
-            diffs = Xc[nn[rows, cols]] - Xc[rows]
-            new.append(_interpolate(Xc[rows], diffs, steps).to(Xf.dtype))
+        for _, n_new, idx in self._targets(y_np):
+            Xc = Xf[idx]
+            rows, nbrs, steps = _draw(self._search(self.nn_k_, own, Xc, Xc, np.arange(len(idx))), n_new,
+                                      self.random_state)
+            new.append(_interpolate(Xc[rows], Xc[nbrs] - Xc[rows], steps).to(Xf.dtype))
         return _back(X, torch.cat([Xf, *new]))
 
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
-        from dlfaq._fast import smote as engine
-
-        given_int = self._check_k(y_np)
+        self.nn_k_, own = self._neighbour_param("k_neighbors", y_np)
         X_res = engine.resample(X, y_np, self.sampling_strategy_, self.k_neighbors, self.random_state,
-                                int(self.max_block_bytes)) if given_int else None
+                                int(self.max_block_bytes)) if own else None
         if X_res is None:  # the engine's probe failed: sparse input or a neighbour estimator
-            X_res = self._reference(X, y_np, given_int)
+            X_res = self._reference(X, y_np, own)
         labels = [_full(y, n, c) for c, n in self.sampling_strategy_.items() if n]
         return X_res, _stack([y, *labels])
 
-    def __sklearn_tags__(self) -> Any:
-        return sampler_tags(self)
 
-
-class BorderlineSMOTE(SMOTE):
+class BorderlineSMOTE(_SMOTEFamily):
     r"""Borderline-SMOTE (Han, Wang & Mao, 2005): SMOTE from the samples on the class border only.
 
     A sample of the over-sampled class is *in danger* when, among its
@@ -418,70 +447,46 @@ class BorderlineSMOTE(SMOTE):
         kind: str = "borderline-1",
         max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     ):
-        super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, k_neighbors=k_neighbors,
-                         n_jobs=n_jobs, max_block_bytes=max_block_bytes)
+        super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, n_jobs=n_jobs,
+                         max_block_bytes=max_block_bytes)
+        self.k_neighbors = k_neighbors
         self.m_neighbors = m_neighbors
         self.kind = kind
 
-    def _search(self, est: Any, is_int: bool, Q: Any, R: Any, self_idx: np.ndarray) -> np.ndarray:
-        """Indices into R of the nearest rows for each query row (the query itself excluded)."""
-        if is_int:
-            k = est.n_neighbors - 1
-            return np.asarray(neighbours_as_sklearn(Q, R, k, self_idx, max_block_bytes=int(self.max_block_bytes)).cpu())
-        est.fit(R.cpu().numpy())
-        return est.kneighbors(Q.cpu().numpy(), return_distance=False)[:, 1:]
-
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
-        import torch
-
         if self.kind not in ("borderline-1", "borderline-2"):
             raise ValueError(f"The 'kind' parameter must be 'borderline-1' or 'borderline-2'; got {self.kind!r}")
-        self.nn_m_ = check_neighbors("m_neighbors", self.m_neighbors, extra=1)
-        m_int = isinstance(self.m_neighbors, Integral)
-        if m_int and self.nn_m_.n_neighbors > len(y_np):
+        self.nn_m_, m_own = self._neighbour_param("m_neighbors")
+        if m_own and self.nn_m_.n_neighbors > len(y_np):
             raise ValueError(f"m_neighbors must be at most n_samples - 1 = {len(y_np) - 1}, got {self.m_neighbors!r}")
-        k_int = self._check_k(y_np) if self.kind == "borderline-1" else isinstance(self.k_neighbors, Integral)
-        if self.kind == "borderline-2":
-            self.nn_k_ = check_neighbors("k_neighbors", self.k_neighbors, extra=1)
+        within = self.kind == "borderline-1"  # borderline-2 searches the k neighbours in the whole data set
+        self.nn_k_, k_own = self._neighbour_param("k_neighbors", y_np if within else None)
         Xf = _dense_float(X)
         self.in_danger_indices: dict[Any, np.ndarray] = {}
         new, labels = [], []
-        for cls, n_new in self.sampling_strategy_.items():
-            if n_new == 0:
-                continue
-            idx = np.flatnonzero(y_np == cls)
-            nn_m = self._search(self.nn_m_, m_int, Xf[idx], Xf, idx)
-            n_other = (y_np[nn_m] != cls).sum(1)
-            m = nn_m.shape[1]
+        for cls, n_new, idx in self._targets(y_np):
+            nn_m = self._search(self.nn_m_, m_own, Xf[idx], Xf, idx).cpu().numpy()
+            n_other, m = (y_np[nn_m] != cls).sum(1), nn_m.shape[1]
             danger = (n_other >= m / 2) & (n_other < m)
             if not danger.any():
                 continue
             self.in_danger_indices[cls] = idx[danger]
             Xd = Xf[idx[danger]]
-            if self.kind == "borderline-1":
-                ref, self_idx = Xf[idx], np.flatnonzero(danger)
-            else:
-                ref, self_idx = Xf, idx[danger]
-            nn = torch.from_numpy(self._search(self.nn_k_, k_int, Xd, ref, self_idx)).to(Xf.device)
-            rng = check_random_state(self.random_state)
-            flat = rng.randint(low=0, high=nn.numel(), size=n_new)
-            steps = torch.from_numpy(rng.uniform(size=n_new)[:, None]).to(Xf.device)
-            rows, cols = (torch.from_numpy(a).to(Xf.device) for a in np.divmod(flat, nn.shape[1]))
-            nbrs = nn[rows, cols]
+            ref, self_idx = (Xf[idx], np.flatnonzero(danger)) if within else (Xf, idx[danger])
+            rows, nbrs, steps = _draw(self._search(self.nn_k_, k_own, Xd, ref, self_idx), n_new, self.random_state)
             diffs = ref[nbrs] - Xd[rows]
-            if self.kind == "borderline-2":
+            if not within:
                 # Same fresh stream as imbalanced-learn for the half-steps towards other classes.
-                other = np.flatnonzero(y_np[nbrs.cpu().numpy()] != cls)
+                other = torch.from_numpy(np.flatnonzero(y_np[nbrs.cpu().numpy()] != cls)).to(Xf.device)
                 shrink = check_random_state(self.random_state).uniform(0.0, 0.5, size=(len(other), 1))
-                o = torch.from_numpy(other).to(Xf.device)
-                diffs[o] = (diffs[o] * torch.from_numpy(shrink).to(Xf.device)).to(diffs.dtype)
+                diffs[other] = (diffs[other] * torch.from_numpy(shrink).to(Xf.device)).to(diffs.dtype)
             new.append(_interpolate(Xd[rows], diffs, steps).to(Xf.dtype))
             labels.append(_full(y, n_new, cls))
         self.in_danger_indices_ = self.in_danger_indices
         return _back(X, torch.cat([Xf, *new])), _stack([y, *labels])
 
 
-class ADASYN(BaseSampler):
+class ADASYN(_SMOTEFamily):
     r"""ADASYN, adaptive synthetic sampling (He, Bai, Garcia & Li, 2008).
 
     Like SMOTE, but the number of new samples made from each sample :math:`x_i`
@@ -513,36 +518,18 @@ class ADASYN(BaseSampler):
         n_jobs: int | None = None,
         max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     ):
-        self.sampling_strategy = sampling_strategy
-        self.random_state = random_state
+        super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, n_jobs=n_jobs,
+                         max_block_bytes=max_block_bytes)
         self.n_neighbors = n_neighbors
-        self.n_jobs = n_jobs
-        self.max_block_bytes = max_block_bytes
-
-    _search = BorderlineSMOTE._search
 
     def _fit_resample(self, X: Any, y: Any, y_np: np.ndarray) -> tuple[Any, Any]:
-        import torch
-
-        self.nn_ = check_neighbors("n_neighbors", self.n_neighbors, extra=1)
-        is_int = isinstance(self.n_neighbors, Integral)
-        need = self.nn_.n_neighbors
-        for cls, n_new in self.sampling_strategy_.items():
-            n = int((y_np == cls).sum())
-            if n_new > 0 and n < need:
-                raise ValueError(
-                    f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {need}, n_samples_fit = {n}: "
-                    f"ADASYN with n_neighbors={need - 1} needs at least {need} samples in class {cls!r}."
-                )
+        self.nn_, own = self._neighbour_param("n_neighbors", y_np)
         Xf = _dense_float(X)
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(self.random_state)  # one stream for all classes, as imbalanced-learn's ADASYN
         new, labels = [], []
-        for cls, n_new in self.sampling_strategy_.items():
-            if n_new == 0:
-                continue
-            idx = np.flatnonzero(y_np == cls)
-            nn_all = self._search(self.nn_, is_int, Xf[idx], Xf, idx)
-            ratio = (y_np[nn_all] != cls).sum(1) / nn_all.shape[1]
+        for cls, n_new, idx in self._targets(y_np):
+            Xc = Xf[idx]
+            ratio = (y_np[self._search(self.nn_, own, Xc, Xf, idx).cpu().numpy()] != cls).mean(1)
             if not ratio.sum():
                 raise RuntimeError(
                     "Not any neigbours belong to the majority class. This case will induce a NaN case "
@@ -552,15 +539,10 @@ class ADASYN(BaseSampler):
             total = int(per_sample.sum())
             if not total:
                 raise ValueError("No samples will be generated with the provided ratio settings.")
-            Xc = Xf[idx]
-            nn = torch.from_numpy(self._search(self.nn_, is_int, Xc, Xc, np.arange(len(idx)))).to(Xf.device)
+            nn = self._search(self.nn_, own, Xc, Xc, np.arange(len(idx)))
             rows = torch.from_numpy(np.repeat(np.arange(len(idx)), per_sample)).to(Xf.device)
             cols = torch.from_numpy(rng.choice(nn.shape[1], size=total)).to(Xf.device)
             steps = torch.from_numpy(rng.uniform(size=(total, 1))).to(Xf.device)
-            diffs = Xc[nn[rows, cols]] - Xc[rows]
-            new.append(_interpolate(Xc[rows], diffs, steps).to(Xf.dtype))
+            new.append(_interpolate(Xc[rows], Xc[nn[rows, cols]] - Xc[rows], steps).to(Xf.dtype))
             labels.append(_full(y, total, cls))
         return _back(X, torch.cat([Xf, *new])), _stack([y, *labels])
-
-    def __sklearn_tags__(self) -> Any:
-        return sampler_tags(self)
