@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import AdaBoostClassifier, BaggingClassifier
+from sklearn.ensemble._bagging import BaseBagging
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from dlfaq.imbalance._compat import check_target
@@ -41,15 +43,35 @@ _STRATEGY = [
 ]
 
 
-class _BalancedBagging(BaggingClassifier):
-    """Shared machinery: the member pipeline, the strategy on encoded labels, the target check."""
+# EasyEnsemble is balanced bagging with these bagging parameters fixed: every member sees all rows and features.
+_EASY_FIXED: dict[str, Any] = {"max_samples": 1.0, "max_features": 1.0, "bootstrap": False,
+                               "bootstrap_features": False, "oob_score": False}
+
+
+class _BalancedBagging(BaggingClassifier):  # type: ignore[misc]  # scikit-learn has no type information: its classes are Any to mypy
+    """Shared machinery: the sampler's parameters, the member pipeline, the strategy on encoded labels, the target check.
+
+    ``_default_estimator`` is the member model when ``estimator`` is ``None``.
+    """
+
+    _default_estimator: type
+
+    def __init__(self, *, sampling_strategy: SamplingStrategy, replacement: bool, **bagging: Any) -> None:
+        super().__init__(**bagging)
+        self.sampling_strategy = sampling_strategy
+        self.replacement = replacement
 
     def _make_sampler(self) -> Any:
-        raise NotImplementedError
+        sampler = getattr(self, "sampler", None)  # only BalancedBaggingClassifier takes one
+        return RandomUnderSampler(replacement=self.replacement) if sampler is None else clone(sampler)
+
+    def _get_estimator(self) -> Any:
+        return self._default_estimator() if self.estimator is None else self.estimator
 
     def _validate_y(self, y: Any) -> Any:
         encoded = super()._validate_y(y)  # sets classes_; members see labels 0..K-1
         kind = getattr(self.sampler_, "_sampling_type", None)
+        self._sampling_strategy: SamplingStrategy
         if isinstance(self.sampling_strategy, dict) and kind != "bypass":
             self._sampling_strategy = {int(np.flatnonzero(self.classes_ == k)[0]): v
                                        for k, v in self.sampling_strategy.items()}
@@ -73,9 +95,6 @@ class _BalancedBagging(BaggingClassifier):
         try:
             return super().__sklearn_tags__()
         except AttributeError:  # a duck-typed member (fit/predict/get_params) without scikit-learn tags
-            from sklearn.ensemble._bagging import BaseBagging
-            from sklearn.utils import ClassifierTags
-
             tags = super(BaseBagging, self).__sklearn_tags__()
             tags.estimator_type, tags.classifier_tags = "classifier", ClassifierTags()
             return tags
@@ -107,7 +126,8 @@ class BalancedBaggingClassifier(_BalancedBagging):
         estimators_samples_; oob_score_ (with ``oob_score=True``).
     """
 
-    _parameter_constraints: dict = {
+    _default_estimator = DecisionTreeClassifier
+    _parameter_constraints: dict[str, Any] = {
         **BaggingClassifier._parameter_constraints,
         "sampling_strategy": _STRATEGY,
         "replacement": ["boolean"],
@@ -133,21 +153,12 @@ class BalancedBaggingClassifier(_BalancedBagging):
         sampler: Any = None,
     ) -> None:
         super().__init__(
-            estimator=estimator, n_estimators=n_estimators, max_samples=max_samples, max_features=max_features,
-            bootstrap=bootstrap, bootstrap_features=bootstrap_features, oob_score=oob_score,
-            warm_start=warm_start, n_jobs=n_jobs, random_state=random_state, verbose=verbose,
+            sampling_strategy=sampling_strategy, replacement=replacement, estimator=estimator,
+            n_estimators=n_estimators, max_samples=max_samples, max_features=max_features, bootstrap=bootstrap,
+            bootstrap_features=bootstrap_features, oob_score=oob_score, warm_start=warm_start, n_jobs=n_jobs,
+            random_state=random_state, verbose=verbose,
         )
-        self.sampling_strategy = sampling_strategy
-        self.replacement = replacement
         self.sampler = sampler
-
-    def _make_sampler(self) -> Any:
-        if self.sampler is None:
-            return RandomUnderSampler(replacement=self.replacement)
-        return clone(self.sampler)
-
-    def _get_estimator(self) -> Any:
-        return DecisionTreeClassifier() if self.estimator is None else self.estimator
 
 
 class EasyEnsembleClassifier(_BalancedBagging):
@@ -168,9 +179,9 @@ class EasyEnsembleClassifier(_BalancedBagging):
     under-sampled with its own seed.
     """
 
-    _parameter_constraints: dict = {
-        **{k: v for k, v in BaggingClassifier._parameter_constraints.items()
-           if k not in ("max_samples", "max_features", "bootstrap", "bootstrap_features", "oob_score")},
+    _default_estimator = AdaBoostClassifier
+    _parameter_constraints: dict[str, Any] = {
+        **{k: v for k, v in BaggingClassifier._parameter_constraints.items() if k not in _EASY_FIXED},
         "sampling_strategy": _STRATEGY,
         "replacement": ["boolean"],
     }
@@ -188,15 +199,7 @@ class EasyEnsembleClassifier(_BalancedBagging):
         verbose: int = 0,
     ) -> None:
         super().__init__(
-            estimator=estimator, n_estimators=n_estimators, max_samples=1.0, max_features=1.0, bootstrap=False,
-            bootstrap_features=False, oob_score=False, warm_start=warm_start, n_jobs=n_jobs,
-            random_state=random_state, verbose=verbose,
+            sampling_strategy=sampling_strategy, replacement=replacement, estimator=estimator,
+            n_estimators=n_estimators, warm_start=warm_start, n_jobs=n_jobs, random_state=random_state,
+            verbose=verbose, **_EASY_FIXED,
         )
-        self.sampling_strategy = sampling_strategy
-        self.replacement = replacement
-
-    def _make_sampler(self) -> Any:
-        return RandomUnderSampler(replacement=self.replacement)
-
-    def _get_estimator(self) -> Any:
-        return AdaBoostClassifier() if self.estimator is None else self.estimator
