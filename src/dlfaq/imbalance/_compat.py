@@ -28,9 +28,11 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import column_or_1d
+from sklearn.utils import InputTags as SklearnInputTags
+from sklearn.utils import Tags, TargetTags, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 __all__ = ["Containers", "check_neighbors", "check_target", "sampler_tags"]
@@ -84,8 +86,7 @@ class Containers:
         if kind == "list":
             return a.tolist()
         if kind == "dataframe" or pandas:
-            import pandas as pd
-            from scipy import sparse
+            import pandas as pd  # an optional dependency: only for pandas input
 
             cols = props["columns"] if kind == "dataframe" else names
             if sparse.issparse(a):
@@ -99,7 +100,7 @@ class Containers:
                     pass  # e.g. an all-NaT column stacked as float: keep what stacking gave
             return out
         if kind == "series":
-            import pandas as pd
+            import pandas as pd  # an optional dependency: only for pandas input
 
             return pd.Series(a, name=props["name"], dtype=props["dtypes"])
         return a
@@ -126,14 +127,11 @@ def check_neighbors(name: str, value: Any, extra: int = 1) -> Any:
 
 def sampler_tags(est: Any, *, allow_nan: bool = False, string: bool = False, sample_indices: bool = False) -> Any:
     """Tags of a sampler, in imbalanced-learn's classes when it is installed."""
-    from sklearn.utils import Tags, TargetTags
-
-    try:
+    try:  # imbalanced-learn is optional
         from imblearn.utils._tags import InputTags, SamplerTags
         from imblearn.utils._tags import Tags as ImbTags
     except ImportError:  # scikit-learn's own tags only
-        from sklearn.utils import InputTags
-
+        InputTags = SklearnInputTags
         tags = Tags(estimator_type="sampler", target_tags=TargetTags(required=True))
     else:
         tags = ImbTags(

@@ -149,6 +149,7 @@ def neighbours_as_sklearn(Q: Any, R: Any, k: int, self_index: Any, *, max_block_
     # anything within 1e-9 (relative) counts as a tie and goes to scikit-learn's search.
     if not bool(torch.isclose(dist[:, 1:], dist[:, :-1], rtol=1e-9, atol=0.0).any()):
         return nn[:, :k].contiguous()
+    # Only tied queries need scikit-learn's search; kneighbors itself does not import scikit-learn.
     from sklearn.neighbors import NearestNeighbors
 
     R_np = torch.as_tensor(R).cpu().numpy()

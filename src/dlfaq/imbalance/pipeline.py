@@ -12,19 +12,24 @@ be used on its own (``make_pipeline(SMOTE(), LogisticRegression())``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, get_tags
 from sklearn.utils.metaestimators import _BaseComposition, available_if
 
 __all__ = ["Pipeline", "make_pipeline"]
 
 
-def _final_has(method: str) -> Any:
-    return lambda self: hasattr(self.steps[-1][1], method)
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
-class Pipeline(_BaseComposition):
+def _final_has(method: str) -> Callable[[_Method], _Method]:
+    """scikit-learn's ``available_if``: the decorated method exists when the final step has ``method``."""
+    return available_if(lambda self: hasattr(self.steps[-1][1], method))
+
+
+class Pipeline(_BaseComposition):  # type: ignore[misc]  # scikit-learn has no type information: its classes are Any to mypy
     """Chain of ``(name, step)`` pairs; intermediate steps are transformers or samplers.
 
     Args:
@@ -82,23 +87,23 @@ class Pipeline(_BaseComposition):
             X = step.transform(X)
         return X
 
-    @available_if(_final_has("predict"))
+    @_final_has("predict")
     def predict(self, X: Any, **params: Any) -> Any:
         return self._final.predict(self._transform(X), **params)
 
-    @available_if(_final_has("predict_proba"))
+    @_final_has("predict_proba")
     def predict_proba(self, X: Any, **params: Any) -> Any:
         return self._final.predict_proba(self._transform(X), **params)
 
-    @available_if(_final_has("predict_log_proba"))
+    @_final_has("predict_log_proba")
     def predict_log_proba(self, X: Any, **params: Any) -> Any:
         return self._final.predict_log_proba(self._transform(X), **params)
 
-    @available_if(_final_has("decision_function"))
+    @_final_has("decision_function")
     def decision_function(self, X: Any) -> Any:
         return self._final.decision_function(self._transform(X))
 
-    @available_if(_final_has("score"))
+    @_final_has("score")
     def score(self, X: Any, y: Any = None, **params: Any) -> Any:
         return self._final.score(self._transform(X), y, **params)
 
@@ -108,8 +113,6 @@ class Pipeline(_BaseComposition):
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        from sklearn.utils import get_tags
-
         final = get_tags(self._final)
         tags.estimator_type = final.estimator_type
         tags.classifier_tags = final.classifier_tags

@@ -18,7 +18,13 @@ training split only (inside a ``Pipeline``), like any resampler.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
+
+from sklearn.feature_selection import SelectFromModel, SelectKBest, chi2, mutual_info_classif
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 
 __all__ = ["make_selector"]
 
@@ -44,13 +50,6 @@ def make_selector(
             that the minority class has a say in which coefficients survive.
         random_state: seed of the mutual-information estimator / L1 solver.
     """
-    from functools import partial
-
-    from sklearn.feature_selection import SelectFromModel, SelectKBest, chi2, mutual_info_classif
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import MinMaxScaler
-
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
     if method == "mutual_info":

@@ -114,6 +114,8 @@ class FocalLoss(nn.Module):
         - output: scalar, or the target's shape with ``reduction='none'``
     """
 
+    weight: Tensor | None  # a buffer, declared for type checkers
+
     def __init__(
         self,
         weight: Tensor | None = None,
@@ -181,6 +183,9 @@ class LogitAdjustedLoss(nn.Module):
         - input: :math:`(N, C)` or :math:`(N, C, d_1, ..., d_K)`
         - target: :math:`(N)` or :math:`(N, d_1, ..., d_K)`
     """
+
+    log_prior: Tensor
+    weight: Tensor | None  # buffers, declared for type checkers
 
     def __init__(
         self,
