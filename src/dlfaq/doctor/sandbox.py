@@ -39,12 +39,16 @@ import os
 import re
 import shlex
 import shutil
+import site
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from dlfaq.doctor.cuda import TorchFacts, diagnose_cuda
+from dlfaq.doctor.cuda import TorchFacts, diagnose_cuda, parse_nvidia_smi, visible_devices_hide_all
 from dlfaq.doctor.findings import Report
+from dlfaq.doctor.imports import parse_invocation
 from dlfaq.doctor.linker import format_ldconfig_p, in_root, simulate_ldconfig
 
 MARKER = ".dlfaq-sandbox"
@@ -131,87 +135,95 @@ class Sandbox:
         env = self.env
         return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), ""), s)
 
-    def apply(self, line: str) -> str:  # noqa: C901 - one branch per shell command the sandbox understands
+    def apply(self, line: str) -> str:
         """Apply one printed command line; return what was done."""
         stages = [shlex.split(part) for part in _split_pipe(line)]
         stages = [s[1:] if s and s[0] == "sudo" else s for s in stages]
         if not stages or not stages[0]:
             raise SandboxError(f"empty command: {line!r}")
         if len(stages) == 2 and stages[0][0] == "echo" and stages[1][0] == "tee":
-            text = " ".join(stages[0][1:]) + "\n"
-            args = stages[1][1:]
-            append = "-a" in args
-            files = [a for a in args if not a.startswith("-")]
-            for f in files:
-                p = self._inside(f)
-                p.parent.mkdir(parents=True, exist_ok=True)
-                with open(p, "a" if append else "w", encoding="utf-8") as fh:
-                    fh.write(text)
-            return self._done(line, f"wrote {text.strip()!r} to {', '.join(files)}")
+            return self._done(line, self._tee(" ".join(stages[0][1:]) + "\n", stages[1][1:]))
         if len(stages) != 1:
             raise SandboxError(f"unsupported pipeline: {line!r}")
-        argv = stages[0]
-        prog, args = os.path.basename(argv[0]), argv[1:]
-        if prog == "ln":
-            opts = [a for a in args if a.startswith("-")]
-            pos = [a for a in args if not a.startswith("-")]
-            if len(pos) != 2 or not any("s" in o for o in opts):
-                raise SandboxError(f"only `ln -s[f] TARGET LINK` is supported: {line!r}")
-            target, link = pos
-            dest = self._inside(link)
-            if target.startswith("/"):
-                tp = Path(target)
-                if self.root not in tp.parents:
-                    raise SandboxError(f"link target {target} is outside the case root")
-                target = "/" + str(tp.relative_to(self.root))
-            if dest.is_symlink() or dest.exists():
-                if "f" not in "".join(opts):
-                    raise SandboxError(f"{link} exists (ln without -f)")
-                dest.unlink()
-            os.symlink(target, dest)
-            return self._done(line, f"linked {dest.name} -> {target}")
-        if prog == "rm":
-            for a in (a for a in args if not a.startswith("-")):
-                p = self._inside(a)
-                if p.is_symlink() or p.is_file():
-                    p.unlink()
-            return self._done(line, "removed")
-        if prog == "mv":
-            pos = [a for a in args if not a.startswith("-")]
-            if len(pos) != 2:
-                raise SandboxError(f"only `mv SRC DEST`: {line!r}")
-            self._inside(pos[0]).rename(self._inside(pos[1]))
-            return self._done(line, "moved")
-        if prog == "touch":
-            for a in args:
-                self._inside(a).touch()
-            return self._done(line, "touched")
-        if prog == "ldconfig":
-            return self._ldconfig(line, args)
-        if prog in ("export", "unset"):
-            env = self.env
-            for a in args:
-                name, _, value = a.partition("=")
-                if prog == "export":
-                    env[name] = self._expand(value)
-                else:
-                    env.pop(name, None)
-            self._write_env(env)
-            if any(a.partition("=")[0] == "CUDA_VISIBLE_DEVICES" for a in args):
-                self._restart_torch(env)
-            return self._done(line, "environment updated")
+        prog, args = os.path.basename(stages[0][0]), stages[0][1:]
         if "python" in prog and args[:3] == ["-m", "pip", "install"] and "torch" in args:
-            return self._pip_torch(line, args)
-        raise SandboxError(f"the sandbox does not run {prog!r}: {line!r}")
+            return self._done(line, self._pip_torch(line, args))
+        run = self._COMMANDS.get(prog)
+        if run is None:
+            raise SandboxError(f"the sandbox does not run {prog!r}: {line!r}")
+        return self._done(line, run(self, line, prog, args))
 
     def _done(self, line: str, what: str) -> str:
         self.log.append(line)
         return what
 
+    # ---- one method per command: (line, program, arguments) -> what was done
+    def _tee(self, text: str, args: list[str]) -> str:
+        """``echo TEXT | tee [-a] FILE...``."""
+        mode = "a" if "-a" in args else "w"
+        files = [a for a in args if not a.startswith("-")]
+        for f in files:
+            p = self._inside(f)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            with open(p, mode, encoding="utf-8") as fh:
+                fh.write(text)
+        return f"wrote {text.strip()!r} to {', '.join(files)}"
+
+    def _ln(self, line: str, prog: str, args: list[str]) -> str:
+        """``ln -s[f] TARGET LINK``; an absolute target inside ``root/`` is stored tree-absolute."""
+        opts = [a for a in args if a.startswith("-")]
+        pos = [a for a in args if not a.startswith("-")]
+        if len(pos) != 2 or not any("s" in o for o in opts):
+            raise SandboxError(f"only `ln -s[f] TARGET LINK` is supported: {line!r}")
+        target, link = pos
+        dest = self._inside(link)
+        if target.startswith("/"):
+            tp = Path(target)
+            if self.root not in tp.parents:
+                raise SandboxError(f"link target {target} is outside the case root")
+            target = "/" + str(tp.relative_to(self.root))
+        if dest.is_symlink() or dest.exists():
+            if "f" not in "".join(opts):
+                raise SandboxError(f"{link} exists (ln without -f)")
+            dest.unlink()
+        os.symlink(target, dest)
+        return f"linked {dest.name} -> {target}"
+
+    def _rm(self, line: str, prog: str, args: list[str]) -> str:
+        for a in (a for a in args if not a.startswith("-")):
+            p = self._inside(a)
+            if p.is_symlink() or p.is_file():
+                p.unlink()
+        return "removed"
+
+    def _mv(self, line: str, prog: str, args: list[str]) -> str:
+        pos = [a for a in args if not a.startswith("-")]
+        if len(pos) != 2:
+            raise SandboxError(f"only `mv SRC DEST`: {line!r}")
+        self._inside(pos[0]).rename(self._inside(pos[1]))
+        return "moved"
+
+    def _touch(self, line: str, prog: str, args: list[str]) -> str:
+        for a in args:
+            self._inside(a).touch()
+        return "touched"
+
+    def _environment(self, line: str, prog: str, args: list[str]) -> str:
+        """``export NAME=VALUE`` / ``unset NAME`` on ``env.json``."""
+        env = self.env
+        for a in args:
+            name, _, value = a.partition("=")
+            if prog == "export":
+                env[name] = self._expand(value)
+            else:
+                env.pop(name, None)
+        self._write_env(env)
+        if any(a.partition("=")[0] == "CUDA_VISIBLE_DEVICES" for a in args):
+            self._restart_torch(env)
+        return "environment updated"
+
     def _restart_torch(self, env: dict[str, str]) -> None:
         """Model of a new process reading CUDA_VISIBLE_DEVICES: which GPUs torch then sees."""
-        from dlfaq.doctor.cuda import parse_nvidia_smi, visible_devices_hide_all
-
         tf = self.torch_facts()
         if tf is None or tf.cuda is None:
             return
@@ -222,7 +234,8 @@ class Sandbox:
                     error="" if ok else "no CUDA device is visible")
         (self.case / "torch.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
 
-    def _ldconfig(self, line: str, args: list[str]) -> str:
+    def _ldconfig(self, line: str, prog: str, args: list[str]) -> str:
+        """``ldconfig -r CASE_ROOT [DIR...]``: the real one when root, else the Python model."""
         if "-r" not in args:
             raise SandboxError("ldconfig needs -r CASE_ROOT in the sandbox")
         i = args.index("-r")
@@ -245,9 +258,10 @@ class Sandbox:
             out = format_ldconfig_p(res.entries)
             engine = "simulated ldconfig"
         (self.case / "ldconfig-p.txt").write_text(out, encoding="utf-8")
-        return self._done(line, f"cache rebuilt ({engine})")
+        return f"cache rebuilt ({engine})"
 
     def _pip_torch(self, line: str, args: list[str]) -> str:
+        """``python -m pip install ... torch --index-url .../cuXYZ``: a model of the reinstall."""
         url = args[args.index("--index-url") + 1] if "--index-url" in args else ""
         m = re.search(r"/cu(\d+)(\d)$", url.rstrip("/"))
         if not m:
@@ -258,7 +272,7 @@ class Sandbox:
             raise SandboxError("the case has no torch.json")
         smi = self._read("nvidia-smi.txt") or ""
         dm = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", smi)
-        ok = bool(dm) and int(dm.group(1)) >= int(m.group(1))  # type: ignore[union-attr]
+        ok = dm is not None and int(dm.group(1)) >= int(m.group(1))
         data: dict[str, Any] = tf.to_json()
         data.update(
             version=tf.version.split("+")[0] + f"+cu{m.group(1)}{m.group(2)}",
@@ -269,7 +283,12 @@ class Sandbox:
             error="" if ok else "driver too old (model)",
         )
         (self.case / "torch.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
-        return self._done(line, f"torch reinstalled for CUDA {cuda} (model)")
+        return f"torch reinstalled for CUDA {cuda} (model)"
+
+    _COMMANDS: ClassVar[dict[str, Callable[[Sandbox, str, str, list[str]], str]]] = {
+        "ln": _ln, "rm": _rm, "mv": _mv, "touch": _touch, "ldconfig": _ldconfig,
+        "export": _environment, "unset": _environment,
+    }
 
     def apply_all(self, report: Report) -> list[str]:
         """Apply every fix command of every problem in ``report``; return the commands applied."""
@@ -304,9 +323,6 @@ def editable_venv(project: str | os.PathLike[str], dest: str | os.PathLike[str],
     download; the editable install itself is pip's own. Raises
     :class:`SandboxError` when it fails (for example without setuptools >= 64).
     """
-    import site
-    import sys
-
     dest = Path(dest)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(dest)], check=True, timeout=timeout,
                    capture_output=True)
@@ -333,8 +349,6 @@ def apply_import_fix(line: str, case_dir: str | os.PathLike[str], inv: Any, *, a
     ``touch``/``mv`` act on files inside the case. ``pip install NAME`` needs
     the network and raises :class:`SandboxError`.
     """
-    from dlfaq.doctor.imports import parse_invocation
-
     toks = shlex.split(line)
     if "pip" in toks and "install" in toks:
         if "-e" not in toks or not allow_pip_editable:
