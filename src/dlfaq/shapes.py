@@ -60,6 +60,12 @@ _ADAPTIVE = (
     nn.AdaptiveMaxPool3d,
 )
 SUPPORTED_LAYERS: tuple[type[nn.Module], ...] = _CONV + _CONVT + _MAXPOOL + _AVGPOOL + _ADAPTIVE
+# the same families as types, for the formulas' arguments (torch annotates their attributes)
+_ConvLayer = nn.Conv1d | nn.Conv2d | nn.Conv3d
+_ConvTransposeLayer = nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d
+_PoolLayer = nn.MaxPool1d | nn.MaxPool2d | nn.MaxPool3d | nn.AvgPool1d | nn.AvgPool2d | nn.AvgPool3d
+_AdaptiveLayer = (nn.AdaptiveAvgPool1d | nn.AdaptiveAvgPool2d | nn.AdaptiveAvgPool3d
+                  | nn.AdaptiveMaxPool1d | nn.AdaptiveMaxPool2d | nn.AdaptiveMaxPool3d)
 
 
 # --------------------------------------------------------------------------- scalar formulas
@@ -134,21 +140,25 @@ def _check_positive(layer: str, what: str, values: Sequence[int]) -> None:
             raise ValueError(f"{layer}: {what} must be positive, got {v} in dimension {i}")
 
 
+def _sizes(layer: str, nd: int, **values: Any) -> tuple[tuple[int, ...], ...]:
+    """Each of ``values`` as ``nd`` ints, converted in the order given; then ``kernel_size``,
+    ``stride`` and ``dilation`` (which every windowed layer has) must be positive."""
+    sizes = {what: _tuple(v, nd, what, layer) for what, v in values.items()}
+    for what in ("kernel_size", "stride", "dilation"):
+        _check_positive(layer, what, sizes[what])
+    return tuple(sizes.values())
+
+
 # --------------------------------------------------------------------------- per family
 
 
-def _conv_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
+def _conv_shape(layer: _ConvLayer, input_shape: Sequence[int]) -> Shape:
     name = type(layer).__name__
     nd = _spatial_dims(layer)
     prefix, c, spatial = _split_input(name, input_shape, nd)
     if c != layer.in_channels:
         raise ValueError(f"{name}: expected {layer.in_channels} input channels, got {c}")
-    k = _tuple(layer.kernel_size, nd, "kernel_size", name)
-    s = _tuple(layer.stride, nd, "stride", name)
-    d = _tuple(layer.dilation, nd, "dilation", name)
-    _check_positive(name, "kernel_size", k)
-    _check_positive(name, "stride", s)
-    _check_positive(name, "dilation", d)
+    k, s, d = _sizes(name, nd, kernel_size=layer.kernel_size, stride=layer.stride, dilation=layer.dilation)
     out = []
     if isinstance(layer.padding, str):
         if layer.padding == "same":
@@ -191,7 +201,7 @@ def _conv_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
     return (*prefix, layer.out_channels, *out)
 
 
-def _conv_transpose_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
+def _conv_transpose_shape(layer: _ConvTransposeLayer, input_shape: Sequence[int]) -> Shape:
     name = type(layer).__name__
     nd = _spatial_dims(layer)
     prefix, c, spatial = _split_input(name, input_shape, nd)
@@ -201,14 +211,8 @@ def _conv_transpose_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape
         isinstance(layer.padding, tuple) and any(isinstance(x, str) for x in layer.padding)
     ):
         raise ValueError(f"{name}: string padding ({layer.padding!r}) is not supported for transposed convolutions")
-    k = _tuple(layer.kernel_size, nd, "kernel_size", name)
-    s = _tuple(layer.stride, nd, "stride", name)
-    d = _tuple(layer.dilation, nd, "dilation", name)
-    p = _tuple(layer.padding, nd, "padding", name)
-    op = _tuple(layer.output_padding, nd, "output_padding", name)
-    _check_positive(name, "kernel_size", k)
-    _check_positive(name, "stride", s)
-    _check_positive(name, "dilation", d)
+    k, s, d, p, op = _sizes(name, nd, kernel_size=layer.kernel_size, stride=layer.stride, dilation=layer.dilation,
+                            padding=layer.padding, output_padding=layer.output_padding)
     out = []
     for i, w in enumerate(spatial):
         if op[i] < 0 or not (op[i] < s[i] or op[i] < d[i]):
@@ -226,18 +230,14 @@ def _conv_transpose_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape
     return (*prefix, layer.out_channels, *out)
 
 
-def _pool_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
+def _pool_shape(layer: _PoolLayer, input_shape: Sequence[int]) -> Shape:
     name = type(layer).__name__
     nd = _spatial_dims(layer)
     prefix, c, spatial = _split_input(name, input_shape, nd)
-    k = _tuple(layer.kernel_size, nd, "kernel_size", name)
-    stride = layer.stride if layer.stride not in (None, (), []) else layer.kernel_size
-    s = _tuple(stride, nd, "stride", name)
-    p = _tuple(layer.padding, nd, "padding", name)
-    d = _tuple(getattr(layer, "dilation", 1), nd, "dilation", name)
-    _check_positive(name, "kernel_size", k)
-    _check_positive(name, "stride", s)
-    _check_positive(name, "dilation", d)
+    given: Any = layer.stride  # torch keeps an empty stride as given; pooling then steps by the kernel
+    stride = given if given not in (None, (), []) else layer.kernel_size
+    k, s, p, d = _sizes(name, nd, kernel_size=layer.kernel_size, stride=stride, padding=layer.padding,
+                        dilation=getattr(layer, "dilation", 1))
     out = []
     for i, w in enumerate(spatial):
         if isinstance(layer, nn.AvgPool3d) and w < k[i]:
@@ -259,11 +259,11 @@ def _pool_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
     return (*prefix, c, *out)
 
 
-def _adaptive_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
+def _adaptive_shape(layer: _AdaptiveLayer, input_shape: Sequence[int]) -> Shape:
     name = type(layer).__name__
     nd = _spatial_dims(layer)
     prefix, c, spatial = _split_input(name, input_shape, nd)
-    size = layer.output_size
+    size: Any = layer.output_size
     if nd == 1 and (size is None or (isinstance(size, tuple) and None in size)):
         raise ValueError(f"{name}: output_size None (keep the input size) is only accepted in 2-D and 3-D")
     if isinstance(size, int) or size is None:
@@ -284,6 +284,15 @@ def _adaptive_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
     return (*prefix, c, *out)
 
 
+# each family's formula takes the layers of its family (see the _*Layer types)
+_SHAPE_OF: tuple[tuple[tuple[type[nn.Module], ...], Callable[[Any, Sequence[int]], Shape]], ...] = (
+    (_CONV, _conv_shape),
+    (_CONVT, _conv_transpose_shape),
+    (_MAXPOOL + _AVGPOOL, _pool_shape),
+    (_ADAPTIVE, _adaptive_shape),
+)
+
+
 def output_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
     """Output shape of ``layer`` for an input of ``input_shape``, from the formula.
 
@@ -296,14 +305,9 @@ def output_shape(layer: nn.Module, input_shape: Sequence[int]) -> Shape:
     >>> output_shape(nn.Conv2d(3, 64, 7, stride=2, padding=3), (1, 3, 224, 224))
     (1, 64, 112, 112)
     """
-    if isinstance(layer, _CONV):
-        return _conv_shape(layer, input_shape)
-    if isinstance(layer, _CONVT):
-        return _conv_transpose_shape(layer, input_shape)
-    if isinstance(layer, _MAXPOOL + _AVGPOOL):
-        return _pool_shape(layer, input_shape)
-    if isinstance(layer, _ADAPTIVE):
-        return _adaptive_shape(layer, input_shape)
+    for family, shape_of in _SHAPE_OF:
+        if isinstance(layer, family):
+            return shape_of(layer, input_shape)
     raise TypeError(
         f"output_shape does not know {type(layer).__name__}; supported: "
         + ", ".join(sorted(t.__name__ for t in SUPPORTED_LAYERS))
@@ -408,7 +412,108 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
     return []
 
 
-def trace(  # noqa: C901 - one branch per layer kind traced
+def _merge(rfs: list[_RF]) -> _RF:
+    """The element-wise largest field (and jump) of several tensors; None if any is global."""
+    known: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    for rf in rfs:
+        if rf is None:
+            return None
+        known.append(rf)
+    return (
+        tuple(max(vals) for vals in zip(*(r[0] for r in known), strict=True)),
+        tuple(max(vals) for vals in zip(*(r[1] for r in known), strict=True)),
+    )
+
+
+class _Tracer:
+    """Records one :class:`LayerInfo` per leaf module call and the receptive field of every tensor."""
+
+    def __init__(self, model: nn.Module, x: torch.Tensor, nd: int) -> None:
+        self.model = model
+        self.nd = nd
+        self.infos: list[LayerInfo] = []
+        self.rf_of: dict[int, _RF] = {id(x): ((1,) * nd, (1,) * nd)}
+        self.keep: list[torch.Tensor] = [x]  # keep tensors alive so their ids stay unique
+        self.last_rf: _RF = self.rf_of[id(x)]  # for a module called without a tensor input
+        self.names = {m: n for n, m in model.named_modules()}
+
+    def run(self, x: torch.Tensor) -> Any:
+        """``model(x)`` with every leaf module hooked and the other operations followed."""
+        hooks = [m.register_forward_hook(self.hook) for m in self.model.modules() if not list(m.children())]
+        try:
+            with torch.no_grad(), _Propagate(self):
+                return self.model(x)
+        finally:
+            for h in hooks:
+                h.remove()
+
+    def note(self, t: torch.Tensor, rf: _RF) -> None:
+        self.rf_of[id(t)] = rf
+        self.keep.append(t)
+
+    def hook(self, mod: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        inp = next((t for t in inputs if isinstance(t, torch.Tensor)), None)
+        rf_in = self.rf_of.get(id(inp), self.last_rf) if inp is not None else self.last_rf
+        out_t = output[0] if isinstance(output, tuple) else output
+        if not isinstance(out_t, torch.Tensor):
+            return
+        rf_out = _rf_update(mod, rf_in, self.nd)
+        self.note(out_t, rf_out)
+        self.last_rf = rf_out
+        self.infos.append(
+            LayerInfo(
+                name=self.names.get(mod, "?"),
+                type=type(mod).__name__,
+                input_shape=tuple(inp.shape) if inp is not None else (),
+                output_shape=tuple(out_t.shape),
+                params=sum(p.numel() for p in mod.parameters(recurse=False)),
+                receptive_field=None if rf_out is None else rf_out[0],
+                jump=None if rf_out is None else rf_out[1],
+                module=mod,
+            )
+        )
+
+
+class _Propagate(TorchFunctionMode):
+    """Gives a tensor made outside a leaf module (``x + y``, ``cat``, ``view``) the merged field of its inputs."""
+
+    def __init__(self, tracer: _Tracer) -> None:
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        result = func(*args, **(kwargs or {}))
+        rf_of = self.tracer.rf_of
+        ins = [t for t in _tensors((args, kwargs)) if id(t) in rf_of]
+        if ins:
+            rf = _merge([rf_of[id(t)] for t in ins])
+            for t in _tensors(result):
+                if id(t) not in rf_of:
+                    self.tracer.note(t, rf)
+        return result
+
+
+def _on_meta(model: nn.Module | Callable[[], nn.Module]) -> nn.Module:
+    """The model on the ``meta`` device: a factory is called there, a real module is deep-copied."""
+    if not isinstance(model, nn.Module):
+        with torch.device("meta"):
+            model = model()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"the factory returned {type(model).__name__}, not an nn.Module")
+    elif any(p.device.type != "meta" for p in model.parameters()) or any(
+        b.device.type != "meta" for b in model.buffers()
+    ):
+        model = copy.deepcopy(model).to("meta")
+    return model
+
+
+def trace(
     model: nn.Module | Callable[[], nn.Module],
     input_shape: Sequence[int],
     dtype: torch.dtype = torch.float32,
@@ -428,84 +533,18 @@ def trace(  # noqa: C901 - one branch per layer kind traced
     convolutions called outside a module are treated like element-wise
     operations (their growth is not counted).
     """
-    if not isinstance(model, nn.Module):
-        with torch.device("meta"):
-            model = model()
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"the factory returned {type(model).__name__}, not an nn.Module")
-    elif any(p.device.type != "meta" for p in model.parameters()) or any(
-        b.device.type != "meta" for b in model.buffers()
-    ):
-        model = copy.deepcopy(model).to("meta")
+    model = _on_meta(model)
     shape = tuple(int(s) for s in input_shape)
-    nd = max(len(shape) - 2, 0)
     x = torch.empty(shape, device="meta", dtype=dtype)
-
-    infos: list[LayerInfo] = []
-    rf_of: dict[int, _RF] = {id(x): ((1,) * nd, (1,) * nd)}
-    keep: list[torch.Tensor] = [x]  # keep tensors alive so their ids stay unique
-    last_rf: list[_RF] = [rf_of[id(x)]]
-    names = {m: n for n, m in model.named_modules()}
-    hooks = []
-
-    def hook(mod: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-        inp = next((t for t in inputs if isinstance(t, torch.Tensor)), None)
-        rf_in = rf_of.get(id(inp), last_rf[0]) if inp is not None else last_rf[0]
-        out_t = output[0] if isinstance(output, tuple) else output
-        if not isinstance(out_t, torch.Tensor):
-            return
-        rf_out = _rf_update(mod, rf_in, nd)
-        rf_of[id(out_t)] = rf_out
-        keep.append(out_t)
-        last_rf[0] = rf_out
-        infos.append(
-            LayerInfo(
-                name=names.get(mod, "?"),
-                type=type(mod).__name__,
-                input_shape=tuple(inp.shape) if inp is not None else (),
-                output_shape=tuple(out_t.shape),
-                params=sum(p.numel() for p in mod.parameters(recurse=False)),
-                receptive_field=None if rf_out is None else rf_out[0],
-                jump=None if rf_out is None else rf_out[1],
-                module=mod,
-            )
-        )
-
-    def merge(rfs: list[_RF]) -> _RF:
-        if any(r is None for r in rfs):
-            return None
-        return (
-            tuple(max(vals) for vals in zip(*(r[0] for r in rfs), strict=True)),  # type: ignore[index]
-            tuple(max(vals) for vals in zip(*(r[1] for r in rfs), strict=True)),  # type: ignore[index]
-        )
-
-    class _Propagate(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-            result = func(*args, **(kwargs or {}))
-            ins = [t for t in _tensors((args, kwargs)) if id(t) in rf_of]
-            if ins:
-                rf = merge([rf_of[id(t)] for t in ins])
-                for t in _tensors(result):
-                    if id(t) not in rf_of:
-                        rf_of[id(t)] = rf
-                        keep.append(t)
-            return result
-
-    for m in model.modules():
-        if not list(m.children()):
-            hooks.append(m.register_forward_hook(hook))
+    tracer = _Tracer(model, x, nd=max(len(shape) - 2, 0))
     try:
-        with torch.no_grad(), _Propagate():
-            out = model(x)
+        out = tracer.run(x)
     except RuntimeError as exc:
         raise ValueError(f"the model rejects input shape {_fmt(shape)}: {exc}".split("\n")[0]) from exc
-    finally:
-        for h in hooks:
-            h.remove()
     out_t = out[0] if isinstance(out, tuple) else out
     return Trace(
         input_shape=shape,
         output_shape=tuple(out_t.shape) if isinstance(out_t, torch.Tensor) else None,
-        layers=infos,
+        layers=tracer.infos,
         total_params=sum(p.numel() for p in model.parameters()),
     )
