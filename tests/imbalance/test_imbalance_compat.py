@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.neighbors import NearestNeighbors
 
@@ -246,3 +247,42 @@ def test_tags_work_without_imbalanced_learn(monkeypatch):
         tags = get_tags(est)
         assert tags.estimator_type == "sampler" and tags.input_tags.sparse
     assert get_tags(RandomOverSampler()).input_tags.allow_nan
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [(SMOTE, imb_over.SMOTE), (BorderlineSMOTE, imb_over.BorderlineSMOTE), (ADASYN, imb_over.ADASYN),
+     (RandomOverSampler, imb_over.RandomOverSampler), (RandomUnderSampler, imb_under.RandomUnderSampler),
+     (BalancedBaggingClassifier, imb_ensemble.BalancedBaggingClassifier),
+     (EasyEnsembleClassifier, imb_ensemble.EasyEnsembleClassifier)],
+    ids=lambda c: c.__name__,
+)
+def test_parameters_and_defaults_are_imblearns(ours, theirs):
+    """Drop-ins: every parameter of imbalanced-learn's class exists with its default; dlfaq adds only
+    max_block_bytes (and keeps n_jobs, which imbalanced-learn 0.14 dropped from the SMOTE family)."""
+    mine, theirs_ = ours().get_params(deep=False), theirs().get_params(deep=False)
+    assert set(mine) - set(theirs_) <= {"max_block_bytes", "n_jobs"}
+    assert set(theirs_) <= set(mine), set(theirs_) - set(mine)
+    for name, default in theirs_.items():
+        assert mine[name] == default or (name == "sampler" and mine[name] is default), name
+    # parameters set through a shared base survive clone and set_params
+    changed = {name: 3 for name in ("k_neighbors", "n_neighbors", "m_neighbors") if name in mine}
+    if changed:
+        est = clone(ours(**changed).set_params(random_state=7))
+        assert est.get_params(deep=False) == {**mine, **changed, "random_state": 7}
+
+
+@pytest.mark.parametrize(("cls", "param"), [(SMOTE, "k_neighbors"), (BorderlineSMOTE, "k_neighbors"),
+                                            (ADASYN, "n_neighbors")])
+def test_smote_family_refuses_small_classes_and_a_bad_block_budget_alike(cls, param):
+    X, y = _data(n=200, seed=5)
+    small = np.r_[np.zeros(190, int), np.ones(10, int)]
+    msg = rf"n_neighbors = 12, n_samples_fit = 10: {cls.__name__} with {param}=11 needs at least 12 .* class 1 has 10"
+    with pytest.raises(ValueError, match=msg):
+        cls(**{param: 11}).fit_resample(X, small)
+    with pytest.raises(ValueError, match="max_block_bytes must be positive, got 0"):
+        cls(max_block_bytes=0).fit_resample(X, y)
+    # imbalanced-learn refuses the same small class (with scikit-learn's message, which ours starts with)
+    theirs = {"SMOTE": imb_over.SMOTE, "BorderlineSMOTE": imb_over.BorderlineSMOTE, "ADASYN": imb_over.ADASYN}
+    with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
+        theirs[cls.__name__](**{param: 11}).fit_resample(X, small)
