@@ -310,6 +310,7 @@ def gensim_rank_weighted(
         the row indices (absolute) and the scores of the rows ``start:end``
         (``topn=None``: no ranking, an empty list).
     """
+    # scipy only when ranking: loading vectors needs numpy alone
     from scipy.linalg.blas import get_blas_funcs
 
     dtype = matrix.dtype
