@@ -237,3 +237,14 @@ def test_trace_residual_add_takes_largest_field():
 def test_trace_rejects_bad_input_with_value_error():
     with pytest.raises(ValueError, match="rejects input shape"):
         trace(lenet(), (1, 3, 32, 32))
+
+
+def test_trace_of_a_meta_module_removes_its_hooks_even_when_the_model_fails():
+    # a module already on the meta device is traced in place, so the hooks go on the caller's module
+    model = lenet().to("meta")
+    trace(model, (1, 1, 32, 32))
+    with pytest.raises(ValueError, match="rejects input shape 1x3x32x32"):
+        trace(model, (1, 3, 32, 32))
+    assert all(not m._forward_hooks for m in model.modules())
+    again = trace(model, (2, 1, 32, 32))  # a second trace records each layer once, not twice
+    assert len(again.layers) == len([m for m in model.modules() if not list(m.children())])
