@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from dlfaq._fast import monitor as fast_monitor
 from dlfaq.data import digits
+from dlfaq.train import gradients
 from dlfaq.train.gradients import (
     Finding,
     GradientMonitor,
@@ -234,6 +236,66 @@ def test_update_ratio_sampled_every_tenth_record_and_record_grows(data):
     mon.close()
 
 
+@pytest.mark.parametrize("measure", [False, True])
+@pytest.mark.parametrize("dtypes", [(torch.float32,), (torch.float64,), (torch.float16, torch.float32)])
+def test_fast_record_equals_the_reference(measure, dtypes):
+    """The engine's multi-tensor record against the tensor-by-tensor reference, on random shapes
+    (0-d stand-ins for unseen gradients included): same norms, same snapshot left behind."""
+    if not fast_monitor.available():
+        pytest.skip("this torch lacks the _foreach kernels; the monitor runs the reference")
+    g = torch.Generator().manual_seed(len(dtypes) + measure)
+    shapes = [(5, 3), (7,), (2, 3, 4), (), (1,), (16, 9)]
+    params = [torch.randn(s, generator=g).to(dtypes[i % len(dtypes)]) for i, s in enumerate(shapes)]
+    grads = [torch.randn(s, generator=g).to(p.dtype) for s, p in zip(shapes, params, strict=True)]
+    grads[3] = params[3].new_zeros(())
+    prev = [p + 0.01 * torch.randn(p.shape, generator=g).to(p.dtype) for p in params]
+    dtype = torch.float32 if len(dtypes) > 1 else None
+    prev_fast, prev_ref = [t.clone() for t in prev], [t.clone() for t in prev]
+    with torch.no_grad():
+        fast = fast_monitor.record(grads, params, prev_fast, measure=measure, snapshot=True, dtype=dtype)
+        ref = gradients._record(grads, params, prev_ref, measure=measure, snapshot=True, dtype=dtype)
+    assert fast is not None and fast.shape == ref.shape == ((3 if measure else 2) * len(shapes),)
+    # the same sums of squares in another order: float32 rounding of values near 1 (float64: 1e-12)
+    tol = 1e-12 if dtypes == (torch.float64,) else 1e-6
+    torch.testing.assert_close(fast, ref, rtol=tol, atol=tol)
+    for a, b, p in zip(prev_fast, prev_ref, params, strict=True):
+        assert torch.equal(a, p) and torch.equal(b, p)  # both leave the snapshot of the weights
+
+
+def test_monitor_records_the_same_with_and_without_the_engine(data, monkeypatch):
+    X, y = data
+
+    def run():
+        torch.manual_seed(0)
+        model = mlp(3, nn.Tanh)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        mon = GradientMonitor(model, include="all", update_every=2)
+        for i in range(6):
+            opt.zero_grad()
+            F.cross_entropy(model(X[i * 32 : (i + 1) * 32]), y[i * 32 : (i + 1) * 32]).backward()
+            mon.step()
+            opt.step()
+        return mon.history()
+
+    with_engine = run()
+    monkeypatch.setattr(fast_monitor, "_OK", False)
+    assert fast_monitor.record([], [], None, measure=False, snapshot=False, dtype=None) is None
+    reference = run()
+    for key in ("grad_norm", "weight_norm", "update_ratio"):
+        # float32 norms by another kernel; the weights themselves are identical (the monitor
+        # does not touch them), so only the norms' rounding differs
+        np.testing.assert_allclose(with_engine[key], reference[key], rtol=1e-5)
+    assert np.isfinite(reference["update_ratio"][[0, 2]]).all()
+
+
+def test_the_public_module_uses_no_private_torch_api():
+    import inspect
+    import re
+
+    source = inspect.getsource(gradients)
+    assert not re.findall(r"torch\._\w+|\._VF|ops\.mkldnn", source)
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
 def test_norms_of_low_and_high_precision_parameters(dtype):
     torch.manual_seed(0)
@@ -411,8 +473,9 @@ def test_clipping_zero_and_warn_modes():
     m = _model_with_grads(0)
     m[0].bias.grad[1] = float("nan")
     finite_before = m[2].weight.grad.clone()
-    with pytest.warns(RuntimeWarning, match="left unchanged"):
+    with pytest.warns(RuntimeWarning, match="left unchanged") as caught:
         clip_grad_norm(m.parameters(), 1e-3, on_nonfinite="warn")
+    assert caught[0].filename == __file__  # the warning points at the caller's line
     # torch's clip_grad_norm_ would have multiplied this by max_norm/nan -> NaN
     assert torch.equal(m[2].weight.grad, finite_before)
     with pytest.raises(ValueError):

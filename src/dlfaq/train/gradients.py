@@ -28,10 +28,13 @@ import math
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+import numpy as np
 import torch
 from torch import Tensor, nn
+
+from dlfaq._fast import monitor as _fast_monitor
 
 __all__ = [
     "Finding",
@@ -57,8 +60,8 @@ class NonFiniteGradientError(FloatingPointError):
 # --------------------------------------------------------------------------- clipping
 
 
-def _named_grads(parameters: ParamsArg) -> list[tuple[str, Tensor]]:
-    """Normalize the accepted inputs to ``[(name, param)]`` for params that have a ``.grad``.
+def _named_grads(parameters: ParamsArg) -> list[tuple[str, Tensor, Tensor]]:
+    """Normalize the accepted inputs to ``[(name, param, grad)]`` for params that have a ``.grad``.
 
     Accepts a tensor, an iterable of tensors (``model.parameters()``) or of
     ``(name, tensor)`` pairs (``model.named_parameters()``); names make error
@@ -75,12 +78,12 @@ def _named_grads(parameters: ParamsArg) -> list[tuple[str, Tensor]]:
         else:
             name, p = f"param[{i}]", item
         if p.grad is not None:
-            out.append((str(name), p))
+            out.append((str(name), p, p.grad))
     return out
 
 
 def _check_finite(
-    named: list[tuple[str, Tensor]], summary: Tensor, on_nonfinite: OnNonFinite, what: str
+    named: list[tuple[str, Tensor, Tensor]], summary: Tensor, on_nonfinite: OnNonFinite, what: str
 ) -> bool:
     """Return True if gradients are finite; otherwise raise, zero or warn as asked.
 
@@ -92,7 +95,7 @@ def _check_finite(
         raise ValueError(f"on_nonfinite must be 'raise', 'zero' or 'warn', got {on_nonfinite!r}")
     if bool(torch.isfinite(summary)):
         return True
-    bad = [n for n, p in named if not bool(torch.isfinite(p.grad).all())]
+    bad = [n for n, _, g in named if not bool(torch.isfinite(g).all())]
     msg = (
         f"{what}: non-finite gradient (NaN or inf) in {len(bad)} parameter(s): {', '.join(bad[:8])}"
     )
@@ -100,13 +103,35 @@ def _check_finite(
         msg += ", ..."
     if on_nonfinite == "raise":
         raise NonFiniteGradientError(msg, bad)
+    # stacklevel 4: the warning names the line that called clip_grad_norm (or its siblings),
+    # through _grads_and_norm and this function
     if on_nonfinite == "zero":
-        for _, p in named:
-            p.grad.zero_()
-        warnings.warn(msg + "; all gradients set to zero", RuntimeWarning, stacklevel=3)
+        for _, _, g in named:
+            g.zero_()
+        warnings.warn(msg + "; all gradients set to zero", RuntimeWarning, stacklevel=4)
     else:
-        warnings.warn(msg + "; gradients left unchanged", RuntimeWarning, stacklevel=3)
+        warnings.warn(msg + "; gradients left unchanged", RuntimeWarning, stacklevel=4)
     return False
+
+
+def _grads_and_norm(
+    parameters: ParamsArg,
+    norm_type: float,
+    on_nonfinite: OnNonFinite,
+    what: str,
+    foreach: bool | None = None,
+) -> tuple[list[tuple[str, Tensor, Tensor]], Tensor, bool]:
+    """What every clipping function starts with: the ``(name, param, grad)`` of the parameters that hold a gradient,
+    the ``norm_type`` norm of all their gradients together (torch's ``get_total_norm``), and
+    whether it is safe to clip: False when there is no gradient (the norm is then 0) or when some
+    gradient is not finite (``on_nonfinite`` has then been applied, see :func:`_check_finite`).
+    """
+    named = _named_grads(parameters)
+    if not named:
+        return named, torch.tensor(0.0), False
+    grads = [g for _, _, g in named]
+    total = torch.nn.utils.get_total_norm(grads, norm_type, error_if_nonfinite=False, foreach=foreach)
+    return named, total, _check_finite(named, total, on_nonfinite, what)
 
 
 def clip_grad_norm(
@@ -150,16 +175,10 @@ def clip_grad_norm(
     Returns:
         The joint norm of the gradients *before* clipping (a 0-d tensor).
     """
-    named = _named_grads(parameters)
-    if not named:
-        return torch.tensor(0.0)
-    grads = [p.grad for _, p in named]
-    total = torch.nn.utils.get_total_norm(
-        grads, norm_type, error_if_nonfinite=False, foreach=foreach
-    )
-    if not _check_finite(named, total, on_nonfinite, "clip_grad_norm"):
+    named, total, ok = _grads_and_norm(parameters, norm_type, on_nonfinite, "clip_grad_norm", foreach)
+    if not ok:
         return total
-    torch.nn.utils.clip_grads_with_norm_([p for _, p in named], max_norm, total, foreach=foreach)
+    torch.nn.utils.clip_grads_with_norm_([p for _, p, _ in named], max_norm, total, foreach=foreach)
     return total
 
 
@@ -183,14 +202,10 @@ def clip_grad_value(
     """
     if clip_value <= 0:
         raise ValueError(f"clip_value must be positive, got {clip_value}")
-    named = _named_grads(parameters)
-    if not named:
-        return torch.tensor(0.0)
-    grads = [p.grad for _, p in named]
-    largest = torch.nn.utils.get_total_norm(grads, float("inf"), foreach=foreach)
-    if not _check_finite(named, largest, on_nonfinite, "clip_grad_value"):
+    named, largest, ok = _grads_and_norm(parameters, math.inf, on_nonfinite, "clip_grad_value", foreach)
+    if not ok:
         return largest
-    torch.nn.utils.clip_grad_value_([p for _, p in named], clip_value, foreach=foreach)
+    torch.nn.utils.clip_grad_value_([p for _, p, _ in named], clip_value, foreach=foreach)
     return largest
 
 
@@ -233,22 +248,18 @@ def adaptive_clip_grad(
     """
     if clipping <= 0:
         raise ValueError(f"clipping must be positive, got {clipping}")
-    named = _named_grads(parameters)
-    if not named:
-        return torch.tensor(0)
-    grads = [p.grad for _, p in named]
-    total = torch.nn.utils.get_total_norm(grads, 2.0)
-    if not _check_finite(named, total, on_nonfinite, "adaptive_clip_grad"):
+    named, _, ok = _grads_and_norm(parameters, 2.0, on_nonfinite, "adaptive_clip_grad")
+    if not ok:
         return torch.tensor(0)
     clipped = []
     with torch.no_grad():
-        for _, p in named:
+        for _, p, g in named:
             w_norm = _unitwise_norm(p.detach()).clamp_min(eps)
-            g_norm = _unitwise_norm(p.grad)
+            g_norm = _unitwise_norm(g)
             max_norm = clipping * w_norm
             # the 1e-6 floor only matters where g_norm is 0, and there no clipping happens
             scale = torch.where(g_norm > max_norm, max_norm / g_norm.clamp_min(1e-6), 1.0)
-            p.grad.mul_(scale)
+            g.mul_(scale)
             clipped.append((g_norm > max_norm).sum())
     return torch.stack(clipped).sum()
 
@@ -290,7 +301,7 @@ class GradientMonitor:
     :meth:`step`, called once per optimizer step after ``backward()``, reads the
     accumulated ``.grad`` of every parameter a backward reached since the last
     call (the others are filed as 0), takes the norms of all gradients and
-    weights in one multi-tensor kernel (:func:`torch._foreach_norm`) and keeps
+    weights in one multi-tensor kernel (:mod:`dlfaq._fast.monitor`) and keeps
     them on the parameters' device (no host sync). Nothing is copied to the
     host until :meth:`history`, :meth:`diagnose` or :meth:`plot` asks. The
     update ratio needs a copy of the weights and two more multi-tensor ops, so
@@ -421,7 +432,7 @@ class GradientMonitor:
         first = self._params[0]
         # Norms of float16/bfloat16 tensors would overflow or round in their own
         # dtype, so the record is float32 (float64 if any tracked parameter is);
-        # asking _foreach_norm for that dtype costs a cast, so only when needed.
+        # asking the norms for that dtype costs a cast, so only when needed.
         dtype = torch.float64 if any(p.dtype == torch.float64 for p in self._params) else None
         dtype = dtype or torch.float32
         self._norm_dtype = None if all(p.dtype == dtype for p in self._params) else dtype
@@ -464,9 +475,9 @@ class GradientMonitor:
         after ``backward()`` (and after any gradient accumulation) and before ``opt.step()``."""
         # The hot path of the monitor. Per-parameter Python work costs ~1-2 µs a
         # parameter on CPU, more than the norms themselves, so a record is a fixed
-        # handful of multi-tensor ops: one _foreach_norm over gradients, weights
-        # (and weight changes), one stack, and, on the records that measure the
-        # update ratio, one _foreach_sub_ or _foreach_copy_.
+        # handful of multi-tensor ops (dlfaq._fast.monitor): one norm over gradients,
+        # weights (and weight changes), one stack, and, on the records that measure
+        # the update ratio, one subtraction or copy.
         calls = self._calls
         self._calls = calls + 1
         seen = self._seen
@@ -474,7 +485,8 @@ class GradientMonitor:
             seen[:] = self._unseen
             return
         params = self._params
-        grads = [p.grad for p in params]
+        # every parameter whose hook fired holds a .grad; the others are replaced just below
+        grads = cast(list[Tensor], [p.grad for p in params])
         if not all(seen):
             # a parameter that no backward since the last step() reached (unused
             # by the forward) is filed as 0, whatever stale .grad it may hold
@@ -496,17 +508,12 @@ class GradientMonitor:
         grad_mode = torch.is_grad_enabled()
         torch.set_grad_enabled(False)
         try:
-            tensors = grads + params
-            if measure:
-                torch._foreach_sub_(prev, params)  # prev now holds -(the change since)
-                tensors += prev
-            norms = torch._foreach_norm(tensors, 2, dtype=self._norm_dtype)
-            record = torch.stack(norms)
-            if snapshot:
-                if prev is None:
-                    self._prev = [p.detach().clone() for p in params]
-                else:
-                    torch._foreach_copy_(prev, params)
+            dtype = self._norm_dtype
+            record = _fast_monitor.record(grads, params, prev, measure=measure, snapshot=snapshot, dtype=dtype)
+            if record is None:  # no multi-tensor kernels: the reference, tensor by tensor
+                record = _record(grads, params, prev, measure=measure, snapshot=snapshot, dtype=dtype)
+            if snapshot and prev is None:
+                self._prev = [p.detach().clone() for p in params]
         finally:
             torch.set_grad_enabled(grad_mode)
         self._steps.append(calls)
@@ -559,8 +566,6 @@ class GradientMonitor:
         record ``t`` (NaN for the last record, for records not a multiple of
         ``update_every`` and when updates are not tracked).
         """
-        import numpy as np
-
         n, k = self.num_records, len(self.names)
         self._flush()
         rec = self._table[:n].to("cpu", torch.float64).numpy()
@@ -603,8 +608,6 @@ class GradientMonitor:
 
     def diagnose(self) -> list[Finding]:
         """Findings (see the class docstring for the thresholds), non-finite first."""
-        import numpy as np
-
         if self.num_records == 0:
             return []
         h = self.history()
@@ -676,8 +679,6 @@ class GradientMonitor:
 
     def _onset(self, cond: Any) -> int | None:
         """Index from which ``cond`` mostly holds, if it holds in the recent window."""
-        import numpy as np
-
         n = len(cond)
         w = min(self.window, n)
         if cond[-w:].mean() < self.min_fraction:
@@ -738,7 +739,6 @@ class GradientMonitor:
     def plot(self, *, title: str | None = None) -> Any:
         """A matplotlib figure: gradient norm per layer (first/middle/last record),
         relative gradient over steps per layer, and update ratio over steps."""
-        import numpy as np
         from matplotlib import colormaps
         from matplotlib.figure import Figure
 
@@ -801,6 +801,31 @@ class GradientMonitor:
             f"GradientMonitor({len(self.names)} layers, {self.num_records} records, "
             f"every={self.every}, {'recording' if self._open else 'closed, hooks removed'})"
         )
+
+
+def _record(
+    grads: list[Tensor],
+    params: list[Tensor],
+    prev: list[Tensor] | None,
+    *,
+    measure: bool,
+    snapshot: bool,
+    dtype: torch.dtype | None,
+) -> Tensor:
+    """One record of :meth:`GradientMonitor.step`, tensor by tensor (the reference for
+    :func:`dlfaq._fast.monitor.record`, which does the same in a few multi-tensor kernels):
+    the norms of the gradients and of the weights, then, with ``measure``, of each weight's
+    change since the snapshot ``prev`` (left in ``prev``, negated); with ``snapshot``, ``prev``
+    then receives a copy of the weights."""
+    norms = [torch.linalg.vector_norm(t, dtype=dtype) for t in grads + params]
+    if measure:
+        assert prev is not None
+        for old, p in zip(prev, params, strict=True):
+            norms.append(torch.linalg.vector_norm(old.sub_(p), dtype=dtype))
+    if snapshot and prev is not None:
+        for old, p in zip(prev, params, strict=True):
+            old.copy_(p)
+    return torch.stack(norms)
 
 
 def _init_gain(p: Tensor) -> float:
