@@ -34,6 +34,7 @@ def machine_info() -> dict[str, Any]:
         import torch
 
         info["torch_threads"] = torch.get_num_threads()
+        info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     except Exception:
         pass
     return info
