@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import filecmp
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -33,8 +34,9 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -250,11 +252,9 @@ def parse_maps(text: str) -> list[str]:
 
 def cuda_wheels() -> list[dict[str, str]]:
     """Installed ``nvidia-*`` pip packages (the CUDA libraries PyTorch wheels load)."""
-    from importlib import metadata
-
     out = []
     for dist in metadata.distributions():
-        name = (dist.metadata.get("Name") or "").strip()
+        name = (dist.metadata.get_all("Name") or [""])[0].strip()
         if name.lower().startswith("nvidia-"):
             out.append({"name": name, "version": dist.version})
     return sorted(out, key=lambda d: d["name"].lower())
@@ -269,8 +269,6 @@ def _wheel_lib_dirs(root: Path, live: bool) -> list[str]:
     ]
     found: list[str] = []
     if live:
-        import importlib.util
-
         try:
             spec = importlib.util.find_spec("nvidia")
         except (ImportError, ValueError):
@@ -300,7 +298,7 @@ def best_torch_tag(driver_cuda: str | None) -> str | None:
     d = _cuda_tuple(driver_cuda)
     if d is None:
         return None
-    ok = [t for t in TORCH_CUDA_TAGS if _cuda_tuple(t) <= d]  # type: ignore[operator]
+    ok = [t for t in TORCH_CUDA_TAGS if tuple(int(p) for p in t.split(".")) <= d]
     return "cu" + ok[-1].replace(".", "") if ok else None
 
 
@@ -354,6 +352,21 @@ def _pip_torch_cmd(tag: str) -> str:
 
 def _conf_name(d: str, first: bool = False) -> str:
     return ("00-" if first else "") + "dlfaq-" + d.strip("/").replace("/", "-") + ".conf"
+
+
+def _conf_file_fix(root: Path, live: bool, d: str, first: bool = False) -> tuple[str, str]:
+    """Name ``d`` in a file of ``ld.so.conf.d`` and rebuild the cache: unlike ``ldconfig DIR``, it lasts.
+
+    ``first`` gives the file a name that sorts before the others, so its folder wins a tie.
+    """
+    conf = _host(root, "/etc/ld.so.conf.d/" + _conf_name(d, first))
+    return f"echo {cmd(d)} | " + cmd("tee", conf, sudo=True), _ldconfig_cmd(root, live)
+
+
+def _ld_library_path_without(ld_dirs: list[str], drop: Collection[str]) -> str:
+    """The command that takes the folders ``drop`` out of ``LD_LIBRARY_PATH`` (for this shell)."""
+    keep = [d for d in ld_dirs if d not in drop]
+    return "export LD_LIBRARY_PATH=" + shlex.quote(":".join(keep)) if keep else "unset LD_LIBRARY_PATH"
 
 
 # --------------------------------------------------------------------------- diagnosis
@@ -519,33 +532,10 @@ def _check_gpu(
                     fix_note="Install the NVIDIA driver from your distribution (Ubuntu: `sudo ubuntu-drivers install`), then reboot.",
                 )
             )
-        if tc and dc and dc[0] < tc[0]:
-            why.append(f"the driver supports CUDA {drv.cuda} but torch was built for CUDA {tf.cuda}")
-            rep.add(
-                Finding(
-                    "driver-too-old",
-                    Severity.ERROR,
-                    f"driver {drv.version} (CUDA {drv.cuda}) is too old for torch's CUDA {tf.cuda}",
-                    "A CUDA runtime needs a driver of at least its major version; minor-version\n"
-                    "compatibility does not cross major versions.",
-                    fix=(_pip_torch_cmd(tag),) if tag else (),
-                    fix_note=f"Or upgrade the NVIDIA driver to one that supports CUDA {tf.cuda}.",
-                    data={"tag": tag},
-                )
-            )
-        elif tc and dc and dc < tc:
-            rep.add(
-                Finding(
-                    "driver-older-minor",
-                    Severity.WARNING,
-                    f"driver supports CUDA {drv.cuda}, torch was built for {tf.cuda}",
-                    "This runs through CUDA minor-version compatibility, but kernels that need JIT\n"
-                    "compilation of newer PTX fail (CUDA_ERROR_UNSUPPORTED_PTX_VERSION).",
-                    fix=(_pip_torch_cmd(tag),) if tag else (),
-                    fix_note=f"Or upgrade the driver to one that supports CUDA {tf.cuda}.",
-                    data={"tag": tag},
-                )
-            )
+        if tc and dc and dc < tc:
+            if dc[0] < tc[0]:
+                why.append(f"the driver supports CUDA {drv.cuda} but torch was built for CUDA {tf.cuda}")
+            rep.add(_driver_behind(tf, drv, tag, across_major=dc[0] < tc[0]))
     if hides and hardware:
         why.append(f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU")
         rep.add(
@@ -592,6 +582,30 @@ def _check_gpu(
         )
 
 
+def _driver_behind(tf: TorchFacts, drv: DriverFacts, tag: str | None, *, across_major: bool) -> Finding:
+    """The driver serves an older CUDA than torch was built for: fatal across a major version, fragile within one."""
+    if across_major:
+        finding = Finding(
+            "driver-too-old",
+            Severity.ERROR,
+            f"driver {drv.version} (CUDA {drv.cuda}) is too old for torch's CUDA {tf.cuda}",
+            "A CUDA runtime needs a driver of at least its major version; minor-version\n"
+            "compatibility does not cross major versions.",
+            fix_note=f"Or upgrade the NVIDIA driver to one that supports CUDA {tf.cuda}.",
+        )
+    else:
+        finding = Finding(
+            "driver-older-minor",
+            Severity.WARNING,
+            f"driver supports CUDA {drv.cuda}, torch was built for {tf.cuda}",
+            "This runs through CUDA minor-version compatibility, but kernels that need JIT\n"
+            "compilation of newer PTX fail (CUDA_ERROR_UNSUPPORTED_PTX_VERSION).",
+            fix_note=f"Or upgrade the driver to one that supports CUDA {tf.cuda}.",
+        )
+    # Either way the wheel for the newest CUDA the driver serves fixes it without touching the driver.
+    return replace(finding, fix=(_pip_torch_cmd(tag),) if tag else (), data={"tag": tag})
+
+
 def _check_loaded(rep: Report, loaded: list[str], env: Mapping[str, str]) -> None:
     groups: dict[str, list[str]] = {}
     for p in loaded:
@@ -609,8 +623,7 @@ def _check_loaded(rep: Report, loaded: list[str], env: Mapping[str, str]) -> Non
         if any(p in preload for p in paths):
             fix.append("unset LD_PRELOAD")
         elif bad_dirs:
-            keep = [d for d in ld_dirs if d not in bad_dirs]
-            fix.append("export LD_LIBRARY_PATH=" + shlex.quote(":".join(keep)) if keep else "unset LD_LIBRARY_PATH")
+            fix.append(_ld_library_path_without(ld_dirs, bad_dirs))
         rep.add(
             Finding(
                 "two-copies-loaded",
@@ -692,7 +705,6 @@ def _check_linker(
         # found elsewhere: an old toolkit left next to the current one is not a problem.
         missing = sorted({f.soname for f in cuda if f.soname} - known_sonames)
         if not is_wheel and real not in known_real and missing:
-            host_conf = _host(root, "/etc/ld.so.conf.d/" + _conf_name(d))
             if d in conf_dirs:
                 rep.add(
                     Finding(
@@ -716,15 +728,12 @@ def _check_linker(
                         "so programs that are not linked with an RPATH to it cannot load them.\n"
                         "`ldconfig DIR` alone adds it only until the next plain `ldconfig` run;\n"
                         "a conf file makes it permanent.",
-                        fix=(
-                            f"echo {cmd(d)} | " + cmd("tee", host_conf, sudo=True),
-                            _ldconfig_cmd(root, live),
-                        ),
+                        fix=_conf_file_fix(root, live, d),
                         fix_note=f"Or, for one shell only: export LD_LIBRARY_PATH={d}:$LD_LIBRARY_PATH",
                         data={"dir": d},
                     )
                 )
-    _check_order(rep, root, live, entries, ld_dirs, dirs)
+    _check_order(rep, root, live, entries, ld_dirs)
 
 
 def _check_dir(rep: Report, root: Path, d: str, files: list[LibFile], live: bool) -> None:
@@ -788,11 +797,38 @@ def _check_dir(rep: Report, root: Path, d: str, files: list[LibFile], live: bool
             )
 
 
-def _check_order(  # noqa: C901 - one branch per library-order rule
-    rep: Report, root: Path, live: bool, entries: list[CacheEntry], ld_dirs: list[str], dirs: list[str]
-) -> None:
+def _check_order(rep: Report, root: Path, live: bool, entries: list[CacheEntry], ld_dirs: list[str]) -> None:
+    """For each CUDA SONAME, does the loader's first candidate hold the newest copy?"""
+    for so in _cuda_sonames(root, entries, ld_dirs):
+        order = _search_order(root, so, entries, ld_dirs)
+        if len(order) < 2:
+            continue
+        newest = max(order, key=lambda o: version_key(os.path.basename(o[2])))
+        first = order[0]
+        if version_key(os.path.basename(first[2])) >= version_key(os.path.basename(newest[2])):
+            continue
+        if first[0] == "LD_LIBRARY_PATH":
+            fix: tuple[str, ...] = (_ld_library_path_without(ld_dirs, (os.path.dirname(first[1]),)),)
+        else:
+            fix = _conf_file_fix(root, live, os.path.dirname(newest[1]), first=True)
+        rep.add(
+            Finding(
+                "older-copy-wins",
+                Severity.WARNING,
+                f"{so}: the loader finds {os.path.basename(first[2])} before {os.path.basename(newest[2])}",
+                "Search order: " + " -> ".join(f"{o[1]} ({o[0]}, {os.path.basename(o[2])})" for o in order),
+                fix=fix,
+                data={"soname": so, "first": first[2], "newest": newest[2]},
+            )
+        )
+
+
+def _cuda_sonames(root: Path, entries: list[CacheEntry], ld_dirs: list[str]) -> list[str]:
+    """CUDA SONAMEs the loader can hand out: from its cache, then from ``LD_LIBRARY_PATH`` folders.
+
+    Only SONAMEs: programs load those at run time; ``libX.so`` links matter when linking.
+    """
     sonames: list[str] = []
-    # Only SONAMEs: programs load those at run time; ``libX.so`` links matter when linking.
     for e in entries:
         if is_cuda_library(e.soname) and not e.soname.endswith(".so") and e.soname not in sonames:
             sonames.append(e.soname)
@@ -800,48 +836,26 @@ def _check_order(  # noqa: C901 - one branch per library-order rule
         for f in scan_dir(root, d):
             if f.soname and f.name == f.soname and is_cuda_library(f.name) and f.name not in sonames:
                 sonames.append(f.name)
-    for so in sonames:
-        order: list[tuple[str, str, str]] = []  # (where, in-tree path, resolved)
-        for d in ld_dirs:
-            r = resolve_in_root(root, f"{d}/{so}")
+    return sonames
+
+
+def _search_order(root: Path, so: str, entries: list[CacheEntry], ld_dirs: list[str]) -> list[tuple[str, str, str]]:
+    """Where the loader looks for ``so``, in order: (source, in-tree path, resolved file), one per distinct file."""
+    order: list[tuple[str, str, str]] = []
+    for d in ld_dirs:
+        r = resolve_in_root(root, f"{d}/{so}")
+        if r:
+            order.append(("LD_LIBRARY_PATH", f"{d}/{so}", r))
+    for e in entries:
+        if e.soname == so:
+            r = resolve_in_root(root, e.path)
             if r:
-                order.append(("LD_LIBRARY_PATH", f"{d}/{so}", r))
-        for e in entries:
-            if e.soname == so:
-                r = resolve_in_root(root, e.path)
-                if r:
-                    order.append(("ld.so.cache", e.path, r))
-        distinct: list[tuple[str, str, str]] = []
-        for o in order:
-            if o[2] not in [x[2] for x in distinct]:
-                distinct.append(o)
-        if len(distinct) < 2:
-            continue
-        newest = max(distinct, key=lambda o: version_key(os.path.basename(o[2])))
-        first = distinct[0]
-        if version_key(os.path.basename(first[2])) >= version_key(os.path.basename(newest[2])):
-            continue
-        first_dir, new_dir = os.path.dirname(first[1]), os.path.dirname(newest[1])
-        if first[0] == "LD_LIBRARY_PATH":
-            keep = [d for d in ld_dirs if d != first_dir]
-            fix: tuple[str, ...] = (
-                "export LD_LIBRARY_PATH=" + shlex.quote(":".join(keep)) if keep else "unset LD_LIBRARY_PATH",
-            )
-        else:
-            fix = (
-                f"echo {cmd(new_dir)} | " + cmd("tee", _host(root, "/etc/ld.so.conf.d/" + _conf_name(new_dir, True)), sudo=True),
-                _ldconfig_cmd(root, live),
-            )
-        rep.add(
-            Finding(
-                "older-copy-wins",
-                Severity.WARNING,
-                f"{so}: the loader finds {os.path.basename(first[2])} before {os.path.basename(newest[2])}",
-                "Search order: " + " -> ".join(f"{o[1]} ({o[0]}, {os.path.basename(o[2])})" for o in distinct),
-                fix=fix,
-                data={"soname": so, "first": first[2], "newest": newest[2]},
-            )
-        )
+                order.append(("ld.so.cache", e.path, r))
+    distinct: list[tuple[str, str, str]] = []
+    for o in order:
+        if o[2] not in [x[2] for x in distinct]:
+            distinct.append(o)
+    return distinct
 
 
 def fact_lines(rep: Report) -> list[tuple[str, str]]:
