@@ -299,8 +299,11 @@ class _SMOTEFamily(BaseSampler):
         est = check_neighbors(name, value, extra=1)
         if int(self.max_block_bytes) < 1:
             raise ValueError(f"max_block_bytes must be positive, got {self.max_block_bytes!r}")
+        own = isinstance(value, Integral)
+        if y_np is None:
+            return est, own
         need = est.n_neighbors
-        for cls, n_new in self.sampling_strategy_.items() if y_np is not None else ():
+        for cls, n_new in self.sampling_strategy_.items():
             n = int((y_np == cls).sum())
             if n_new > 0 and n < need:
                 raise ValueError(
@@ -308,7 +311,7 @@ class _SMOTEFamily(BaseSampler):
                     f"{type(self).__name__} with {name}={need - 1} needs at least {need} samples in every class "
                     f"it over-samples; class {cls!r} has {n}. Lower {name} or use RandomOverSampler."
                 )
-        return est, isinstance(value, Integral)
+        return est, own
 
     def _search(self, est: Any, own: bool, Q: torch.Tensor, R: torch.Tensor, self_idx: np.ndarray) -> torch.Tensor:
         """Indices into ``R`` of the nearest rows of each row of ``Q`` (the query itself, ``R[self_idx]``, excluded).
@@ -394,8 +397,8 @@ class SMOTE(_SMOTEFamily):
         new = []
         for _, n_new, idx in self._targets(y_np):
             Xc = Xf[idx]
-            rows, nbrs, steps = _draw(self._search(self.nn_k_, own, Xc, Xc, np.arange(len(idx))), n_new,
-                                      self.random_state)
+            nn = self._search(self.nn_k_, own, Xc, Xc, np.arange(len(idx)))  # (m, k): neighbours within the class
+            rows, nbrs, steps = _draw(nn, n_new, self.random_state)
             new.append(_interpolate(Xc[rows], Xc[nbrs] - Xc[rows], steps).to(Xf.dtype))
         return _back(X, torch.cat([Xf, *new]))
 
