@@ -249,6 +249,21 @@ def _loc(fr: Mapping[str, Any]) -> str:
     return f"{fr['file']}:{fr['line']}"
 
 
+def _dist_name(top: str) -> str:
+    """The pip distribution that provides the import name ``top`` (``cv2`` -> ``opencv-python``)."""
+    return DIST_NAMES.get(top, top)
+
+
+def _pip_install(inv: Invocation, dist: str) -> str:
+    """Install ``dist`` for the interpreter that runs the code (``python -m pip``, not whichever ``pip``)."""
+    return cmd(inv.python, "-m", "pip", "install", dist)
+
+
+def _install_finding(code: str, title: str, detail: str, inv: Invocation, dist: str, **more: Any) -> Finding:
+    """An error whose fix is installing ``dist`` for the invocation's interpreter."""
+    return Finding(code, Severity.ERROR, title, detail, fix=(_pip_install(inv, dist),), **more)
+
+
 def diagnose_import(
     name: str,
     project: str | os.PathLike[str] | None = None,
@@ -284,7 +299,7 @@ def diagnose_import(
     return rep
 
 
-def _explain_success(rep: Report, name: str, top: str, res: dict, proj: Path, inv: Invocation) -> None:
+def _explain_success(rep: Report, name: str, top: str, res: dict[str, Any], proj: Path, inv: Invocation) -> None:
     got = res.get("top_file") or (res.get("top_path") or [None])[0]
     cands = res["candidates"]
     first = cands[0] if cands else None
@@ -314,7 +329,7 @@ def _explain_success(rep: Report, name: str, top: str, res: dict, proj: Path, in
     )
 
 
-def _check_shadow(rep: Report, top: str, res: dict, proj: Path, inv: Invocation) -> bool:
+def _check_shadow(rep: Report, top: str, res: dict[str, Any], proj: Path, inv: Invocation) -> bool:
     """A local file/folder that comes first on sys.path and hides a library of the same name."""
     cands = res["candidates"]
     first = cands[0] if cands else None
@@ -380,7 +395,7 @@ def _fixes_for_path(name: str, top: str, home: Path, proj: Path, inv: Invocation
 
 
 def _explain_failure(
-    rep: Report, name: str, top: str, res: dict, proj: Path, inv: Invocation, check_other: bool
+    rep: Report, name: str, top: str, res: dict[str, Any], proj: Path, inv: Invocation, check_other: bool
 ) -> None:
     err = res["error"]
     frames = res.get("frames", [])
@@ -450,13 +465,13 @@ def _explain_failure(
                 w = _where_elsewhere(py, top)
                 if w:
                     elsewhere.append((py, w))
-        dist = DIST_NAMES.get(top, top)
+        dist = _dist_name(top)
         if elsewhere:
             py, w = elsewhere[0]
             fixes = []
             if inv.script is not None:
                 fixes.append(f"cd {shlex.quote(str(inv.cwd))} && " + cmd(py, str(inv.script)))
-            fixes.append(cmd(inv.python, "-m", "pip", "install", dist))
+            fixes.append(_pip_install(inv, dist))
             rep.add(
                 Finding(
                     "installed-elsewhere",
@@ -472,13 +487,13 @@ def _explain_failure(
             )
             return
         rep.add(
-            Finding(
+            _install_finding(
                 "not-installed",
-                Severity.ERROR,
                 f"no module named {top} for {inv.python}",
                 f"Not on sys.path, not in {proj}, not in any other Python found on PATH."
                 + (f"\nThe pip package is called {dist}." if dist != top else ""),
-                fix=(cmd(inv.python, "-m", "pip", "install", dist),),
+                inv,
+                dist,
             )
         )
         return
@@ -486,14 +501,13 @@ def _explain_failure(
     where = user_frames[-1] if user_frames else (frames[-1] if frames else None)
     loc = _loc(where) if where else "?"
     if missing:
-        dist = DIST_NAMES.get(missing.split(".")[0], missing.split(".")[0])
         rep.add(
-            Finding(
+            _install_finding(
                 "dependency-missing",
-                Severity.ERROR,
                 f"`import {name}` fails because {loc} imports {missing}, which is missing",
                 f"{where['code'].strip() if where else ''}\nThe module {name} itself was found; one of its imports was not.",
-                fix=(cmd(inv.python, "-m", "pip", "install", dist),),
+                inv,
+                _dist_name(missing.split(".")[0]),
                 fix_note=f"If {missing} is your own code, run `dlfaq doctor import {missing}` to see why it is not found.",
                 data={"missing": missing, "at": loc},
             )
@@ -511,13 +525,13 @@ def _explain_failure(
     )
 
 
-def _raised_inside(res: dict, missing: str) -> bool:
+def _raised_inside(res: dict[str, Any], missing: str) -> bool:
     """True when a frame of the traceback is module code importing ``missing`` (a dependency of it)."""
     return any(re.search(rf"\b(import|from)\s+{re.escape(missing)}\b", f["code"]) for f in res.get("frames", []))
 
 
 def _explain_missing_submodule(
-    rep: Report, name: str, top: str, missing: str, res: dict, proj: Path, inv: Invocation
+    rep: Report, name: str, top: str, missing: str, res: dict[str, Any], proj: Path, inv: Invocation
 ) -> None:
     got = res.get("top_file") or (res.get("top_path") or ["?"])[0]
     local = [c for c in res["candidates"] if c["namespace"] and any(_within(loc, proj) for loc in c["locations"])]
