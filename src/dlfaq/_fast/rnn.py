@@ -116,12 +116,8 @@ def _run_fused_with_gates(m: Any, x: Tensor, lengths: Tensor | None, h0: Tensor,
         if layer > 0 and m.training and m.dropout:
             layer_in = F.dropout(layer_in, m.dropout, True)
         sl = slice(layer * ndir, (layer + 1) * ndir)
-        weights: list[Tensor] = []
-        per_dir = []
-        for d in range(ndir):
-            w = m._layer_weights(layer, d)
-            per_dir.append(w)
-            weights.extend(t for t in w if t is not None)
+        per_dir = [m._layer_weights(layer, d) for d in range(ndir)]
+        weights = [t for w in per_dir for t in w if t is not None]
         hx = (h0[sl].contiguous(), c0[sl].contiguous()) if c0 is not None else h0[sl].contiguous()
         out, hid = _vf_layer(m, layer_in, lengths, hx, weights)
         if isinstance(hid, tuple):
@@ -129,18 +125,20 @@ def _run_fused_with_gates(m: Any, x: Tensor, lengths: Tensor | None, h0: Tensor,
             c_n.append(hid[1])
         else:
             h_n.append(hid)
-        for d in range(ndir):
-            w_ih, w_hh, b_ih, b_hh, w_hr = per_dir[d]
-            o_d = out[..., d * h_out : (d + 1) * h_out]
-            inp = layer_in
+        for d, w in enumerate(per_dir):
+            idx = layer * ndir + d
+            inp, h_seq = layer_in, out[..., d * h_out : (d + 1) * h_out]
             if d == 1:
-                o_d = ref._gather_time(o_d, rev_index)
-                inp = ref._gather_time(layer_in, rev_index)
-            h_prev = torch.cat([h0[layer * ndir + d].unsqueeze(0), o_d[:-1]])
-            g = (_lstm_gates_from_states if m.mode == "LSTM" else _gru_gates_from_states)(m, inp, h_prev, None if c0 is None else c0[layer * ndir + d], valid, w_ih, w_hh, b_ih, b_hh)
-            if d == 1:
-                g = [ref._gather_time(t, rev_index) for t in g]
-            gates_all.append(g)
+                inp, h_seq = ref._gather_time(inp, rev_index), ref._gather_time(h_seq, rev_index)
+            h_prev = torch.cat([h0[idx].unsqueeze(0), h_seq[:-1]])
+            if m.mode == "LSTM":
+                assert c0 is not None  # an LSTM always carries c
+                g = _lstm_gates_from_states(m.hidden_size, inp, h_prev, c0[idx], valid, w)
+            else:
+                g = _gru_gates_from_states(m.hidden_size, inp, h_prev, w)
+            if valid is not None:  # reported gates are zero at padded steps
+                g = [t * valid for t in g]
+            gates_all.append(g if d == 0 else [ref._gather_time(t, rev_index) for t in g])
         layer_in = out
     return layer_in, torch.cat(h_n), (torch.cat(c_n) if c_n else None), gates_all
 
@@ -394,112 +392,155 @@ class _LSTMSequence(torch.autograd.Function):
         return out, h, c
 
     @staticmethod
-    def backward(ctx: Any, dout: Tensor, dhT: Tensor, dcT: Tensor, *dgates: Tensor | None) -> Any:  # noqa: C901 - the hand-written LSTM backward, one step of BPTT per branch
-        hmask, gmask, zc, zh, valid = ctx.masks
-        HP = CP = None
-        if valid is None:
-            w_hh_t, S, G, CN, TC, TD, HIN, out, h0, c0 = ctx.saved_tensors
+    def backward(ctx: Any, dout: Tensor | None, dhT: Tensor | None, dcT: Tensor | None, *dgates: Tensor | None) -> Any:
+        bptt = _BPTT(ctx, dout, dgates)
+        dh = torch.zeros_like(bptt.c0) if dhT is None else dhT.clone()
+        dc = torch.zeros_like(bptt.c0) if dcT is None else dcT.clone()
+        for t in range(bptt.T - 1, -1, -1):
+            dh, dc = bptt.step(t, dh, dc)
+        return bptt.dA, bptt.recurrent_weight_grad(), dh, dc, None, None, None, None, None, None
+
+
+class _BPTT:
+    """The backward pass of :class:`_LSTMSequence`: backpropagation through time, one step
+    (:meth:`step`) from the last to the first, each in named parts.
+
+    Notation as in the forward: s = sigmoid of the step's pre-activations (g rows doubled),
+    c~ the new cell before zoneout, h~ the new hidden state before zoneout. The gradient
+    w.r.t. the pre-activations of every step is written into ``dA`` (T, B, 4H), which is
+    also the gradient of ``xw``; the recurrent weight gradient is one product after the loop.
+    """
+
+    def __init__(self, ctx: Any, dout: Tensor | None, dgates: tuple[Tensor | None, ...]) -> None:
+        self.hmask, gmask, self.zc, self.zh, self.valid = ctx.masks
+        self.HP: Tensor | None = None
+        self.CP: Tensor | None = None
+        if self.valid is None:
+            self.w_hh_t, S, G, self.CN, self.TC, self.TD, self.HIN, self.out, self.h0, self.c0 = ctx.saved_tensors
         else:
-            w_hh_t, S, G, CN, TC, TD, HIN, HP, CP = ctx.saved_tensors
-            h0, c0 = HP[0], CP[0]
-        T, B, H = G.shape
-        # Bulk derivatives where one pass over all steps is cheaper than one per step. The
-        # sigmoid' = s(1-s) of the four blocks is taken per step (cache-resident); the g block's
-        # pre-activation was doubled, so d g / d a'_g = 2 s(1-s) and the 2 goes into GI2.
+            self.w_hh_t, S, G, self.CN, self.TC, self.TD, self.HIN, self.HP, self.CP = ctx.saved_tensors
+            self.h0, self.c0 = self.HP[0], self.CP[0]
+        self.S, self.dout = S, dout
+        self.T, B, H = G.shape
+        self.H = H
+        # dc~/di is the g that was written (dropped where recurrent dropout acts); dc~/dg times
+        # the 2 of the doubled g rows (d g / d a'_g = 2 s(1-s)) goes into GI2, in one bulk pass.
         if ctx.gm2 is not None:
-            GI2 = S[..., :H] * ctx.gm2  # 2 d(c)/d(g); G already holds the dropped g
-            GDm = G
+            self.GI2 = S[..., :H] * ctx.gm2  # the fused forward: gm2 = 2m, G holds the dropped g
+            self.GDm = G
         else:
-            GI2 = S[..., :H] * 2.0 if gmask is None else S[..., :H] * gmask * 2.0
-            GDm = G if gmask is None else G * gmask  # the g that was written
-        zc_t, zh_t = zc, zh
-        dA = S.new_empty(T, B, 4 * H)
-        D4 = S.new_empty(B, 4 * H)
-        dh = torch.zeros_like(h0) if dhT is None else dhT.clone()
-        dc = torch.zeros_like(c0) if dcT is None else dcT.clone()
-        has_gate_grads = ctx.want_gates and any(d is not None for d in dgates)
-        back = _step_linear(w_hh_t.contiguous(), B)  # da -> da @ W_hh
-        for t in range(T - 1, -1, -1):
-            s = S[t]
-            f, o = s[:, H : 2 * H], s[:, 3 * H :]
-            if has_gate_grads:
-                # Reported gates are masked by validity; their gradients join the chain below.
-                vf = 1.0 if valid is None else valid[t].to(S.dtype)
-                gi_, gf_, gg_, go_, gc_ = (None if d is None else d[t] * vf for d in dgates)
-            else:
-                gi_ = gf_ = gg_ = go_ = gc_ = None
-            dhn = dh if dout is None else dh + dout[t]
-            dcn = dc
-            if valid is not None:
-                v = valid[t].to(S.dtype)
-                dh_carry = dh * (1 - v)
-                dc_carry = dc * (1 - v)
-                dhn = dhn * v
-                dcn = dcn * v
-            if gc_ is not None:
-                dcn = dcn + gc_
-            if zh_t is not None:
-                z = zh_t if isinstance(zh_t, float) else zh_t[t]
-                dhp = dhn * z
-                dh_hat = dhn - dhp  # dhn * (1 - z)
-            else:
-                dh_hat = dhn
-                dhp = None
-            torch.mul(dh_hat, TC[t], out=D4[:, 3 * H :])  # d o
-            dcn = torch.addcmul(dcn, dh_hat * o, TD[t])
-            if zc_t is not None:
-                z = zc_t if isinstance(zc_t, float) else zc_t[t]
-                dcz = dcn * z
-                dc_hat = dcn - dcz
-                dcp = torch.addcmul(dcz, dc_hat, f)
-            else:
-                dc_hat = dcn
-                dcp = dc_hat * f
-            torch.mul(dc_hat, GDm[t], out=D4[:, :H])  # d i
-            c_prev = CP[t] if CP is not None else (c0 if t == 0 else CN[t - 1])
-            torch.mul(dc_hat, c_prev, out=D4[:, H : 2 * H])  # d f
-            torch.mul(dc_hat, GI2[t], out=D4[:, 2 * H : 3 * H])  # 2 d g
-            if gi_ is not None:
-                D4[:, :H] += gi_
-            if gf_ is not None:
-                D4[:, H : 2 * H] += gf_
-            if gg_ is not None:
-                D4[:, 2 * H : 3 * H].add_(gg_, alpha=2.0)
-            if go_ is not None:
-                D4[:, 3 * H :] += go_
-            da = torch.mul(D4, s, out=dA[t])
-            da.addcmul_(da, s, value=-1.0)  # D4 * s(1 - s)
-            dhin = back(da)
-            if hmask is not None:
-                dhin.mul_(hmask)
-            dh = dhin if dhp is None else dhin.add_(dhp)
-            dc = dcp
-            if valid is not None:
-                dh = dh + dh_carry
-                dc = dc + dc_carry
-        if HIN is not None:
-            hin_all = HIN
-        elif HP is not None:
-            hin_all = HP
+            self.GI2 = S[..., :H] * 2.0 if gmask is None else S[..., :H] * gmask * 2.0
+            self.GDm = G if gmask is None else G * gmask
+        self.dA = S.new_empty(self.T, B, 4 * H)
+        self.D4 = S.new_empty(B, 4 * H)  # dL/d(i, f, g', o) of one step, before sigmoid'
+        self.dgates = dgates if ctx.want_gates and any(d is not None for d in dgates) else None
+        self.back = _step_linear(self.w_hh_t.contiguous(), B)  # da -> da @ W_hh
+
+    def step(self, t: int, dh: Tensor, dc: Tensor) -> tuple[Tensor, Tensor]:
+        """(dL/dh_t, dL/dc_t) -> (dL/dh_{t-1}, dL/dc_{t-1})."""
+        gates = self._reported_gate_grads(t)
+        dhn, dcn, carry = self._incoming(t, dh, dc, gates[4])
+        dh_hat, dhp = _zoneout_split(dhn, self.zh, t)
+        dcn = self._through_output(t, dh_hat, dcn)
+        dc_hat, dcz = _zoneout_split(dcn, self.zc, t)
+        f = self.S[t][:, self.H : 2 * self.H]
+        dcp = dc_hat * f if dcz is None else torch.addcmul(dcz, dc_hat, f)
+        self._into_gates(t, dc_hat, gates)
+        dh = self._through_recurrence(t, dhp)
+        if carry is not None:  # padded steps pass the state's gradient on unchanged
+            return dh + carry[0], dcp + carry[1]
+        return dh, dcp
+
+    def _reported_gate_grads(self, t: int) -> tuple[Tensor | None, ...]:
+        """Gradients of the returned i, f, g, o, c at step t (zero where padded), or Nones."""
+        if self.dgates is None:
+            return (None,) * 5
+        vf = 1.0 if self.valid is None else self.valid[t].to(self.S.dtype)
+        return tuple(None if d is None else d[t] * vf for d in self.dgates)
+
+    def _incoming(self, t: int, dh: Tensor, dc: Tensor, dc_gate: Tensor | None
+                  ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor] | None]:
+        """Gradients of the step's new h and c (output and state), and at padded steps the
+        parts that skip the step."""
+        dhn = dh if self.dout is None else dh + self.dout[t]
+        dcn = dc
+        carry = None
+        if self.valid is not None:
+            v = self.valid[t].to(self.S.dtype)
+            carry = (dh * (1 - v), dc * (1 - v))
+            dhn = dhn * v
+            dcn = dcn * v
+        if dc_gate is not None:
+            dcn = dcn + dc_gate
+        return dhn, dcn, carry
+
+    def _through_output(self, t: int, dh_hat: Tensor, dcn: Tensor) -> Tensor:
+        """h~ = o tanh(c): writes dL/do and returns dL/dc~."""
+        H = self.H
+        torch.mul(dh_hat, self.TC[t], out=self.D4[:, 3 * H :])
+        return torch.addcmul(dcn, dh_hat * self.S[t][:, 3 * H :], self.TD[t])
+
+    def _into_gates(self, t: int, dc_hat: Tensor, gates: tuple[Tensor | None, ...]) -> None:
+        """c~ = f c_{t-1} + i d(g): writes dL/di, dL/df, dL/dg' (and adds the returned gates')."""
+        H, D4 = self.H, self.D4
+        torch.mul(dc_hat, self.GDm[t], out=D4[:, :H])
+        torch.mul(dc_hat, self._c_prev(t), out=D4[:, H : 2 * H])
+        torch.mul(dc_hat, self.GI2[t], out=D4[:, 2 * H : 3 * H])
+        gi, gf, gg, go, _ = gates
+        if gi is not None:
+            D4[:, :H] += gi
+        if gf is not None:
+            D4[:, H : 2 * H] += gf
+        if gg is not None:
+            D4[:, 2 * H : 3 * H].add_(gg, alpha=2.0)
+        if go is not None:
+            D4[:, 3 * H :] += go
+
+    def _through_recurrence(self, t: int, dhp: Tensor | None) -> Tensor:
+        """Through the sigmoids into dA[t], then W_hh (and the variational mask) to h_{t-1}."""
+        s = self.S[t]
+        da = torch.mul(self.D4, s, out=self.dA[t])
+        da.addcmul_(da, s, value=-1.0)  # D4 * s(1 - s)
+        dhin = self.back(da)
+        if self.hmask is not None:
+            dhin.mul_(self.hmask)
+        return dhin if dhp is None else dhin.add_(dhp)
+
+    def _c_prev(self, t: int) -> Tensor:
+        if self.CP is not None:
+            return self.CP[t]
+        return self.c0 if t == 0 else self.CN[t - 1]
+
+    def recurrent_weight_grad(self) -> Tensor:
+        """dL/dW_hh^T = sum_t h_in(t)^T dA[t], one (H x T·B)(T·B x 4H) product."""
+        if self.HIN is not None:
+            hin_all = self.HIN
+        elif self.HP is not None:
+            hin_all = self.HP
         else:
-            hin_all = torch.cat([h0.unsqueeze(0), out[:-1]])
-        hin2, dA2 = hin_all.reshape(T * B, H).t(), dA.reshape(T * B, 4 * H)
-        dw = _dnn_mm(hin2, dA2) if _use_dnn(dA2) else hin2.matmul(dA2)
-        return dA, dw, dh, dc, None, None, None, None, None, None
+            hin_all = torch.cat([self.h0.unsqueeze(0), self.out[:-1]])
+        T, B, H = hin_all.shape
+        hin2, dA2 = hin_all.reshape(T * B, H).t(), self.dA.reshape(T * B, 4 * H)
+        return _dnn_mm(hin2, dA2) if _use_dnn(dA2) else hin2.matmul(dA2)
 
 
-def _lstm_gates_from_states(
-    m: Any, x: Tensor, h_prev: Tensor, c0: Tensor | None, valid: Tensor | None,
-    w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
-) -> list[Tensor]:
-    H = m.hidden_size
+def _zoneout_split(d: Tensor, z: Any, t: int) -> tuple[Tensor, Tensor | None]:
+    """x_t = lerp(x~, x_{t-1}, z) = (1 - z) x~ + z x_{t-1}: dL/dx~ and the part z dL/dx_t that goes
+    straight to x_{t-1} (None without zoneout)."""
+    if z is None:
+        return d, None
+    kept = d * (z if isinstance(z, float) else z[t])
+    return d - kept, kept
+
+
+def _lstm_gates_from_states(H: int, x: Tensor, h_prev: Tensor, c0: Tensor, valid: Tensor | None, w: Any) -> list[Tensor]:
+    """i, f, g, o and c of every step from the inputs ``x`` and the states ``h_prev`` (T, B, ·)."""
     # One product over [x_t, h_{t-1}] for all steps, the g rows doubled so that one sigmoid
     # over the contiguous (T, B, 4H) result gives every gate (tanh(a) = 2 sigmoid(2a) - 1).
-    assert c0 is not None  # an LSTM always carries c
-    scale = _lstm_scale(w_ih, H)
-    w = torch.cat([w_ih, w_hh], 1) * scale.unsqueeze(1)
-    b = None if b_ih is None or b_hh is None else (b_ih + b_hh) * scale
-    sig = _linear(torch.cat([x, h_prev], -1), w, b, sigmoid=True)
+    scale = _lstm_scale(w.w_ih, H)
+    weight = torch.cat([w.w_ih, w.w_hh], 1) * scale.unsqueeze(1)
+    b = None if w.b_ih is None or w.b_hh is None else (w.b_ih + w.b_hh) * scale
+    sig = _linear(torch.cat([x, h_prev], -1), weight, b, sigmoid=True)
     i, f, o = sig[..., :H], sig[..., H : 2 * H], sig[..., 3 * H :]
     g = sig[..., 2 * H : 3 * H].mul(2.0).sub_(1.0)
     # The cell states are not returned by the kernel: an elementwise scan rebuilds them.
@@ -510,11 +551,7 @@ def _lstm_gates_from_states(
         c_new = torch.addcmul(ig[t], f[t], c)
         c = c_new if valid is None else torch.where(valid[t], c_new, c)
         cs.append(c_new)
-    cs_t = torch.stack(cs)
-    out = [i, f, g, o, cs_t]
-    if valid is not None:
-        out = [t * valid for t in out]
-    return out
+    return [i, f, g, o, torch.stack(cs)]
 
 
 def lstm_direction(
@@ -544,20 +581,14 @@ def lstm_direction(
     return res[0], res[1], res[2], None
 
 
-def _gru_gates_from_states(
-    m: Any, x: Tensor, h_prev: Tensor, c0: Tensor | None, valid: Tensor | None,  # noqa: ARG001 - the LSTM's signature
-    w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
-) -> list[Tensor]:
-    H = m.hidden_size
-    gx = _linear(x, w_ih, b_ih)
-    gh = _linear(h_prev, w_hh, b_hh)
+def _gru_gates_from_states(H: int, x: Tensor, h_prev: Tensor, w: Any) -> list[Tensor]:
+    """r, z and n of every step from the inputs ``x`` and the states ``h_prev`` (T, B, ·)."""
+    gx = _linear(x, w.w_ih, w.b_ih)
+    gh = _linear(h_prev, w.w_hh, w.b_hh)
     rz = (gx[..., : 2 * H] + gh[..., : 2 * H]).sigmoid()
     r, z = rz[..., :H], rz[..., H:]
     n = torch.addcmul(gx[..., 2 * H :], r, gh[..., 2 * H :]).tanh()
-    out = [r, z, n]
-    if valid is not None:
-        out = [t * valid for t in out]
-    return out
+    return [r, z, n]
 
 
 def gru_direction(
