@@ -377,27 +377,24 @@ def _stack(outs: list[Tensor], h: Tensor, c: Tensor | None, gates: list[list[Ten
 # --------------------------------------------------------------------------- LSTM and GRU
 
 
-class _Recurrent:
-    """What :class:`LSTM` and :class:`GRU` share: the regularizer options, torch's argument
-    checks, the layer/direction loop and the choice of execution path."""
+class _Recurrent(nn.RNNBase):
+    """What :class:`LSTM` and :class:`GRU` share: the constructor, the regularizer options,
+    torch's argument checks, the layer/direction loop and the choice of execution path."""
 
     mode: str
-    hidden_size: int
-    num_layers: int
-    bidirectional: bool
-    batch_first: bool
-    bias: bool
-    dropout: float
-    proj_size: int
-    training: bool
 
-    def _set_regularizers(
+    def __init__(
         self,
-        variational_dropout: float | Sequence[float],
-        weight_drop: float,
-        recurrent_dropout: float,
-        zoneout: float | Sequence[float],
+        *args: Any,
+        variational_dropout: float | Sequence[float] = 0.0,
+        weight_drop: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        zoneout: float | Sequence[float] = 0.0,
+        **kwargs: Any,
     ) -> None:
+        """torch's constructor as it is (``torch.nn.LSTM`` or ``torch.nn.GRU``, next in the
+        method resolution order: its arguments, checks and messages), then the regularizers."""
+        super().__init__(*args, **kwargs)
         v: tuple[float, ...]
         if isinstance(variational_dropout, (int, float)):
             v = (float(variational_dropout),) * 3
@@ -417,8 +414,8 @@ class _Recurrent:
                 raise ValueError("zoneout must be a float, or (cell, hidden) for an LSTM")
         self.zoneout = tuple(check_probability(p, "zoneout") for p in z)
 
-    def _regularizer_repr(self) -> str:
-        s = ""
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
         if any(self.variational_dropout):
             s += f", variational_dropout={self.variational_dropout}"
         if self.weight_drop:
@@ -468,17 +465,17 @@ class _Recurrent:
         """
         if isinstance(input, PackedSequence):
             if hx is not None:
-                hx = self.permute_hidden(hx, input.sorted_indices)  # type: ignore[attr-defined]
-                self.check_forward_args(input.data, hx, input.batch_sizes)  # type: ignore[attr-defined]
+                hx = self.permute_hidden(hx, input.sorted_indices)
+                self.check_forward_args(input.data, hx, input.batch_sizes)
             else:
-                self.check_input(input.data, input.batch_sizes)  # type: ignore[attr-defined]
+                self.check_input(input.data, input.batch_sizes)
             return
         if input.dim() not in (2, 3):
             raise ValueError(f"{self.mode}: Expected input to be 2D or 3D, got {input.dim()}D instead")
         batched = input.dim() == 3
         x = input if batched else input.unsqueeze(0 if self.batch_first else 1)
         if hx is None:
-            self.check_input(x, None)  # type: ignore[attr-defined]
+            self.check_input(x, None)
             return
         want = 3 if batched else 2
         kind = "batched 3-D" if batched else "unbatched 2-D"
@@ -495,7 +492,7 @@ class _Recurrent:
                 raise RuntimeError(f"For {kind} input, hx should also be {want}-D but got {hx.dim()}-D tensor")
             if not batched:
                 hx = hx.unsqueeze(1)
-        self.check_forward_args(x, hx, None)  # type: ignore[attr-defined]
+        self.check_forward_args(x, hx, None)
 
     # ------------------------------------------------------------------ forward
 
@@ -545,10 +542,11 @@ class _Recurrent:
     def _caller_layout(self, out: Tensor, hid: Any, gates: Any, lens: Tensor | None, layout: _Layout) -> Any:
         if layout.packed is not None:
             p = layout.packed
+            assert lens is not None  # a PackedSequence always comes with its lengths
             order = p.sorted_indices
             out_sorted = out if order is None else out.index_select(1, order)
-            lens_sorted = lens if order is None else lens.index_select(0, order.to(lens.device))  # type: ignore[union-attr]
-            data = pack_padded_sequence(out_sorted, lens_sorted.cpu()).data  # type: ignore[union-attr]
+            lens_sorted = lens if order is None else lens.index_select(0, order.to(lens.device))
+            data = pack_padded_sequence(out_sorted, lens_sorted.cpu()).data
             return PackedSequence(data, p.batch_sizes, p.sorted_indices, p.unsorted_indices), hid, gates
         if not layout.batched:
             hid = tuple(t.squeeze(1) for t in hid) if isinstance(hid, tuple) else hid.squeeze(1)
@@ -645,8 +643,8 @@ class _Recurrent:
     def _call_kernel(self, torch_forward: Any, x: Any, hx: Any) -> Any:
         if not (self.training and self.weight_drop):
             return torch_forward(input=x, hx=hx)
-        names = [n for n, _ in self.named_parameters() if n.startswith("weight_hh")]  # type: ignore[attr-defined]
-        return drop_connect_call(self, names, self.weight_drop, _torch_kernel(torch_forward), x, hx)  # type: ignore[arg-type]
+        names = [n for n, _ in self.named_parameters() if n.startswith("weight_hh")]
+        return drop_connect_call(self, names, self.weight_drop, _torch_kernel(torch_forward), x, hx)
 
 
 def _torch_kernel(torch_forward: Any) -> Any:
@@ -730,33 +728,6 @@ class LSTM(_Recurrent, nn.LSTM):
 
     mode = "LSTM"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        variational_dropout: float | Sequence[float] = 0.0,
-        weight_drop: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        zoneout: float | Sequence[float] = 0.0,
-    ) -> None:
-        nn.LSTM.__init__(
-            self, input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
-            dropout=dropout, bidirectional=bidirectional, proj_size=proj_size, device=device, dtype=dtype,
-        )
-        self._set_regularizers(variational_dropout, weight_drop, recurrent_dropout, zoneout)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + self._regularizer_repr()
-
     def forward(
         self, input: Any, hx: tuple[Tensor, Tensor] | None = None, *, lengths: Any = None, return_gates: bool = False
     ) -> Any:
@@ -786,37 +757,6 @@ class GRU(_Recurrent, nn.GRU):
     """
 
     mode = "GRU"
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        variational_dropout: float | Sequence[float] = 0.0,
-        weight_drop: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        zoneout: float = 0.0,
-        **kwargs: Any,
-    ) -> None:
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        if kwargs:
-            raise TypeError(f"GRU.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        nn.GRU.__init__(
-            self, input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
-            dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype,
-        )
-        self._set_regularizers(variational_dropout, weight_drop, recurrent_dropout, zoneout)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + self._regularizer_repr()
 
     def forward(
         self, input: Any, hx: Tensor | None = None, *, lengths: Any = None, return_gates: bool = False
