@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlfaq.doctor.elf import write_fake_library
+from dlfaq.doctor.imports import Invocation
 from dlfaq.doctor.linker import format_ldconfig_p, in_root, simulate_ldconfig
 from dlfaq.doctor.sandbox import MARKER
 
@@ -221,12 +224,23 @@ class ImportCase:
     script: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
+    def invocation(self) -> Invocation:
+        """``python SCRIPT`` in the project folder, with the case's environment."""
+        return Invocation(cwd=self.project, script=Path(self.script) if self.script else None, env=dict(self.env))
+
 
 def _files(base: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         p = base / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")
+
+
+def _project(case: Path, files: dict[str, str], name: str, script: str = "app.py",
+             env: dict[str, str] | None = None) -> ImportCase:
+    """Write ``files`` into the project folder ``case``; its ``script`` imports ``name``."""
+    _files(case, files)
+    return ImportCase(case, name, script, dict(env or {}))
 
 
 _PYPROJECT = (
@@ -236,84 +250,75 @@ _PYPROJECT = (
 
 
 def imp_healthy(case: Path) -> ImportCase:
-    _files(case, {"pyproject.toml": _PYPROJECT, "mypkg/__init__.py": "VALUE = 1\n",
-                  "train.py": "import mypkg\nprint(mypkg.VALUE)\n"})
-    return ImportCase(case, "mypkg", "train.py")
+    return _project(case, {"pyproject.toml": _PYPROJECT, "mypkg/__init__.py": "VALUE = 1\n",
+                           "train.py": "import mypkg\nprint(mypkg.VALUE)\n"}, "mypkg", "train.py")
 
 
 def imp_script_in_subfolder(case: Path) -> ImportCase:
     """``python scripts/train.py``: Python adds ``scripts/`` to sys.path, not the project root."""
-    _files(case, {"pyproject.toml": _PYPROJECT, "mypkg/__init__.py": "VALUE = 1\n",
-                  "mypkg/models.py": "class Net:\n    pass\n",
-                  "scripts/train.py": "from mypkg.models import Net\nprint(Net)\n"})
-    return ImportCase(case, "mypkg.models", "scripts/train.py")
+    return _project(case, {"pyproject.toml": _PYPROJECT, "mypkg/__init__.py": "VALUE = 1\n",
+                           "mypkg/models.py": "class Net:\n    pass\n",
+                           "scripts/train.py": "from mypkg.models import Net\nprint(Net)\n"},
+                    "mypkg.models", "scripts/train.py")
 
 
 def imp_src_layout(case: Path) -> ImportCase:
     """``src/`` layout: the package is importable only once installed (or with src on the path)."""
-    _files(case, {"pyproject.toml": _PYPROJECT, "src/mypkg/__init__.py": "VALUE = 1\n",
-                  "run.py": "import mypkg\n"})
-    return ImportCase(case, "mypkg", "run.py")
+    return _project(case, {"pyproject.toml": _PYPROJECT, "src/mypkg/__init__.py": "VALUE = 1\n",
+                           "run.py": "import mypkg\n"}, "mypkg", "run.py")
 
 
 def imp_installed_elsewhere(case: Path) -> ImportCase:
     """The library sits in the project's own venv, but the script is run with another Python."""
-    import subprocess
-    import sys
-
     venv = case / ".venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     site = next(venv.glob("lib/python3*/site-packages"))
     _files(site, {"fancylib/__init__.py": "def hello():\n    return 'hi'\n"})
-    _files(case, {"app.py": "import fancylib\nprint(fancylib.hello())\n"})
-    return ImportCase(case, "fancylib", "app.py")
+    return _project(case, {"app.py": "import fancylib\nprint(fancylib.hello())\n"}, "fancylib")
 
 
 def imp_not_installed(case: Path) -> ImportCase:
-    _files(case, {"app.py": "import dlfaq_fixture_nowhere\n"})
-    return ImportCase(case, "dlfaq_fixture_nowhere", "app.py")
+    return _project(case, {"app.py": "import dlfaq_fixture_nowhere\n"}, "dlfaq_fixture_nowhere")
 
 
 def imp_namespace_shadowed(case: Path) -> ImportCase:
     """``common/`` without ``__init__.py`` loses to a regular ``common`` package later on sys.path."""
-    _files(case, {"common/helpers.py": "def f():\n    return 1\n", "app.py": "from common.helpers import f\n",
-                  "vendor/common/__init__.py": "# someone else's package\n"})
-    return ImportCase(case, "common.helpers", "app.py", {"PYTHONPATH": str(case / "vendor")})
+    return _project(case, {"common/helpers.py": "def f():\n    return 1\n", "app.py": "from common.helpers import f\n",
+                           "vendor/common/__init__.py": "# someone else's package\n"},
+                    "common.helpers", env={"PYTHONPATH": str(case / "vendor")})
 
 
 def imp_shadow_stdlib(case: Path) -> ImportCase:
     """A ``random.py`` of one's own next to the script hides the standard library's."""
-    _files(case, {"random.py": "# my experiments with randomness\n",
-                  "app.py": "import random\nprint(random.randint(1, 6))\n"})
-    return ImportCase(case, "random", "app.py")
+    return _project(case, {"random.py": "# my experiments with randomness\n",
+                           "app.py": "import random\nprint(random.randint(1, 6))\n"}, "random")
 
 
 def imp_shadow_tree(case: Path) -> ImportCase:
     """A ``numpy/`` source checkout in the current folder hides the installed numpy."""
-    _files(case, {"numpy/__init__.py": "from numpy._core import multiarray  # needs the compiled build\n",
-                  "numpy/_core/__init__.py": "", "app.py": "import numpy\n"})
-    return ImportCase(case, "numpy", "app.py")
+    return _project(case, {"numpy/__init__.py": "from numpy._core import multiarray  # needs the compiled build\n",
+                           "numpy/_core/__init__.py": "", "app.py": "import numpy\n"}, "numpy")
 
 
 def imp_syntax_error(case: Path) -> ImportCase:
-    _files(case, {"mypkg/__init__.py": "from .models import Net\n",
-                  "mypkg/models.py": "class Net:\n    def forward(self, x:\n        return x\n",
-                  "app.py": "import mypkg\n"})
-    return ImportCase(case, "mypkg", "app.py")
+    """A typo in the package's own code: the import fails with SyntaxError at models.py:2."""
+    return _project(case, {"mypkg/__init__.py": "from .models import Net\n",
+                           "mypkg/models.py": "class Net:\n    def forward(self, x:\n        return x\n",
+                           "app.py": "import mypkg\n"}, "mypkg")
 
 
 def imp_dependency_missing(case: Path) -> ImportCase:
-    _files(case, {"mypkg/__init__.py": "from .io import load\n",
-                  "mypkg/io.py": "import dlfaq_fixture_missing_dep\n\ndef load():\n    pass\n",
-                  "app.py": "import mypkg\n"})
-    return ImportCase(case, "mypkg", "app.py")
+    """The package is found; a library one of its modules imports (at io.py:1) is not installed."""
+    return _project(case, {"mypkg/__init__.py": "from .io import load\n",
+                           "mypkg/io.py": "import dlfaq_fixture_missing_dep\n\ndef load():\n    pass\n",
+                           "app.py": "import mypkg\n"}, "mypkg")
 
 
 def imp_circular(case: Path) -> ImportCase:
-    _files(case, {"models.py": "from losses import focal\n\ndef net():\n    return focal\n",
-                  "losses.py": "from models import net\n\ndef focal():\n    return net\n",
-                  "app.py": "import models\n"})
-    return ImportCase(case, "models", "app.py")
+    """``models`` and ``losses`` import names from each other at the top: a circular import."""
+    return _project(case, {"models.py": "from losses import focal\n\ndef net():\n    return focal\n",
+                           "losses.py": "from models import net\n\ndef focal():\n    return net\n",
+                           "app.py": "import models\n"}, "models")
 
 
 #: name -> (builder, finding code it must produce (None: healthy), fixable by a printed command)
