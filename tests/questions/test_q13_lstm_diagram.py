@@ -45,3 +45,25 @@ def test_claims_are_ones_the_answer_names(claim):
     from dlfaq.faq import get_entry
 
     assert claim in {c.id for c in get_entry(13).claims}
+
+
+def test_diagram_step_with_two_gates_swapped_fails_against_torch(one_thread):
+    """The harness's LSTM comparison can fail: the diagram's step with torch's i and f rows read in
+    the wrong order is far from torch.nn.LSTM, while the right order is within the tolerance."""
+    from dlfaq.experiments import RunContext
+    from dlfaq.experiments import q13_lstm_diagram as q13
+    from dlfaq.experiments._equations import against_torch
+
+    class _Swapped(torch.nn.Module):  # the same weights with the i and f blocks exchanged
+        def __init__(self, lstm):
+            super().__init__()
+            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+                i, f, g, o = getattr(lstm, name).chunk(4, 0)
+                setattr(self, name, torch.cat([f, i, g, o]))
+
+    rows, worst = against_torch(
+        RunContext(profile="smoke"), torch.nn.LSTM, [(4, 8, 5, 2), (2, 6, 7, 3)],
+        {"diagram": q13.diagram_step, "swapped": lambda lstm: q13.diagram_step(_Swapped(lstm))},
+        state_size=2, gen=torch.Generator().manual_seed(0), desc="")
+    assert all(r[4] <= q13.EQ_TOL for r in rows)
+    assert all(r[5] > 1e-2 for r in rows) and worst == max(r[5] for r in rows)

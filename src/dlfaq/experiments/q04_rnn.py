@@ -15,6 +15,7 @@ import numpy as np
 
 from dlfaq.experiments import stats
 from dlfaq.experiments._core import Evidence, RunContext, check, experiment, measured
+from dlfaq.experiments._equations import Step, against_torch
 
 FORMULA_TOL = 1e-5  # float32: a few ulps of values in (-1, 1) after up to 100 steps of accumulation
 GRAD_TOL = 1e-9  # float64: the two sums differ only by rounding order
@@ -32,45 +33,35 @@ BATCH = 16
 # --------------------------------------------------------------------------- 1. the formula
 
 
+def rnn_step(x_t: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> Any:
+    """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) for a batch of rows (Elman 1990)."""
+    import torch
+
+    return torch.tanh(x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+
+
 def formula_vs_torch(ctx: RunContext) -> tuple[list[list[Any]], float]:
     """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), written out and via dlfaq's RNNCell, vs torch.nn.RNN."""
     import torch
 
     from dlfaq.nn import RNNCell
 
-    dev = ctx.torch_device()
-    gen = torch.Generator().manual_seed(ctx.seed)
+    def written_out(rnn: Any) -> Step:
+        w = (rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)
+        return lambda x_t, s: (rnn_step(x_t, s[0], *w),)
+
+    def via_cell(rnn: Any) -> Step:
+        cell = RNNCell(rnn.input_size, rnn.hidden_size).to(ctx.torch_device())
+        cell.load_state_dict({k.replace("_l0", ""): v for k, v in rnn.state_dict().items()})
+        return lambda x_t, s: (cell(x_t, s[0]),)
+
     configs = ctx.pick(
         quick=[(3, 8, 20, 4), (16, 32, 50, 8), (1, 5, 7, 1), (10, 64, 30, 16)],
         full=[(3, 8, 20, 4), (16, 32, 50, 8), (1, 5, 7, 1), (10, 64, 30, 16), (32, 128, 100, 32)],
         smoke=[(3, 8, 6, 2)],
     )
-    rows, worst = [], 0.0
-    for i_size, hidden, steps, batch in ctx.track(configs, desc="formula vs torch.nn.RNN"):
-        torch.manual_seed(ctx.seed + hidden)
-        rnn = torch.nn.RNN(i_size, hidden).to(dev)
-        x = torch.randn(steps, batch, i_size, generator=gen).to(dev)
-        h0 = torch.randn(1, batch, hidden, generator=gen).to(dev)
-        with torch.no_grad():
-            ref, _ = rnn(x, h0)
-            w_ih, w_hh, b_ih, b_hh = rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0
-            h, outs = h0[0], []
-            for t in range(steps):
-                h = torch.tanh(x[t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
-                outs.append(h)
-            manual = torch.stack(outs)
-            cell = RNNCell(i_size, hidden).to(dev)
-            cell.load_state_dict({k.replace("_l0", ""): v for k, v in rnn.state_dict().items()})
-            h, outs = h0[0], []
-            for t in range(steps):
-                h = cell(x[t], h)
-                outs.append(h)
-            via_cell = torch.stack(outs)
-        d_manual = (manual - ref).abs().max().item()
-        d_cell = (via_cell - ref).abs().max().item()
-        worst = max(worst, d_manual, d_cell)
-        rows.append([i_size, hidden, steps, batch, d_manual, d_cell])
-    return rows, worst
+    return against_torch(ctx, torch.nn.RNN, configs, {"manual": written_out, "RNNCell": via_cell}, state_size=1,
+                         gen=torch.Generator().manual_seed(ctx.seed), desc="formula vs torch.nn.RNN")
 
 
 # --------------------------------------------------------------------------- 2. weight sharing
@@ -84,18 +75,18 @@ def shared_gradient(ctx: RunContext) -> tuple[float, np.ndarray]:
     gen = torch.Generator().manual_seed(ctx.seed + 7)
     torch.manual_seed(ctx.seed)
     steps, hidden, batch = ctx.pick(quick=30, full=60, smoke=6), 16, 4
-    rnn = torch.nn.RNN(5, hidden).double().to(dev)
+    rnn: Any = torch.nn.RNN(5, hidden).double().to(dev)
     x = torch.randn(steps, batch, 5, generator=gen, dtype=torch.float64).to(dev)
     target = torch.randn(steps, batch, hidden, generator=gen, dtype=torch.float64).to(dev)
     h_init = torch.randn(1, batch, hidden, generator=gen, dtype=torch.float64).to(dev)
     out, _ = rnn(x, h_init)
     ((out - target) ** 2).sum().backward()
     g_torch = rnn.weight_hh_l0.grad.clone()
-    copies = [rnn.weight_hh_l0.detach().clone().requires_grad_(True) for _ in range(steps)]
+    copies: list[Any] = [rnn.weight_hh_l0.detach().clone().requires_grad_(True) for _ in range(steps)]
     w_ih, b_ih, b_hh = rnn.weight_ih_l0.detach(), rnn.bias_ih_l0.detach(), rnn.bias_hh_l0.detach()
-    h, loss = h_init[0], 0.0
+    h, loss = h_init[0], torch.zeros((), dtype=torch.float64, device=dev)
     for t in range(steps):
-        h = torch.tanh(x[t] @ w_ih.T + b_ih + h @ copies[t].T + b_hh)
+        h = rnn_step(x[t], h, w_ih, copies[t], b_ih, b_hh)
         loss = loss + ((h - target[t]) ** 2).sum()
     loss.backward()
     per_step = torch.stack([c.grad for c in copies])

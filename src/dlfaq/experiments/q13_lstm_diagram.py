@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlfaq.experiments._core import Evidence, RunContext, check, experiment
+from dlfaq.experiments._equations import State, Step, against_torch
 
 EQ_TOL = 1e-5  # float32, as the issue's parity bound
 JAC_TOL = 1e-12  # float64: an exact identity up to rounding
@@ -85,6 +86,34 @@ def _draw(values: dict[str, float] | None) -> Any:
     return fig
 
 
+def diagram_step(lstm: Any) -> Step:
+    """The diagram's equations, one weight matrix per gate acting on the concatenation [h_{t-1}, x_t]
+    (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), with ``lstm``'s weights.
+
+    i = σ(W_i[h, x] + b_i), f = σ(W_f[h, x] + b_f), g = tanh(W_g[h, x] + b_g), o = σ(W_o[h, x] + b_o);
+    c_t = f ⊙ c_{t-1} + i ⊙ g; h_t = o ⊙ tanh(c_t). torch.nn.LSTM stores the gates in the order i, f, g, o
+    and keeps W_x (``weight_ih``) and W_h (``weight_hh``) and two biases apart; W_gate = [W_h | W_x].
+    """
+    import torch
+
+    w = torch.cat([lstm.weight_hh_l0, lstm.weight_ih_l0], dim=1)
+    b = lstm.bias_ih_l0 + lstm.bias_hh_l0
+    W = dict(zip("ifgo", w.chunk(4, 0), strict=True))
+    bb = dict(zip("ifgo", b.chunk(4, 0), strict=True))
+
+    def step(x_t: Any, state: State) -> State:
+        h, c = state
+        hx = torch.cat([h, x_t], dim=1)
+        i = torch.sigmoid(hx @ W["i"].T + bb["i"])
+        f = torch.sigmoid(hx @ W["f"].T + bb["f"])
+        g = torch.tanh(hx @ W["g"].T + bb["g"])
+        o = torch.sigmoid(hx @ W["o"].T + bb["o"])
+        c = f * c + i * g
+        return o * torch.tanh(c), c
+
+    return step
+
+
 @experiment(
     13,
     "lstm-diagram",
@@ -115,36 +144,8 @@ def lstm_diagram(ctx: RunContext) -> Evidence:
         full=[(4, 8, 10, 3), (16, 32, 40, 8), (1, 3, 5, 1), (32, 64, 25, 16), (64, 128, 60, 32)],
         smoke=[(4, 8, 5, 2)],
     )
-    rows = []
-    worst = 0.0
-    for n_in, H, T, B in ctx.track(configs, desc="diagram equations vs torch.nn.LSTM"):
-        torch.manual_seed(ctx.seed + H)
-        lstm = torch.nn.LSTM(n_in, H).to(dev)
-        x = torch.randn(T, B, n_in, generator=gen).to(dev)
-        h0 = torch.randn(1, B, H, generator=gen).to(dev)
-        c0 = torch.randn(1, B, H, generator=gen).to(dev)
-        with torch.no_grad():
-            ref, (h_ref, c_ref) = lstm(x, (h0, c0))
-            # W_gate = [W_h | W_x] acting on the concatenation [h_{t-1}, x_t], as drawn.
-            w = torch.cat([lstm.weight_hh_l0, lstm.weight_ih_l0], dim=1)
-            b = lstm.bias_ih_l0 + lstm.bias_hh_l0
-            W = dict(zip("ifgo", w.chunk(4, 0), strict=True))
-            bb = dict(zip("ifgo", b.chunk(4, 0), strict=True))
-            h, c = h0[0], c0[0]
-            outs = []
-            for t in range(T):
-                hx = torch.cat([h, x[t]], dim=1)
-                i = torch.sigmoid(hx @ W["i"].T + bb["i"])
-                f = torch.sigmoid(hx @ W["f"].T + bb["f"])
-                g = torch.tanh(hx @ W["g"].T + bb["g"])
-                o = torch.sigmoid(hx @ W["o"].T + bb["o"])
-                c = f * c + i * g
-                h = o * torch.tanh(c)
-                outs.append(h)
-            manual = torch.stack(outs)
-        d = max((manual - ref).abs().max().item(), (c - c_ref[0]).abs().max().item())
-        worst = max(worst, d)
-        rows.append([n_in, H, T, B, d])
+    rows, worst = against_torch(ctx, torch.nn.LSTM, configs, {"diagram": diagram_step}, state_size=2, gen=gen,
+                                desc="diagram equations vs torch.nn.LSTM")
     ev.table(
         "diagram-vs-torch",
         ["input size", "hidden", "steps", "batch", "max |diagram − torch| (h and c)"],
