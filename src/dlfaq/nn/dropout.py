@@ -109,10 +109,7 @@ class LockedDropout(nn.Module):
             return x
         shape = list(x.shape)
         shape[1 if self.batch_first else 0] = 1
-        # bernoulli_ rather than inverted_mask: the same distribution, another random stream, and
-        # Q10's recorded measurements were drawn with this one.
-        mask = x.new_empty(shape).bernoulli_(1.0 - self.p).div_(1.0 - self.p)
-        return x * mask
+        return x * inverted_mask(x, shape, self.p)
 
 
 class WeightDrop(nn.Module):
@@ -201,6 +198,4 @@ class DropConnectLinear(nn.Linear):
         if not self.training or self.p == 0.0:
             return F.linear(input, self.weight, self.bias)
         w = self.weight
-        # bernoulli_ kept for Q10's recorded stream (see LockedDropout.forward)
-        mask = w.new_empty(w.shape).bernoulli_(1.0 - self.p).div_(1.0 - self.p)
-        return F.linear(input, w * mask, self.bias)
+        return F.linear(input, w * inverted_mask(w, w.shape, self.p), self.bias)
