@@ -45,6 +45,13 @@ def inverted_mask(like: Tensor, shape: Sequence[int], p: float) -> Tensor:
     return bernoulli_mask(like, shape, 1.0 - p).div_(1.0 - p)
 
 
+def drop_connect(weight: Tensor, p: float) -> Tensor:
+    r""":math:`W \odot M / (1 - p)` with :math:`M_{jk} \sim \text{Bernoulli}(1 - p)`: DropConnect's
+    weight for one forward pass (Wan et al., 2013). The one formula behind :class:`DropConnectLinear`,
+    :class:`WeightDrop` and ``LSTM(weight_drop=...)``."""
+    return weight * inverted_mask(weight, weight.shape, p)
+
+
 class _Bound(nn.Module):
     """``fn(module, *args)`` as the forward of a module that holds ``module`` (for functional_call)."""
 
@@ -69,7 +76,7 @@ def drop_connect_call(module: nn.Module, names: Sequence[str], p: float, fn: Any
     see the parameters as usual.
     """
     params = dict(module.named_parameters())
-    dropped = {f"module.{n}": params[n] * inverted_mask(params[n], params[n].shape, p) for n in names}
+    dropped = {f"module.{n}": drop_connect(params[n], p) for n in names}
     bound = _Bound(module, fn)
     if isinstance(module, nn.RNNBase) and params[names[0]].is_cuda:
         # The dropped matrices are not views of cuDNN's flat weight buffer; torch's native
@@ -197,5 +204,4 @@ class DropConnectLinear(nn.Linear):
     def forward(self, input: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
             return F.linear(input, self.weight, self.bias)
-        w = self.weight
-        return F.linear(input, w * inverted_mask(w, w.shape, self.p), self.bias)
+        return F.linear(input, drop_connect(self.weight, self.p), self.bias)

@@ -37,7 +37,13 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from dlfaq._fast import rnn as _engine
-from dlfaq.nn.dropout import bernoulli_mask, check_probability, drop_connect_call, inverted_mask
+from dlfaq.nn.dropout import (
+    bernoulli_mask,
+    check_probability,
+    drop_connect,
+    drop_connect_call,
+    inverted_mask,
+)
 
 __all__ = ["GRU", "LSTM", "GRUCell", "GRUGates", "LSTMCell", "LSTMGates", "RNNCell"]
 
@@ -452,7 +458,7 @@ class _Recurrent(nn.RNNBase):
     def _dropped_hh(self, w_hh: Tensor) -> Tensor:
         """DropConnect on the recurrent matrix: one mask per forward pass (Merity et al., 2018)."""
         if self.training and self.weight_drop:
-            return w_hh * inverted_mask(w_hh, w_hh.shape, self.weight_drop)
+            return drop_connect(w_hh, self.weight_drop)
         return w_hh
 
     # ------------------------------------------------------------------ torch's checks
