@@ -63,6 +63,46 @@ def test_sizes_profiles_share_their_names(qid):
     assert all(k.isidentifier() for k in sizes[0].quick)
 
 
+def test_q07_and_q15_run_one_data_and_training_cell():
+    from dlfaq.notebooks.cells import MLP_TRAIN, MNIST1D_SPLIT
+
+    for qid in (7, 15):
+        code = _code(build_notebook(qid, "en"))
+        assert [c for c in code if "def train(" in c or "def split(" in c] == \
+            [MNIST1D_SPLIT.text(), MLP_TRAIN.text()], f"Q{qid}"
+
+
+def test_shared_training_cell_trains_and_reports(one_thread):
+    """The shared cells run as a reader's kernel would (setup names, SIZES variables), at tiny
+    sizes: deterministic per seed, accuracies in [0, 1], the penalty and dropout reach fit."""
+    import math
+
+    import numpy as np
+    import torch
+
+    from dlfaq.notebooks.cells import MLP_TRAIN, MNIST1D_SPLIT
+    from dlfaq.train.regularization import l2_penalty
+
+    ns = {"math": math, "np": np, "torch": torch, "max_steps": 12, "patience_steps": 4}
+    for cell in (MNIST1D_SPLIT, MLP_TRAIN):
+        exec(compile(cell.text(), "shared-cell", "exec"), ns)  # dlfaq's own cell text, not input
+    calls = []
+
+    def penalty(model):
+        calls.append(1)
+        return l2_penalty(model, weight=1e-3)
+
+    a = ns["train"](0, 60, hidden=8, p=0.5, penalty=penalty, batch=20)
+    b = ns["train"](0, 60, hidden=8, p=0.5, penalty=penalty, batch=20)
+    c = ns["train"](0, 60, hidden=8, batch=20)
+    assert a == b and a != c  # seeded; dropout and the penalty change the run
+    assert len(calls) == 2 * 12  # the penalty is evaluated once per optimizer step: 12 steps a run
+    for r in (a, c):
+        assert all(0.0 <= r[k] <= 1.0 for k in ("val_acc", "train_acc", "test_acc"))
+        assert r["steps_to_best"] % 3 == 0 and len(r["curve"]) == 4  # 60 / 20 = 3 steps an epoch
+        assert r["val_acc"] == max(r["curve"])  # early stopping restored its best epoch
+
+
 def test_markdown_language():
     both, zh, en = (build_notebook(9, lang) for lang in (None, "zh", "en"))
     md = lambda nb: "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")  # noqa: E731

@@ -4,6 +4,10 @@ A notebook is a list of cells: :class:`Md` (prose in both languages), :class:`Co
 reader would type, using only dlfaq's public API) and :class:`Sizes` (the one cell that sets
 the experiment's sizes, quick or full). :func:`dlfaq.notebooks.build_notebook` turns the list
 into an nbformat v4 notebook.
+
+Cells that more than one notebook runs live here too, written once: :data:`MNIST1D_SPLIT` and
+:data:`MLP_TRAIN`, the data and the training function of the MLP that overfits MNIST-1D, shared
+by Q7 (dropout) and Q15 (the remedies for overfitting).
 """
 
 from __future__ import annotations
@@ -74,3 +78,49 @@ class Sizes:
 
 
 Cell = Md | Code | Sizes
+
+
+#: Per seed, a stratified 12.5 % validation split of MNIST-1D (Greydanus & Kobak 2024) and ``n``
+#: training examples drawn from the rest, as tensors (Q7, Q15).
+MNIST1D_SPLIT = Code(
+    """
+    from sklearn.model_selection import train_test_split
+    from dlfaq.data import mnist1d
+
+    def split(seed, n):
+        sp = mnist1d().with_validation(0.125, seed=seed)
+        X, y = sp.X_train, sp.y_train
+        if n < len(y):
+            X, _, y, _ = train_test_split(X, y, train_size=n, random_state=seed, stratify=y)
+        arrays = dict(X_train=X, y_train=y, X_val=sp.X_val, y_val=sp.y_val, X_test=sp.X_test, y_test=sp.y_test)
+        return {k: torch.as_tensor(v) for k, v in arrays.items()}
+    """
+)
+
+#: ``train(seed, n, hidden, p, penalty)``: a 2-layer ReLU MLP with dropout ``p`` and an optional
+#: ``penalty``, trained with Adam and early-stopped on validation accuracy (best weights restored),
+#: about ``max_steps`` optimizer steps at most, patience about ``patience_steps`` (both from the
+#: SIZES cell). Returns the validation, training and test accuracy, the steps to the best epoch
+#: and the validation curve (Q7, Q15; needs :data:`MNIST1D_SPLIT`).
+MLP_TRAIN = Code(
+    """
+    from dlfaq.nn import MLP
+    from dlfaq.train.loop import evaluate, fit
+    from dlfaq.train.regularization import EarlyStopping
+
+    def train(seed, n, hidden=128, p=0.0, penalty=None, batch=100):
+        d = split(seed, n)
+        torch.manual_seed(seed)
+        model = MLP(40, 10, hidden=hidden, depth=2, activation="relu", dropout=p)
+        per_epoch = math.ceil(n / batch)
+        es = EarlyStopping(patience=max(5, math.ceil(patience_steps / per_epoch)), mode="max")
+        h = fit(model, (d["X_train"], d["y_train"]), val=(d["X_val"], d["y_val"]),
+                epochs=math.ceil(max_steps / per_epoch), lr=2e-3, optimizer="adam", batch_size=batch,
+                penalty=penalty, early_stopping=es, stop_on="val_acc", eval_train=False, seed=seed)
+        best = int(h.best_epoch or len(h.epochs))
+        return dict(val_acc=float(es.best_value),
+                    train_acc=evaluate(model, (d["X_train"], d["y_train"]))["acc"],
+                    test_acc=evaluate(model, (d["X_test"], d["y_test"]))["acc"],
+                    steps_to_best=best * per_epoch, curve=[e["val_acc"] for e in h.epochs])
+    """
+)

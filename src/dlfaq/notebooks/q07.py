@@ -1,6 +1,6 @@
 """Q7 notebook: dropout on an MLP that overfits MNIST-1D (Srivastava et al. 2014, JMLR 15)."""
 
-from dlfaq.notebooks.cells import Code, Md, Sizes
+from dlfaq.notebooks.cells import MLP_TRAIN, MNIST1D_SPLIT, Code, Md, Sizes
 
 CELLS = [
     Md(
@@ -39,19 +39,9 @@ CELLS = [
         carved out per seed, then `n_train` training examples are drawn from the rest.
         """,
     ),
+    MNIST1D_SPLIT,
     Code(
         """
-        from sklearn.model_selection import train_test_split
-        from dlfaq.data import mnist1d
-
-        def split(seed, n):
-            sp = mnist1d().with_validation(0.125, seed=seed)
-            X, y = sp.X_train, sp.y_train
-            if n < len(y):
-                X, _, y, _ = train_test_split(X, y, train_size=n, random_state=seed, stratify=y)
-            arrays = dict(X_train=X, y_train=y, X_val=sp.X_val, y_val=sp.y_val, X_test=sp.X_test, y_test=sp.y_test)
-            return {k: torch.as_tensor(v) for k, v in arrays.items()}
-
         d = split(0, n_train)
         print({k: tuple(v.shape) for k, v in d.items()})
         """
@@ -69,28 +59,10 @@ CELLS = [
         restoring the best weights when it stops.
         """,
     ),
+    MLP_TRAIN,
     Code(
         """
-        from dlfaq.nn import MLP
-        from dlfaq.train.loop import evaluate, fit
-        from dlfaq.train.regularization import EarlyStopping
-
-        def train(seed, n, p, batch=100):
-            d = split(seed, n)
-            torch.manual_seed(seed)
-            model = MLP(40, 10, hidden=hidden, depth=2, activation="relu", dropout=p)
-            per_epoch = math.ceil(n / batch)
-            es = EarlyStopping(patience=max(5, math.ceil(patience_steps / per_epoch)), mode="max")
-            h = fit(model, (d["X_train"], d["y_train"]), val=(d["X_val"], d["y_val"]),
-                    epochs=math.ceil(max_steps / per_epoch), lr=2e-3, optimizer="adam", batch_size=batch,
-                    early_stopping=es, stop_on="val_acc", eval_train=False, seed=seed)
-            best = int(h.best_epoch or len(h.epochs))
-            return dict(p=p, val_acc=float(es.best_value),
-                        train_acc=evaluate(model, (d["X_train"], d["y_train"]))["acc"],
-                        test_acc=evaluate(model, (d["X_test"], d["y_test"]))["acc"],
-                        steps_to_best=best * per_epoch, curve=[e["val_acc"] for e in h.epochs])
-
-        runs = {(s, p): train(s, n_train, p) for s in seeds for p in rates}
+        runs = {(s, p): train(s, n_train, hidden=hidden, p=p) for s in seeds for p in rates}
         for (s, p), r in runs.items():
             print(f"seed {s}  p={p:<4}  train {r['train_acc']:.3f}  val {r['val_acc']:.3f}  "
                   f"test {r['test_acc']:.3f}  steps to best {r['steps_to_best']}")

@@ -1,6 +1,6 @@
 """Q15 notebook: remedies for overfitting on Q7's MLP that overfits MNIST-1D."""
 
-from dlfaq.notebooks.cells import Code, Md, Sizes
+from dlfaq.notebooks.cells import MLP_TRAIN, MNIST1D_SPLIT, Code, Md, Sizes
 
 CELLS = [
     Md(
@@ -39,35 +39,12 @@ CELLS = [
         penalty from `dlfaq.train.regularization` (biases are not penalized).
         """,
     ),
+    MNIST1D_SPLIT,
+    MLP_TRAIN,
     Code(
         """
         import functools
-        from sklearn.model_selection import train_test_split
-        from dlfaq.data import mnist1d
-        from dlfaq.nn import MLP
-        from dlfaq.train.loop import evaluate, fit
-        from dlfaq.train.regularization import EarlyStopping, l1_penalty, l2_penalty
-
-        def split(seed, n):
-            sp = mnist1d().with_validation(0.125, seed=seed)
-            X, y = sp.X_train, sp.y_train
-            if n < len(y):
-                X, _, y, _ = train_test_split(X, y, train_size=n, random_state=seed, stratify=y)
-            arrays = dict(X_train=X, y_train=y, X_val=sp.X_val, y_val=sp.y_val, X_test=sp.X_test, y_test=sp.y_test)
-            return {k: torch.as_tensor(v) for k, v in arrays.items()}
-
-        def train(seed, n, hidden=128, p=0.0, penalty=None, batch=100):
-            d = split(seed, n)
-            torch.manual_seed(seed)
-            model = MLP(40, 10, hidden=hidden, depth=2, activation="relu", dropout=p)
-            per_epoch = math.ceil(n / batch)
-            es = EarlyStopping(patience=max(5, math.ceil(patience_steps / per_epoch)), mode="max")
-            fit(model, (d["X_train"], d["y_train"]), val=(d["X_val"], d["y_val"]),
-                epochs=math.ceil(max_steps / per_epoch), lr=2e-3, optimizer="adam", batch_size=batch,
-                penalty=penalty, early_stopping=es, stop_on="val_acc", eval_train=False, seed=seed)
-            return dict(val_acc=float(es.best_value),
-                        train_acc=evaluate(model, (d["X_train"], d["y_train"]))["acc"],
-                        test_acc=evaluate(model, (d["X_test"], d["y_test"]))["acc"])
+        from dlfaq.train.regularization import l1_penalty, l2_penalty
 
         def remedy(kind, v):
             if kind == "width":
