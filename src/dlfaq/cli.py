@@ -6,45 +6,50 @@ before any work starts. A bug in dlfaq prints one line too (exit 1), naming the
 exception; ``dlfaq --traceback ...`` (or ``DLFAQ_TRACEBACK=1``) shows the full
 traceback. Ctrl-C ends with one line and exit code 130. Sub-command groups live
 in ``dlfaq.commands.*`` and are registered here.
+
+The commands import dlfaq's parts (the FAQ, the experiments, the report) inside
+their bodies, so that ``dlfaq --help`` loads typer and little else.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
-# Newer typer releases vendor click as typer._click and raise its exceptions even when a
-# separate click is installed too (Ray, for one, brings click along); older ones use click.
-try:
-    from typer._click.exceptions import ClickException
-    from typer._click.exceptions import UsageError as ClickUsageError
-except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import ClickException
-    from click.exceptions import UsageError as ClickUsageError
-
+from dlfaq import __version__
+from dlfaq.commands import ask, bench, calibrate, doctor, embeddings, notebook, report, shape
 from dlfaq.commands._common import (
     _STATE,
-    HELP_SETTINGS,
     CacheOpt,
+    DeviceOpt,
     ExecutorOpt,
     JobsOpt,
     JsonOpt,
     LangOpt,
     RayAddressOpt,
     UserError,
-    WideGroup,
     check_cache,
     check_device,
     check_executor,
     check_jobs,
     check_lang,
+    check_profile,
     check_seed,
+    command_group,
     console,
     first_line,
+    parse_id,
+    parse_target,
     print_json,
+    print_markdown,
     print_table,
     results_dir,
     run_specs,
@@ -52,15 +57,16 @@ from dlfaq.commands._common import (
     want_traceback,
 )
 
-app = typer.Typer(
-    name="dlfaq",
-    help="An executable deep-learning FAQ: answers, tested components and reproducible evidence.",
-    add_completion=False,
-    no_args_is_help=True,
+# Newer typer releases vendor click as typer._click and raise its exceptions even when a
+# separate click is installed too (Ray, for one, brings click along); older ones use click.
+try:
+    from typer._click.exceptions import ClickException
+except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import ClickException  # type: ignore[assignment]
+
+app = command_group(
+    "dlfaq", "An executable deep-learning FAQ: answers, tested components and reproducible evidence.",
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    cls=WideGroup,
-    context_settings=HELP_SETTINGS,
 )
 
 DEFAULT_OUT = Path("dlfaq-results")
@@ -68,8 +74,6 @@ DEFAULT_OUT = Path("dlfaq-results")
 
 def _version(value: bool) -> None:
     if value:
-        from dlfaq import __version__
-
         print(f"dlfaq {__version__}")
         raise typer.Exit(0)
 
@@ -78,21 +82,11 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
                                  help="Print dlfaq's version and exit."),
-    traceback: bool = typer.Option(False, "--traceback", help="On an error, print the full Python traceback "
-                                   "(also DLFAQ_TRACEBACK=1)."),
+    show_traceback: bool = typer.Option(False, "--traceback", help="On an error, print the full Python traceback "
+                                        "(also DLFAQ_TRACEBACK=1)."),
 ) -> None:
     """An executable deep-learning FAQ: answers, tested components and reproducible evidence."""
-    _STATE["traceback"] = traceback
-
-
-def _parse_id(value: str) -> int:
-    try:
-        qid = int(value)
-    except ValueError:
-        raise UserError(f"not a question id: {short(value, 40)!r} (expected a number from 1 to 18)") from None
-    if not 1 <= qid <= 18:
-        raise UserError(f"no question {short(qid, 30)}: ids run from 1 to 18")
-    return qid
+    _STATE["traceback"] = show_traceback
 
 
 # --------------------------------------------------------------------------- list / show
@@ -139,7 +133,7 @@ def show_cmd(
     from dlfaq.report import LABELS, question_view
 
     lang = check_lang(lang)
-    entry = get_entry(_parse_id(qid))
+    entry = get_entry(parse_id(qid))
     view = question_view(entry, out)  # every evidence file checked; a damaged one shows as failed
     for line in view.problems:
         print(f"warning: {line}", file=sys.stderr)
@@ -159,12 +153,7 @@ def show_cmd(
     con = console()
     con.print(f"Q{entry.id}. {entry.question[lang]}", style="bold", markup=False)
     con.print("")
-    if sys.stdout.isatty():
-        from rich.markdown import Markdown
-
-        con.print(Markdown(view.answer[lang]))
-    else:
-        print(view.answer[lang])
+    print_markdown(view.answer[lang])
     con.print("")
     rows = [[c.id, c.text[lang], LABELS[c.status][lang], _safe_effect_text(c.record, lang)] for c in view.claims]
     heads = ["论断编号", "论断", "结论", "效应 [95% 区间] (n) / 检验"] if lang == "zh" else \
@@ -188,15 +177,16 @@ def show_cmd(
 # --------------------------------------------------------------------------- run
 
 
-def _select(target: str) -> list:
-    qid = None if target == "all" else _parse_id(target)  # validate before importing torch
+def _select(target: str) -> list[Any]:
+    """The experiments of question ``target`` (or ``all``), the id checked before they are imported."""
+    qid = parse_target(target)
     from dlfaq.experiments import discover
 
     specs = list(discover().values())
     return specs if qid is None else [s for s in specs if s.question == qid]
 
 
-def _safe_effect_text(v: dict | None, lang: str = "en") -> str:
+def _safe_effect_text(v: dict[str, Any] | None, lang: str = "en") -> str:
     """:func:`_effect_text`, or "—" where a (schema-valid) record holds NaN/inf written as strings."""
     if not v:
         return ""
@@ -206,7 +196,7 @@ def _safe_effect_text(v: dict | None, lang: str = "en") -> str:
         return "—"
 
 
-def _effect_text(v: dict, lang: str = "en") -> str:
+def _effect_text(v: dict[str, Any], lang: str = "en") -> str:
     """A verdict's statistic in a few characters: 'exact check', or 'effect [lo, hi] unit (n=5)'."""
     if v.get("kind") == "check":
         return "精确检验" if lang == "zh" else "exact check"
@@ -227,12 +217,12 @@ def run_cmd(
     target: str = typer.Argument(..., metavar="ID|all", help="Question id (1-18) or 'all'."),
     profile: str = typer.Option("quick", "--profile", help="quick (about a minute each) or full."),
     seed: int = typer.Option(0, "--seed", help="Base random seed."),
-    out: str = typer.Option(str(DEFAULT_OUT), "--out", help="Results folder."),
-    device: str = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda when available)."),
+    out: str = typer.Option(str(DEFAULT_OUT), "--out", help="Results folder."),  # str: typer reads "" as "."
+    device: str | None = DeviceOpt,
     jobs: int | None = JobsOpt,
     rerun: bool = typer.Option(False, "--rerun", help="Compute every unit again (ignore cached unit results)."),
     executor: str = ExecutorOpt,
-    ray_address: str = RayAddressOpt,
+    ray_address: str | None = RayAddressOpt,
     cache: Path | None = CacheOpt,
     lang: str = LangOpt,
     as_json: bool = JsonOpt,
@@ -241,19 +231,18 @@ def run_cmd(
     lang = check_lang(lang)
     jobs = check_jobs(jobs)
     check_executor(executor, ray_address)
-    if profile not in ("quick", "full"):
-        raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
+    check_profile(profile)
     check_seed(seed)
     specs = _select(target)
     device = check_device(device)
-    out = results_dir(out)
+    out_dir = results_dir(out)
     cache = check_cache(cache)
     t0 = time.perf_counter()
-    records = run_specs(specs, seed=seed, profile=profile, out=out, device=device, show_progress=True,
+    records = run_specs(specs, seed=seed, profile=profile, out=out_dir, device=device, show_progress=True,
                         jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address,
                         cache=cache)
     if as_json:
-        print_json({"target": target, "profile": profile, "seed": seed, "out": str(out), "experiments": records})
+        print_json({"target": target, "profile": profile, "seed": seed, "out": str(out_dir), "experiments": records})
         return
     if not specs:
         msg = "这个问题还没有实验。" if lang == "zh" else "This question has no experiments yet."
@@ -267,7 +256,7 @@ def run_cmd(
         for v in r["verdicts"]:
             rows.append([r["name"], f"{r['duration_s']:.1f}s", v["claim"], v["verdict"], _effect_text(v, lang)])
     print_table(["experiment", "time", "claim", "verdict", "effect [95 % CI] (n) / check"], rows)
-    print(f"evidence saved under {out} ({time.perf_counter() - t0:.1f}s)")
+    print(f"evidence saved under {out_dir} ({time.perf_counter() - t0:.1f}s)")
     if any(r["status"] != "ok" for r in records):
         raise typer.Exit(1)
 
@@ -275,33 +264,105 @@ def run_cmd(
 # --------------------------------------------------------------------------- sub-commands
 
 
-def _register_subcommands() -> None:
-    """Attach the command groups that live in their own modules (when present)."""
-    import importlib
+for _module in (report, ask, shape, doctor, embeddings, bench, calibrate, notebook):
+    _module.register(app)
 
-    for mod_name, attr in (
-        ("dlfaq.commands.report", "register"),
-        ("dlfaq.commands.ask", "register"),
-        ("dlfaq.commands.shape", "register"),
-        ("dlfaq.commands.doctor", "register"),
-        ("dlfaq.commands.embeddings", "register"),
-        ("dlfaq.commands.bench", "register"),
-        ("dlfaq.commands.calibrate", "register"),
-        ("dlfaq.commands.notebook", "register"),
-    ):
-        try:
-            mod = importlib.import_module(mod_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod_name:
-                continue
+
+# --------------------------------------------------------------------------- the entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning user mistakes into one-line errors (exit 2)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args:
+        args = ["--help"]
+    _STATE["traceback"] = "--traceback" in _root_options(args)
+    try:
+        _refuse_nul_bytes(args)
+        rv = app(args=args, prog_name="dlfaq", standalone_mode=False)
+    except (Exception, KeyboardInterrupt) as exc:  # SystemExit passes through
+        code = _exit_code(exc)
+        if code is None:
             raise
-        getattr(mod, attr)(app)
+        sys.exit(code)
+    if rv == 130:  # typer turns KeyboardInterrupt into exit code 130 without a word
+        sys.exit(_interrupted())
+    sys.exit(rv if isinstance(rv, int) else 0)
 
 
-_register_subcommands()
-for _group in app.registered_groups:  # sub-groups list their commands without "..." too
-    _group.cls = WideGroup
-    _group.context_settings = {**HELP_SETTINGS, **(_group.context_settings or {})}
+def _root_options(args: list[str]) -> list[str]:
+    """The options before the sub-command (``dlfaq --traceback run 3``: ``["--traceback"]``)."""
+    first = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+    return args[:first]
+
+
+def _refuse_nul_bytes(args: list[str]) -> None:
+    bad = next((i for i, a in enumerate(args) if "\0" in a), None)
+    if bad is not None:  # only possible in-process: a real command line cannot carry NUL bytes
+        raise UserError(f"argument {bad + 1} contains a NUL byte")
+
+
+# What the user sees for each kind of failure, the first matching row deciding. A handler
+# prints at most a few lines on stderr and returns the exit code, or None where the user
+# asked for the traceback and the exception should go on as it is.
+_Handler = Callable[[Any], int | None]
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    for kinds, handler in _HANDLERS:
+        if isinstance(exc, kinds):
+            return handler(exc)
+    return None  # pragma: no cover - the last row takes every Exception
+
+
+def _error(message: str, code: int = 2) -> int:
+    print(f"dlfaq: error: {message}", file=sys.stderr)
+    return code
+
+
+def _on_user_error(exc: UserError) -> int:
+    if want_traceback() and exc.__cause__ is not None:  # e.g. the user's module that `shape model` ran
+        traceback.print_exception(exc.__cause__)
+    return _error(_user_message(exc))
+
+
+def _on_click_error(exc: ClickException) -> int:
+    """Click's own checks (usage, bad values, missing files): its message on one line."""
+    return _error(short(" ".join(exc.format_message().split()), 300))
+
+
+def _on_broken_pipe(exc: BrokenPipeError) -> int:
+    """`dlfaq list | head`: the reader has gone; say nothing and succeed."""
+    _quiet_stdout()
+    return 0
+
+
+def _on_os_error(exc: OSError) -> int | None:
+    """The file system said no (a path the user gave, a full disk, permissions)."""
+    if want_traceback():
+        return None
+    where = f": {short(exc.filename)!r}" if getattr(exc, "filename", None) else ""
+    return _error(f"{exc.strerror or first_line(exc)}{where}")
+
+
+def _on_bug(exc: Exception) -> int | None:
+    """A bug in dlfaq or a library it calls: one line unless the user asked for the traceback."""
+    if want_traceback():
+        return None
+    print(_internal_error(exc), file=sys.stderr)
+    return 1
+
+
+_HANDLERS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], _Handler], ...] = (
+    (UserError, _on_user_error),
+    (typer.Exit, lambda exc: exc.exit_code),
+    ((typer.Abort, KeyboardInterrupt), lambda exc: _interrupted()),
+    (ClickException, _on_click_error),
+    (BrokenPipeError, _on_broken_pipe),
+    (OSError, _on_os_error),
+    (MemoryError, lambda exc: _error("out of memory", code=1)),
+    (Exception, _on_bug),
+)
 
 
 def _user_message(exc: BaseException) -> str:
@@ -325,75 +386,18 @@ def _internal_error(exc: BaseException) -> str:
             "(run again with --traceback for details, and please report it)")
 
 
-def main(argv: list[str] | None = None) -> None:  # noqa: C901 - one except clause per kind of failure the user must see as one line
-    """Entry point: run the app, turning user mistakes into one-line errors (exit 2)."""
-    args = sys.argv[1:] if argv is None else list(argv)
-    if not args:
-        args = ["--help"]
-    _STATE["traceback"] = "--traceback" in args[: next((i for i, a in enumerate(args) if not a.startswith("-")),
-                                                        len(args))]
-    bad = next((i for i, a in enumerate(args) if "\0" in a), None)
-    if bad is not None:  # only possible in-process: a real command line cannot carry NUL bytes
-        print(f"dlfaq: error: argument {bad + 1} contains a NUL byte", file=sys.stderr)
-        sys.exit(2)
-    try:
-        rv = app(args=args, prog_name="dlfaq", standalone_mode=False)
-    except UserError as exc:
-        if want_traceback() and exc.__cause__ is not None:
-            import traceback
-
-            traceback.print_exception(exc.__cause__)
-        print(f"dlfaq: error: {_user_message(exc)}", file=sys.stderr)
-        sys.exit(2)
-    except ClickUsageError as exc:
-        msg = " ".join(exc.format_message().split())
-        print(f"dlfaq: error: {short(msg, 300)}", file=sys.stderr)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        _interrupted()
-    except ClickException as exc:
-        print(f"dlfaq: error: {short(' '.join(exc.format_message().split()), 300)}", file=sys.stderr)
-        sys.exit(2)
-    except BrokenPipeError:  # e.g. `dlfaq list | head`
-        _quiet_stdout()
-        sys.exit(0)
-    except OSError as exc:  # the file system said no (a path the user gave, a full disk, permissions)
-        if want_traceback():
-            raise
-        where = f": {short(exc.filename)!r}" if getattr(exc, "filename", None) else ""
-        print(f"dlfaq: error: {exc.strerror or first_line(exc)}{where}", file=sys.stderr)
-        sys.exit(2)
-    except MemoryError:
-        print("dlfaq: error: out of memory", file=sys.stderr)
-        sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - a bug: one line unless the user asked for the traceback
-        if want_traceback():
-            raise
-        print(_internal_error(exc), file=sys.stderr)
-        sys.exit(1)
-    if rv == 130:  # typer turns KeyboardInterrupt into exit code 130 without a word
-        _interrupted()
-    sys.exit(rv if isinstance(rv, int) else 0)
-
-
-def _interrupted() -> None:
+def _interrupted() -> int:
     """Ctrl-C: one line, exit 130 (128 + SIGINT), and no second traceback if Ctrl-C comes again."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         print("dlfaq: interrupted", file=sys.stderr, flush=True)
     except OSError:
         pass
-    sys.exit(130)
+    return 130
 
 
 def _quiet_stdout() -> None:
     """After a broken pipe, point stdout at /dev/null so the interpreter's final flush stays silent."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -1,14 +1,18 @@
 """Shared pieces of the command line: language choice, output, errors, progress.
 
-Command modules must stay cheap to import (no torch at module level), since
-every ``dlfaq`` invocation imports them all.
+Command modules must stay cheap to import, since every ``dlfaq`` invocation
+imports them all: torch, rich's renderers and dlfaq's own parts (the FAQ, the
+experiments, the report, the library) are imported inside the functions that
+use them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 import stat
 import sys
 import time
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 
 class UserError(Exception):
@@ -78,6 +83,37 @@ def check_seed(seed: int, opt: str = "--seed") -> int:
     if not 0 <= seed < SEED_LIMIT:
         raise UserError(f"{opt} must be between 0 and {SEED_LIMIT - 1}, not {short(seed, 30)}")
     return seed
+
+
+QUESTIONS = range(1, 19)  # the seed page's numbering
+
+
+def parse_id(value: str) -> int:
+    """A question id, 1 to 18, from the command line."""
+    return _question_id(value, "")
+
+
+def parse_target(value: str) -> int | None:
+    """A question id, or None for ``all`` (commands that act on one question or every one)."""
+    return None if value == "all" else _question_id(value, ", or 'all'")
+
+
+def _question_id(value: str, alternatives: str) -> int:
+    try:
+        qid = int(value)
+    except ValueError:
+        raise UserError(f"not a question id: {short(value, 40)!r} "
+                        f"(expected a number from 1 to 18{alternatives})") from None
+    if qid not in QUESTIONS:
+        raise UserError(f"no question {short(qid, 30)}: ids run from 1 to 18")
+    return qid
+
+
+def check_profile(profile: str) -> str:
+    """``--profile``: ``quick`` (about a minute) or ``full``."""
+    if profile not in ("quick", "full"):
+        raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
+    return profile
 
 
 _DEVICE_RE = re.compile(r"(cpu|cuda)(?::(\d{1,6}))?")
@@ -200,9 +236,6 @@ def check_lang(lang: str | None) -> str:
     return lang
 
 
-from typer.core import TyperGroup  # noqa: E402 - grouped with the help-formatting code it serves
-
-
 class WideGroup(TyperGroup):
     """A command group whose command list shows each command's whole first sentence.
 
@@ -225,8 +258,22 @@ class WideGroup(TyperGroup):
 HELP_SETTINGS = {"max_content_width": 120}
 
 
+def command_group(name: str, help: str, **settings: Any) -> typer.Typer:
+    """A command group laid out as every dlfaq group is.
+
+    Its command list is never cut short (:class:`WideGroup`), help is wrapped at up to
+    120 columns, the text is plain (no rich markup), there are no shell-completion
+    options, and no arguments print the help; ``settings`` override or add
+    ``typer.Typer`` arguments.
+    """
+    options: dict[str, Any] = {"cls": WideGroup, "context_settings": dict(HELP_SETTINGS), "add_completion": False,
+                               "rich_markup_mode": None, "no_args_is_help": True}
+    return typer.Typer(name=name, help=help, **{**options, **settings})
+
+
 LangOpt = typer.Option(None, "--lang", help="Language: zh or en (default: from the locale).")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+DeviceOpt = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda when available).")
 
 
 def is_tty() -> bool:
@@ -240,6 +287,16 @@ def console() -> Any:
     if is_tty():
         return Console()
     return Console(no_color=True, highlight=False, width=10_000, soft_wrap=True)
+
+
+def print_markdown(text: str) -> None:
+    """Markdown rendered in a terminal; the text as it is when piped."""
+    if not is_tty():
+        print(text)
+        return
+    from rich.markdown import Markdown  # ~0.1 s to import
+
+    console().print(Markdown(text))
 
 
 def print_json(obj: Any) -> None:
@@ -328,17 +385,15 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
 
 
 def run_specs(
-    specs: list, *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool, jobs: int = 1,
+    specs: list[Any], *, seed: int, profile: str, out: Path, device: str | None, show_progress: bool, jobs: int = 1,
     rerun: bool = False, executor: str = "local", ray_address: str | None = None, cache: Path | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Run experiments (their units in ``jobs`` worker processes) with a progress bar; return their records.
 
     Unit results are cached under ``cache`` (default ``OUT/.cache/units``; a folder on shared
     storage lets several machines share it); ``rerun`` clears the entries of these
     experiments first, so every unit is computed again.
     """
-    import shutil
-
     from dlfaq.experiments import default_device
     from dlfaq.experiments.executor import run_all
 
@@ -412,17 +467,12 @@ def check_executor(executor: str, ray_address: str | None) -> None:
         raise UserError(f"--executor must be 'local' or 'ray', not {short(executor, 40)!r}")
     if ray_address is not None and executor != "ray":
         raise UserError("--ray-address needs --executor ray")
-    if executor == "ray":
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is None:
-            raise UserError("--executor ray needs Ray: pip install 'dlfaq[cluster]'")
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise UserError("--executor ray needs Ray: pip install 'dlfaq[cluster]'")
 
 
 def check_jobs(jobs: int | None) -> int:
     """``--jobs`` checked; None means $DLFAQ_JOBS when set, else the cores this process may use."""
-    import os
-
     if jobs is None:
         env = os.environ.get("DLFAQ_JOBS", "").strip()
         if env:
@@ -439,17 +489,26 @@ def check_jobs(jobs: int | None) -> int:
     return jobs
 
 
-def results_dir(out: Path) -> Path:
-    """``--out`` as a results folder under the output-folder rule (:func:`dlfaq.publish.ensure_results_dir`):
-    created or adopted and marked, never a user's unrelated folder; then checked writable."""
-    from dlfaq.publish import UnsafeOutput, ensure_results_dir
+@contextmanager
+def output_rule() -> Iterator[None]:
+    """A refusal of the output-folder rule (:class:`dlfaq.publish.UnsafeOutput`) becomes a :class:`UserError`."""
+    from dlfaq.publish import UnsafeOutput
 
-    out = check_path(out, "--out")
     try:
-        ensure_results_dir(out)
+        yield
     except UnsafeOutput as exc:
         raise UserError(str(exc)) from None
-    return writable_dir(out, "results")
+
+
+def results_dir(out: Path | str) -> Path:
+    """``--out`` as a results folder under the output-folder rule (:func:`dlfaq.publish.ensure_results_dir`):
+    created or adopted and marked, never a user's unrelated folder; then checked writable."""
+    from dlfaq.publish import ensure_results_dir
+
+    path = check_path(out, "--out")
+    with output_rule():
+        ensure_results_dir(path)
+    return writable_dir(path, "results")
 
 
 def writable_dir(path: Path, what: str) -> Path:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from dlfaq.commands._common import (
@@ -13,6 +11,7 @@ from dlfaq.commands._common import (
     check_lang,
     default_lang,
     print_json,
+    print_markdown,
     print_table,
 )
 
@@ -58,13 +57,7 @@ def ask_cmd(
         return
     best = get_entry(hits[0].id)
     print(f"Q{best.id}. {best.question[lang]}\n")
-    if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.markdown import Markdown
-
-        Console().print(Markdown(best.answer[lang]))
-    else:
-        print(best.answer[lang])
+    print_markdown(best.answer[lang])
 
 
 def register(app: typer.Typer) -> None:

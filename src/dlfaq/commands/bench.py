@@ -10,6 +10,7 @@ so ``dlfaq bench`` works from a source checkout and after ``pip install .`` alik
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import sysconfig
@@ -17,19 +18,24 @@ from pathlib import Path
 
 import typer
 
-from dlfaq.commands._common import JsonOpt, UserError, is_dir, print_json, print_table, short
+import dlfaq
+from dlfaq.commands._common import (
+    JsonOpt,
+    UserError,
+    command_group,
+    is_dir,
+    print_json,
+    print_table,
+    short,
+)
 
-bench_app = typer.Typer(help="Speed and memory against the anchor libraries.", no_args_is_help=True)
+bench_app = command_group("bench", "Speed and memory against the anchor libraries.")
 
 SHARE = Path("share") / "dlfaq" / "benchmarks"
 
 
 def bench_dirs() -> list[Path]:
     """Where benchmark scripts may be, in order: $DLFAQ_BENCHMARKS, the source checkout, the install prefixes."""
-    import site
-
-    import dlfaq
-
     pkg = Path(dlfaq.__file__).resolve().parent
     cands = []
     if os.environ.get("DLFAQ_BENCHMARKS"):

@@ -7,25 +7,25 @@ from typing import Any
 import typer
 
 from dlfaq.commands._common import (
+    DeviceOpt,
     JobsOpt,
     JsonOpt,
     LangOpt,
-    UserError,
     check_device,
     check_int,
     check_jobs,
     check_lang,
+    check_profile,
     print_json,
     print_table,
     progress_bar,
     results_dir,
-    short,
 )
-from dlfaq.experiments.calibration import save_calibration
 
 
 def run_calibration(profile: str, seeds: int | None, device: str | None, show_progress: bool,
                     jobs: int = 1) -> dict[str, Any]:
+    """Train the calibration models (:func:`dlfaq.experiments.calibration.calibrate`) with a progress bar."""
     import torch
 
     from dlfaq.experiments import default_device
@@ -45,23 +45,24 @@ def run_calibration(profile: str, seeds: int | None, device: str | None, show_pr
 
 def calibrate_cmd(
     profile: str = typer.Option("quick", "--profile", help="quick (2 seeds, short training) or full."),
-    seeds: int = typer.Option(None, "--seeds", help="Seeds per model (default: 2 quick, 5 full)."),
+    seeds: int | None = typer.Option(None, "--seeds", help="Seeds per model (default: 2 quick, 5 full)."),
     out: str = typer.Option("dlfaq-results", "--out", help="Results folder; the report shows the calibration page."),
-    device: str = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda when available)."),
+    device: str | None = DeviceOpt,
     jobs: int | None = JobsOpt,
     lang: str = LangOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Train logistic regression, an MLP, a CNN and a GRU on MNIST-1D; compare with the paper."""
+    from dlfaq.experiments.calibration import save_calibration
+
     lang = check_lang(lang)
     jobs = check_jobs(jobs)
-    if profile not in ("quick", "full"):
-        raise UserError(f"--profile must be 'quick' or 'full', not {short(profile, 40)!r}")
+    check_profile(profile)
     check_int(seeds, "--seeds", 1, 100)
     device = check_device(device)
-    out = results_dir(out)
+    out_dir = results_dir(out)
     result = run_calibration(profile, seeds, device, show_progress=not as_json, jobs=jobs)
-    path = save_calibration(out, result)
+    path = save_calibration(out_dir, result)
     if as_json:
         print_json({k: result[k] for k in ("mnist1d", "paper", "calibrated", "targets", "profile", "seeds")})
         return

@@ -5,6 +5,10 @@ Exit codes: 0 healthy, 1 a problem was found, 2 a usage error.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import sys
 from pathlib import Path
 
 import typer
@@ -14,6 +18,7 @@ from dlfaq.commands._common import (
     MiB,
     UserError,
     check_path,
+    command_group,
     is_dir,
     print_json,
     read_user_file,
@@ -22,13 +27,11 @@ from dlfaq.commands._common import (
 
 MAX_CAPTURE = 16 * MiB  # `ldconfig -p` of a big system is ~1 MiB; nvidia-smi and facts are a few KiB
 
-doctor_app = typer.Typer(
-    name="doctor",
-    help="Diagnose CUDA/cuDNN set-ups (default) and Python import failures (`doctor import NAME`).",
-    invoke_without_command=True,
-    no_args_is_help=False,
-    add_completion=False,
-    rich_markup_mode=None,
+MODULE_NAME = re.compile(r"[A-Za-z_]\w{0,254}(\.[A-Za-z_]\w{0,254})*")  # each part must fit in a file name
+
+doctor_app = command_group(
+    "doctor", "Diagnose CUDA/cuDNN set-ups (default) and Python import failures (`doctor import NAME`).",
+    invoke_without_command=True, no_args_is_help=False,
 )
 
 
@@ -43,9 +46,11 @@ def _read(path: Path | None, what: str) -> str | None:
 def cuda_cmd(
     ctx: typer.Context,
     root: str = typer.Option("/", "--root", help="Examine the filesystem tree at DIR instead of /."),
-    ldconfig_output: Path = typer.Option(None, "--ldconfig-output", help="Captured `ldconfig -p` output to use."),
-    nvidia_smi_output: Path = typer.Option(None, "--nvidia-smi-output", help="Captured `nvidia-smi` output to use."),
-    torch_facts: Path = typer.Option(None, "--torch-facts", hidden=True, help="TorchFacts JSON (for fixtures)."),
+    ldconfig_output: Path | None = typer.Option(None, "--ldconfig-output",
+                                                help="Captured `ldconfig -p` output to use."),
+    nvidia_smi_output: Path | None = typer.Option(None, "--nvidia-smi-output",
+                                                  help="Captured `nvidia-smi` output to use."),
+    torch_facts: Path | None = typer.Option(None, "--torch-facts", hidden=True, help="TorchFacts JSON (for fixtures)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Report torch's CUDA/cuDNN, the driver, loaded libraries and the linker's view, with fixes."""
@@ -53,9 +58,9 @@ def cuda_cmd(
         return
     from dlfaq.doctor.cuda import diagnose_cuda, fact_lines, load_torch_facts
 
-    root = check_path(root, "--root")
-    if not is_dir(root):
-        raise UserError(f"--root {short(root)!r} is not a folder")
+    root_dir = check_path(root, "--root")  # a str option: typer would read "" as Path(".")
+    if not is_dir(root_dir):
+        raise UserError(f"--root {short(root_dir)!r} is not a folder")
     ldconfig_text = _read(ldconfig_output, "--ldconfig-output")
     smi_text = _read(nvidia_smi_output, "--nvidia-smi-output")
     tf = None
@@ -66,7 +71,7 @@ def cuda_cmd(
         except (ValueError, TypeError, RecursionError) as exc:
             raise UserError(f"--torch-facts {short(torch_facts)!r} is not a torch facts JSON: "
                             f"{short(exc, 120)}") from None
-    rep = diagnose_cuda(root.resolve(), ldconfig_output=ldconfig_text, nvidia_smi_output=smi_text, torch_facts=tf)
+    rep = diagnose_cuda(root_dir.resolve(), ldconfig_output=ldconfig_text, nvidia_smi_output=smi_text, torch_facts=tf)
     if as_json:
         print_json(rep.to_json())
     else:
@@ -77,10 +82,12 @@ def cuda_cmd(
 @doctor_app.command("import")
 def import_cmd(
     name: str = typer.Argument(..., metavar="NAME", help="Module to import, e.g. mypkg or mypkg.models."),
-    project: Path = typer.Option(None, "--project", help="Project folder to run from (default: the current one)."),
-    script: Path = typer.Option(None, "--script", help="Diagnose as `python SCRIPT` (path inside the project)."),
-    module: str = typer.Option(None, "--module", "-m", help="Diagnose as `python -m MODULE`."),
-    python: str = typer.Option(None, "--python", help="Interpreter to diagnose (default: this one)."),
+    project: Path | None = typer.Option(None, "--project",
+                                        help="Project folder to run from (default: the current one)."),
+    script: Path | None = typer.Option(None, "--script",
+                                       help="Diagnose as `python SCRIPT` (path inside the project)."),
+    module: str | None = typer.Option(None, "--module", "-m", help="Diagnose as `python -m MODULE`."),
+    python: str | None = typer.Option(None, "--python", help="Interpreter to diagnose (default: this one)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Explain why `import NAME` fails, or which file it resolves to and why.
@@ -88,18 +95,13 @@ def import_cmd(
     The probe imports NAME in a separate interpreter (so the module's top-level code runs)
     with PYTHONDONTWRITEBYTECODE=1 and -B: it writes nothing, not even __pycache__.
     """
-    import os
-    import re
-    import shutil
-    import sys
-
     from dlfaq.doctor.imports import diagnose_import
 
-    if not re.fullmatch(r"[A-Za-z_]\w{0,254}(\.[A-Za-z_]\w{0,254})*", name):  # a part is a file name
+    if not MODULE_NAME.fullmatch(name):
         raise UserError(f"not a module name: {short(name, 60)!r}")
     if script is not None and module is not None:
         raise UserError("give --script or --module, not both")
-    if module is not None and not re.fullmatch(r"[A-Za-z_]\w{0,254}(\.[A-Za-z_]\w{0,254})*", module):
+    if module is not None and not MODULE_NAME.fullmatch(module):
         raise UserError(f"--module: not a module name: {short(module, 60)!r}")
     if project is not None:
         check_path(project, "--project")

@@ -12,15 +12,14 @@ from dlfaq.commands._common import (
     UserError,
     check_device,
     check_seed,
+    command_group,
     print_json,
     print_table,
     progress_bar,
     short,
 )
 
-emb_app = typer.Typer(
-    help="Evaluate, query and plot word embeddings (Q12).", no_args_is_help=True
-)
+emb_app = command_group("embeddings", "Evaluate, query and plot word embeddings (Q12).")
 
 DEFAULT_SOURCE = "glove-6b-50d"
 SourceArg = typer.Argument(DEFAULT_SOURCE, help="Vectors file, or glove-6b-50d (the default).")

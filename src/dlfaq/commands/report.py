@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dlfaq.commands._common import (
     CacheOpt,
+    DeviceOpt,
     ExecutorOpt,
     JobsOpt,
     LangOpt,
@@ -21,27 +23,34 @@ from dlfaq.commands._common import (
     check_jobs,
     check_lang,
     check_seed,
+    output_rule,
+    results_dir,
     run_specs,
     writable_dir,
 )
+from dlfaq.commands.calibrate import run_calibration
+
+if TYPE_CHECKING:
+    from dlfaq.experiments import ExperimentSpec
 
 
 def report_cmd(
-    out: Path = typer.Option(Path("dlfaq-results"), "--out", help="Results folder (evidence is read from and saved here)."),
-    site: Path = typer.Option(None, "--site", help="Where to write the site (default: OUT/site)."),
+    out: str = typer.Option("dlfaq-results", "--out", help="Results folder (evidence is read from and saved here)."),
+    site: Path | None = typer.Option(None, "--site", help="Where to write the site (default: OUT/site)."),
     seed: int = typer.Option(0, "--seed", help="Seed for experiments that have to be run."),
     rerun: bool = typer.Option(False, "--rerun", help="Run every experiment again, even those with saved evidence."),
     no_run: bool = typer.Option(False, "--no-run", help="Only render what is saved; run nothing."),
-    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    device: str | None = DeviceOpt,
     jobs: int | None = JobsOpt,
     executor: str = ExecutorOpt,
-    ray_address: str = RayAddressOpt,
+    ray_address: str | None = RayAddressOpt,
     cache: Path | None = CacheOpt,
     lang: str = LangOpt,
 ) -> None:
     """Run the experiments that have no result yet (quick profile) and write the bilingual site."""
-    from dlfaq.experiments import discover, load_evidence
-    from dlfaq.publish import UnsafeOutput, check_site_target, ensure_results_dir
+    from dlfaq.experiments import discover, evidence_dir, load_evidence
+    from dlfaq.experiments.calibration import load_calibration, save_calibration
+    from dlfaq.publish import check_site_target, recover
     from dlfaq.report import build_site, collect
 
     lang = check_lang(lang)
@@ -51,41 +60,29 @@ def report_cmd(
         raise UserError("--rerun and --no-run contradict each other")
     check_seed(seed)  # every argument before the folders are claimed
     device = check_device(device)
-    site = site or out / "site"
-    try:  # the output-folder rule, before anything runs or is written
+    site = site or Path(out) / "site"
+    with output_rule():  # before anything runs or is written
         check_site_target(site, out)
-        ensure_results_dir(out)
-    except UnsafeOutput as exc:
-        raise UserError(str(exc)) from None
-    writable_dir(out, "results")
+    out_dir = results_dir(out)
     writable_dir(site.parent, "site")
     cache = check_cache(cache)
     t0 = time.perf_counter()
     specs = list(discover().values())
-    from dlfaq.experiments import evidence_dir
-    from dlfaq.publish import recover
-
     for s in specs:  # put back or delete what killed runs left beside each evidence folder
-        recover(evidence_dir(out, s.name))
-    todo = [] if no_run else [s for s in specs if rerun or _stale(load_evidence(out, s.name), s, seed)]
-    records = run_specs(todo, seed=seed, profile="quick", out=out, device=device, show_progress=True,
+        recover(evidence_dir(out_dir, s.name))
+    todo = [] if no_run else [s for s in specs if rerun or _stale(load_evidence(out_dir, s.name), s, seed)]
+    records = run_specs(todo, seed=seed, profile="quick", out=out_dir, device=device, show_progress=True,
                         jobs=jobs, rerun=rerun, executor=executor, ray_address=ray_address,
                         cache=cache)
     failed = [r["name"] for r in records if r["status"] != "ok"]
-    from dlfaq.experiments.calibration import load_calibration, save_calibration
-
-    if not no_run and (rerun or load_calibration(out) is None):
-        from dlfaq.commands.calibrate import run_calibration
-
-        save_calibration(out, run_calibration("quick", None, device, show_progress=True, jobs=jobs))
-    views = collect(out)
-    problems = [p for q in views for p in q.problems]
-    try:
-        path = build_site(out, site, views=views)
-    except UnsafeOutput as exc:  # the folder changed while the experiments ran
-        raise UserError(str(exc)) from None
-    for line in problems:
-        print(f"warning: {line}", file=sys.stderr)
+    if not no_run and (rerun or load_calibration(out_dir) is None):
+        save_calibration(out_dir, run_calibration("quick", None, device, show_progress=True, jobs=jobs))
+    views = collect(out_dir)
+    with output_rule():  # the folder changed while the experiments ran
+        path = build_site(out_dir, site, views=views)
+    for view in views:
+        for line in view.problems:
+            print(f"warning: {line}", file=sys.stderr)
     took = time.perf_counter() - t0
     if lang == "zh":
         print(f"运行了 {len(records)} 个实验(失败 {len(failed)} 个),网站已写入 {path / 'index.html'}(用时 {took:.0f} 秒)")
@@ -95,7 +92,7 @@ def report_cmd(
         print(f"  failed: {name}")
 
 
-def _stale(rec: dict | None, spec, seed: int) -> bool:
+def _stale(rec: dict[str, Any] | None, spec: ExperimentSpec, seed: int) -> bool:
     """Evidence that must be made again: missing, failed, another profile or seed, or older code."""
     from dlfaq.experiments._core import code_version
 

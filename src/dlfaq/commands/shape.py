@@ -6,13 +6,18 @@ import importlib
 import math
 import re
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dlfaq.commands._common import (
     JsonOpt,
     UserError,
+    command_group,
     first_line,
     print_json,
     print_table,
@@ -20,9 +25,12 @@ from dlfaq.commands._common import (
     want_traceback,
 )
 
+if TYPE_CHECKING:
+    from torch import nn
+
 MAX_SIZE = 2**31 - 1  # larger sizes overflow torch's 32-bit kernel arguments; no real layer has them
 
-shape_app = typer.Typer(help="Feature-map sizes of conv / pool layers and whole models (Q3).", no_args_is_help=True)
+shape_app = command_group("shape", "Feature-map sizes of conv / pool layers and whole models (Q3).")
 
 _FAMILIES = {
     "conv": "Conv",
@@ -80,7 +88,7 @@ def build_layer(
     groups: int | None = None,
     ceil_mode: bool = False,
     output_size: str | None = None,
-):  # -> nn.Module
+) -> nn.Module:
     """Build the torch layer named ``kind`` (e.g. ``conv2d``) on the meta device."""
     import torch
     from torch import nn
@@ -179,14 +187,12 @@ RUNS_CODE = ("imports MODULE and calls FACTORY: their code runs with your permis
              "(the current folder comes first on sys.path, as with `python -m`)")
 
 
-def _user_frame(tb, module_file: str | None) -> tuple[str, int] | None:
+def _user_frame(tb: TracebackType | None, module_file: str | None) -> tuple[str, int] | None:
     """The file and line of the innermost frame outside dlfaq, torch and importlib, if any.
 
     That is where the user's own code went wrong (their module, or a library it called);
     the module's own file wins when it is on the stack.
     """
-    import traceback
-
     frames = traceback.extract_tb(tb)
     if module_file:
         mine = [f for f in frames if f.filename == module_file]
@@ -219,7 +225,8 @@ def _user_error(exc: BaseException, module_file: str | None, doing: str) -> User
     return err
 
 
-def _load_factory(spec: str):
+def _load_factory(spec: str) -> tuple[Callable[..., Any], str | None]:
+    """The callable ``FACTORY`` of ``MODULE:FACTORY``, imported, and the module's file."""
     if ":" not in spec:
         raise UserError(f"expected MODULE:FACTORY (e.g. mypkg.models:resnet18), got {short(spec, 60)!r}")
     mod_name, attr = spec.split(":", 1)
@@ -248,7 +255,7 @@ def _load_factory(spec: str):
         if want_traceback():
             raise
         raise _user_error(exc, None, f"while importing {mod_name}") from exc
-    factory = mod
+    factory: Any = mod
     for part in attr.split("."):
         factory = getattr(factory, part, None)
     if factory is None or not callable(factory):
