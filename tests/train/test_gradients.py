@@ -288,6 +288,24 @@ def test_monitor_records_the_same_with_and_without_the_engine(data, monkeypatch)
     assert np.isfinite(reference["update_ratio"][[0, 2]]).all()
 
 
+def test_summary_reads_the_first_and_last_records(data):
+    X, y = data
+    torch.manual_seed(0)
+    model = mlp(2, nn.Tanh)
+    mon = GradientMonitor(model)
+    assert all(math.isnan(r["grad_norm_last"]) for r in mon.summary())  # nothing recorded yet
+    for i in range(3):
+        model.zero_grad()
+        F.cross_entropy(model(X[i * 16 : (i + 1) * 16]), y[i * 16 : (i + 1) * 16]).backward()
+        mon.step()
+    h, rows = mon.history(), mon.summary()
+    assert [r["layer"] for r in rows] == h["names"]
+    for j, r in enumerate(rows):
+        assert r["grad_norm_first"] == h["grad_norm"][0, j] and r["grad_norm_last"] == h["grad_norm"][2, j]
+        assert r["rel_grad_last"] == h["rel_grad"][2, j] and r["weight_norm_last"] == h["weight_norm"][2, j]
+    assert rows[0]["grad_norm_first"] != rows[0]["grad_norm_last"]
+
+
 def test_the_public_module_uses_no_private_torch_api():
     import inspect
     import re

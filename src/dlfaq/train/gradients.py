@@ -587,24 +587,21 @@ class GradientMonitor:
     def summary(self) -> list[dict[str, Any]]:
         """One row per layer: gradient norm, weight norm and relative gradient at the first and last record."""
         h = self.history()
-        rows = []
-        for j, name in enumerate(h["names"]):
-            rows.append(
-                {
-                    "layer": name,
-                    "grad_norm_first": float(h["grad_norm"][0, j])
-                    if self.num_records
-                    else math.nan,
-                    "grad_norm_last": float(h["grad_norm"][-1, j])
-                    if self.num_records
-                    else math.nan,
-                    "rel_grad_last": float(h["rel_grad"][-1, j]) if self.num_records else math.nan,
-                    "weight_norm_last": float(h["weight_norm"][-1, j])
-                    if self.num_records
-                    else math.nan,
-                }
-            )
-        return rows
+        recorded = self.num_records > 0
+
+        def at(key: str, row: int, j: int) -> float:
+            return float(h[key][row, j]) if recorded else math.nan
+
+        return [
+            {
+                "layer": name,
+                "grad_norm_first": at("grad_norm", 0, j),
+                "grad_norm_last": at("grad_norm", -1, j),
+                "rel_grad_last": at("rel_grad", -1, j),
+                "weight_norm_last": at("weight_norm", -1, j),
+            }
+            for j, name in enumerate(h["names"])
+        ]
 
     def diagnose(self) -> list[Finding]:
         """Findings (see the class docstring for the thresholds), non-finite first."""
