@@ -9,14 +9,14 @@ call for all the norms instead of one per tensor. torch documents these function
 runs the reference, :func:`dlfaq.train.gradients._record` (one ``torch.linalg.vector_norm`` per
 tensor). Tests check engine == reference over random parameter lists.
 
-What the trick buys, measured on CPU (one thread, a 2-core machine shared with other jobs at a
-load of about 7; the 20 weight matrices and 20 biases of a 20-layer MLP of width 64; this
-function against the reference, best of 5 × 500 calls):
-0.39-0.41 ms a record against 0.53-0.54 ms (1.3 times faster), and on the records that also
-measure the update ratio 0.81-0.87 ms against 0.77-1.14 ms (within the noise). On CPU the kernels
-still loop over the tensors, so what they save is the Python call per tensor; on a GPU they
-launch a few fused kernels instead of one per tensor (torch's documentation; not measured here). ``benchmarks/bench_monitor.py`` measures the
-monitor's whole cost per training step.
+What the trick buys, measured on CPU (one thread, a 2-core machine shared with other jobs at
+loads of 4 to 7; the 20 weight matrices and 20 biases of a 20-layer MLP of width 64; this
+function against the reference, best of 5 × 500 calls, three runs): 0.26-0.41 ms a record
+against 0.28-0.54 ms (1.1-1.3 times faster), and on the records that also measure the update
+ratio 0.58-0.87 ms against 0.67-1.14 ms (0.9-1.2 times). On CPU the kernels still loop over the
+tensors, so what they save is mostly the Python call per tensor; on a GPU they launch a few
+fused kernels instead of one per tensor (torch's documentation; not measured here).
+``benchmarks/bench_monitor.py`` measures the monitor's whole cost per training step.
 """
 
 from __future__ import annotations
