@@ -103,22 +103,10 @@ def import_cmd(
         raise UserError("give --script or --module, not both")
     if module is not None and not MODULE_NAME.fullmatch(module):
         raise UserError(f"--module: not a module name: {short(module, 60)!r}")
-    if project is not None:
-        check_path(project, "--project")
-    proj = (project or Path.cwd()).resolve()
-    if not is_dir(proj):
-        raise UserError(f"--project {short(project)!r} is not a folder")
+    proj = _project(project)
     if script is not None:
-        check_path(script, "--script")
-        target = (proj / script).resolve()  # resolved: `..` and links cannot climb out of the project
-        if not target.is_relative_to(proj) or not target.is_file():
-            raise UserError(f"--script {short(script)!r} is not a file under {short(proj)}")
-    py = sys.executable
-    if python is not None:
-        check_path(python, "--python")
-        py = shutil.which(python) or python
-        if not Path(py).is_file() or not os.access(py, os.X_OK):
-            raise UserError(f"--python {short(python, 60)!r} is not an interpreter that can be run")
+        _check_script(script, proj)
+    py = sys.executable if python is None else _interpreter(python)
     rep = diagnose_import(name, proj, script=script, module=module, python=py)
     if as_json:
         print_json(rep.to_json())
@@ -130,6 +118,33 @@ def import_cmd(
             lines.append(("sys.path", "\n".ljust(11).join(probe["sys_path"][:6])))
         print(rep.render(lines))
     raise typer.Exit(rep.exit_code)
+
+
+def _project(project: Path | None) -> Path:
+    """``--project``, resolved: a folder (default: the current one)."""
+    if project is not None:
+        check_path(project, "--project")
+    proj = (project or Path.cwd()).resolve()
+    if not is_dir(proj):
+        raise UserError(f"--project {short(project)!r} is not a folder")
+    return proj
+
+
+def _check_script(script: Path, proj: Path) -> None:
+    """``--script``: a file inside the project; resolved, so `..` and links cannot climb out of it."""
+    check_path(script, "--script")
+    target = (proj / script).resolve()
+    if not target.is_relative_to(proj) or not target.is_file():
+        raise UserError(f"--script {short(script)!r} is not a file under {short(proj)}")
+
+
+def _interpreter(python: str) -> str:
+    """``--python``: a name on PATH or a path, of a file this user may run."""
+    check_path(python, "--python")
+    py = shutil.which(python) or python
+    if not Path(py).is_file() or not os.access(py, os.X_OK):
+        raise UserError(f"--python {short(python, 60)!r} is not an interpreter that can be run")
+    return py
 
 
 def register(app: typer.Typer) -> None:

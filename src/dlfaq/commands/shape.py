@@ -9,7 +9,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -93,49 +93,30 @@ def build_layer(
     import torch
     from torch import nn
 
-    key = kind.lower().replace("-", "")
-    fam, dim = key[:-2], key[-2:]
-    if fam not in _FAMILIES or dim not in ("1d", "2d", "3d"):
-        raise UserError(f"unknown layer {short(kind, 40)!r}; choose one of: {', '.join(LAYER_NAMES)}")
+    fam, dim = _family(kind)
     cls = getattr(nn, f"{_FAMILIES[fam]}{dim}")
-    conv = fam in ("conv", "convtranspose", "conv_transpose")
-    transposed = conv and fam != "conv"
-    pool = not conv and not fam.startswith("adaptive")
     name = cls.__name__
-    # Options that the layer does not have are mistakes, not something to ignore silently.
+    conv, transposed = fam in _CONV, fam in _CONV and fam != "conv"
     given = {"--kernel": kernel is not None, "--stride": stride is not None, "--padding": padding is not None,
              "--dilation": dilation is not None, "--output-padding": output_padding is not None,
              "--groups": groups is not None, "--out-channels": out_channels is not None,
              "--ceil-mode": bool(ceil_mode), "--output-size": output_size is not None}
-    allowed = {"--output-size"} if fam.startswith("adaptive") else {"--kernel", "--stride", "--padding"}
-    if conv:
-        allowed |= {"--dilation", "--groups", "--out-channels"} | ({"--output-padding"} if transposed else set())
-    elif pool:
-        allowed |= {"--ceil-mode"} | ({"--dilation"} if fam == "maxpool" else set())
-    extra = [opt for opt, on in given.items() if on and opt not in allowed]
-    if extra:
+    extra = [opt for opt, on in given.items() if on and opt not in _options_of(fam)]
+    if extra:  # an option the layer does not have is a mistake, not something to ignore silently
         raise UserError(f"{name} does not take {', '.join(extra)}")
-    padding = "0" if padding is None else padding
-    pad = padding if padding in ("same", "valid") else _ints(padding, "padding", lo=0)
-    if pad in ("same", "valid") and not (conv and not transposed):
-        raise UserError(f"{name} does not accept padding {pad!r}; give an int")
-    if groups is not None and not 1 <= groups <= MAX_SIZE:
-        raise UserError(f"--groups must be positive, not {short(groups, 30)}")
-    if out_channels is not None and not 1 <= out_channels <= MAX_SIZE:
-        raise UserError(f"--out-channels must be positive, not {short(out_channels, 30)}")
+    pad = _padding(padding, name, named_ok=conv and not transposed)
+    for opt, count in (("--groups", groups), ("--out-channels", out_channels)):
+        if count is not None and not 1 <= count <= MAX_SIZE:
+            raise UserError(f"{opt} must be positive, not {short(count, 30)}")
     try:
         if fam.startswith("adaptive"):
-            if output_size is None:
-                raise UserError(f"{kind} needs --output-size")
-            size = tuple(None if p.strip().lower() == "none" else _ints(p, "output-size")
-                         for p in output_size.replace("x", ",").split(","))
-            return cls(size[0] if len(size) == 1 else size)
+            return cls(_output_size(kind, output_size))
         if kernel is None:
             raise UserError(f"{kind} needs --kernel")
         k = _ints(kernel, "kernel")
         if conv:
-            kwargs = dict(stride=_ints(stride, "stride") or 1, padding=pad, dilation=_ints(dilation or "1", "dilation"),
-                          groups=groups or 1)
+            kwargs: dict[str, Any] = dict(stride=_ints(stride, "stride") or 1, padding=pad,
+                                          dilation=_ints(dilation or "1", "dilation"), groups=groups or 1)
             if transposed:
                 kwargs["output_padding"] = _ints(output_padding or "0", "output-padding", lo=0)
             return cls(in_channels, out_channels or in_channels, k, device=torch.device("meta"), **kwargs)
@@ -145,6 +126,48 @@ def build_layer(
         return cls(k, **kwargs)
     except (ValueError, TypeError, RuntimeError) as exc:  # torch's own checks; only their first line
         raise UserError(f"{name}: {first_line(exc)}") from None
+
+
+_CONV = ("conv", "convtranspose", "conv_transpose")
+
+
+def _family(kind: str) -> tuple[str, str]:
+    """``conv2d`` -> ``("conv", "2d")``; an unknown layer is a user error listing the known ones."""
+    key = kind.lower().replace("-", "")
+    fam, dim = key[:-2], key[-2:]
+    if fam not in _FAMILIES or dim not in ("1d", "2d", "3d"):
+        raise UserError(f"unknown layer {short(kind, 40)!r}; choose one of: {', '.join(LAYER_NAMES)}")
+    return fam, dim
+
+
+def _options_of(fam: str) -> set[str]:
+    """The ``shape layer`` options that a layer family takes."""
+    if fam.startswith("adaptive"):
+        return {"--output-size"}
+    options = {"--kernel", "--stride", "--padding"}
+    if fam in _CONV:
+        return options | {"--dilation", "--groups", "--out-channels"} | ({"--output-padding"} if fam != "conv" else set())
+    return options | {"--ceil-mode"} | ({"--dilation"} if fam == "maxpool" else set())
+
+
+def _padding(text: str | None, name: str, named_ok: bool) -> str | int | tuple[int, ...]:
+    """``--padding``: ints (default 0), or ``same`` / ``valid`` where the layer (a plain convolution) takes them."""
+    if text in ("same", "valid"):
+        if not named_ok:
+            raise UserError(f"{name} does not accept padding {text!r}; give an int")
+        return text
+    pad = _ints("0" if text is None else text, "padding", lo=0)
+    assert pad is not None  # a string was given
+    return pad
+
+
+def _output_size(kind: str, text: str | None) -> Any:
+    """``--output-size`` of adaptive pooling: ``7``, ``7x7``, or ``none`` for a size kept as it is."""
+    if text is None:
+        raise UserError(f"{kind} needs --output-size")
+    size = tuple(None if p.strip().lower() == "none" else _ints(p, "output-size")
+                 for p in text.replace("x", ",").split(","))
+    return size[0] if len(size) == 1 else size
 
 
 def layer_cmd(
@@ -238,29 +261,31 @@ def _load_factory(spec: str) -> tuple[Callable[..., Any], str | None]:
                         "e.g. resnet18)")
     print(f"dlfaq: note: `shape model` {RUNS_CODE.replace('MODULE', mod_name).replace('FACTORY', attr)}",
           file=sys.stderr)
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))  # like `python -m`: the current folder is importable
-    try:
-        mod = importlib.import_module(mod_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (mod_name == exc.name or mod_name.startswith(exc.name + ".")):
-            raise UserError(f"cannot import {mod_name!r}: no module named {exc.name!r} "
-                            f"(try `dlfaq doctor import {mod_name}`)") from None
-        if want_traceback():
-            raise
-        raise _user_error(exc, None, f"while importing {mod_name}") from exc
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - the user's module failed: one line (SystemExit too)
-        if want_traceback():
-            raise
-        raise _user_error(exc, None, f"while importing {mod_name}") from exc
+    mod = _import_user_module(mod_name)
     factory: Any = mod
     for part in attr.split("."):
         factory = getattr(factory, part, None)
     if factory is None or not callable(factory):
         raise UserError(f"{mod_name!r} has no callable {attr!r}")
     return factory, getattr(mod, "__file__", None)
+
+
+def _import_user_module(mod_name: str) -> ModuleType:
+    """The user's module, found as `python -m` finds it; a failure there is one line (a :class:`UserError`)."""
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # like `python -m`: the current folder is importable
+    try:
+        return importlib.import_module(mod_name)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's module failed: one line (SystemExit too)
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        if missing and (mod_name == missing or mod_name.startswith(missing + ".")):
+            raise UserError(f"cannot import {mod_name!r}: no module named {missing!r} "
+                            f"(try `dlfaq doctor import {mod_name}`)") from None
+        if want_traceback():
+            raise
+        raise _user_error(exc, None, f"while importing {mod_name}") from exc
 
 
 def model_cmd(
