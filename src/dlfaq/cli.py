@@ -159,19 +159,25 @@ def show_cmd(
     heads = ["论断编号", "论断", "结论", "效应 [95% 区间] (n) / 检验"] if lang == "zh" else \
         ["claim", "text", "verdict", "effect [95 % CI] (n) / check"]
     print_table(heads, rows)
-    for r in shown:  # which evidence the verdicts come from, and whether a later run failed
-        if r["status"] == "ok":
-            line = (f"证据 {r['name']}:配置 {r['profile']},种子 {r['seed']},运行于 {r['started']}" if lang == "zh"
-                    else f"evidence {r['name']}: profile {r['profile']}, seed {r['seed']}, ran {r['started']}")
-        else:
-            line = f"证据 {r['name']}:失败:{r['error']}" if lang == "zh" else f"evidence {r['name']}: failed: {r['error']}"
-        lf = r["later_failure"]
-        if lf:
-            line += (f";之后 {lf['started']} 的运行失败({lf['error']}),显示的是之前的证据" if lang == "zh"
-                     else f"; a later run ({lf['started']}) failed ({lf['error']}), so this earlier evidence is shown")
-        print(line)
+    for r in shown:
+        print(_evidence_line(r, lang))
     if entry.api:
         con.print(("API: " + ", ".join(entry.api)), markup=False)
+
+
+def _evidence_line(r: dict[str, Any], lang: str) -> str:
+    """Which evidence a question's verdicts come from, and whether a later run of it failed."""
+    zh = lang == "zh"
+    if r["status"] == "ok":
+        line = (f"证据 {r['name']}:配置 {r['profile']},种子 {r['seed']},运行于 {r['started']}" if zh
+                else f"evidence {r['name']}: profile {r['profile']}, seed {r['seed']}, ran {r['started']}")
+    else:
+        line = f"证据 {r['name']}:失败:{r['error']}" if zh else f"evidence {r['name']}: failed: {r['error']}"
+    lf = r["later_failure"]
+    if lf:
+        line += (f";之后 {lf['started']} 的运行失败({lf['error']}),显示的是之前的证据" if zh
+                 else f"; a later run ({lf['started']}) failed ({lf['error']}), so this earlier evidence is shown")
+    return line
 
 
 # --------------------------------------------------------------------------- run
