@@ -47,11 +47,11 @@ def _py(v: Any) -> Any:
 
 
 def _majority(stats: dict[Any, int]) -> Any:
-    return max(stats, key=stats.get)  # type: ignore[arg-type]
+    return max(stats, key=stats.__getitem__)
 
 
 def _minority(stats: dict[Any, int]) -> Any:
-    return min(stats, key=stats.get)  # type: ignore[arg-type]
+    return min(stats, key=stats.__getitem__)
 
 
 def _from_string(name: str, stats: dict[Any, int], kind: SamplingKind) -> dict[Any, int]:
