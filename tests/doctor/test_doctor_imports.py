@@ -9,26 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from dlfaq.doctor import fixtures
+from dlfaq.doctor import fixtures, trials
+from dlfaq.doctor.findings import Report
 from dlfaq.doctor.imports import Invocation, diagnose_import, parse_invocation
-from dlfaq.doctor.sandbox import SandboxError, apply_import_fix
+from dlfaq.doctor.sandbox import apply_import_fix
 
 
-def _diag(case: fixtures.ImportCase):
+def _diag(case: fixtures.ImportCase) -> Report:
     return diagnose_import(case.name, case.project, script=case.script, env=case.env)
 
 
-def _inv(case: fixtures.ImportCase) -> Invocation:
-    return Invocation(cwd=case.project, script=Path(case.script) if case.script else None, env=dict(case.env))
-
-
 def _runs(inv: Invocation) -> bool:
-    import os
-
-    env = dict(os.environ)
-    env.update(inv.env)
-    argv = [inv.python] + (["-m", inv.module] if inv.module else [str(inv.script)])
-    return subprocess.run(argv, cwd=inv.cwd, env=env, capture_output=True, timeout=60).returncode == 0
+    return trials.run_script(inv, timeout=60)[0] == 0
 
 
 @pytest.mark.parametrize("name", list(fixtures.IMPORT_CASES))
@@ -37,7 +29,7 @@ def test_each_failure_kind_is_diagnosed(tmp_path: Path, name: str) -> None:
     case = fixtures.build_import(name, tmp_path / name)
     rep = _diag(case)
     # The fixture really is broken (or healthy) when run as a user would run it.
-    assert _runs(_inv(case)) is (expected is None)
+    assert _runs(case.invocation()) is (expected is None)
     if expected is None:
         assert rep.healthy and rep.codes() == []
         assert any(f.code == "resolves" for f in rep.findings)
@@ -73,30 +65,18 @@ def test_installed_elsewhere_names_the_other_interpreter(tmp_path: Path) -> None
     assert f.data["where"].endswith("fancylib/__init__.py")
 
 
-def _fix_lines(name: str, tmp_path: Path) -> list[str]:
-    case = fixtures.build_import(name, tmp_path / f"{name}-probe")
-    return [(line, str(case.project)) for f in _diag(case).problems for line in f.fix]
-
-
 FIXABLE = [n for n, (_, _, fixable) in fixtures.IMPORT_CASES.items() if fixable]
 
 
 @pytest.mark.parametrize("name", FIXABLE)
 def test_printed_fixes_make_the_project_healthy(tmp_path: Path, name: str) -> None:
     """Every printed fix that can be applied offline (pip -e: see the slow test) leaves a working project."""
-    applied = 0
-    for i, (line, old) in enumerate(_fix_lines(name, tmp_path)):
-        case = fixtures.build_import(name, tmp_path / f"{name}-{i}")
-        line = line.replace(old, str(case.project))
-        try:
-            inv = apply_import_fix(line, case.project, _inv(case), allow_pip_editable=False)
-        except SandboxError as exc:
-            assert "network" in str(exc)  # pip install NAME / pip install -e: not done here
-            continue
-        applied += 1
-        assert diagnose_import(case.name, invocation=inv).healthy, line
-        assert _runs(inv), line
-    assert applied >= 1
+    case = fixtures.build_import(name, tmp_path / name)
+    outcomes = trials.try_import_fixes(name, case, _diag(case), tmp_path, allow_pip=False)
+    refused = [o.refused for o in outcomes if o.refused]
+    assert all("network" in r for r in refused), refused  # pip install NAME / pip install -e: not done here
+    applied = [o for o in outcomes if not o.refused]
+    assert applied and all(o.healthy and o.exit_code == 0 for o in applied), applied
 
 
 @pytest.mark.slow
@@ -105,7 +85,7 @@ def test_editable_install_fix(tmp_path: Path, name: str) -> None:
     case = fixtures.build_import(name, tmp_path / name)
     line = _diag(case).problems[0].fix[0]
     assert "pip install -e" in line
-    inv = apply_import_fix(line, case.project, _inv(case))
+    inv = apply_import_fix(line, case.project, case.invocation())
     assert diagnose_import(case.name, invocation=inv).healthy
     assert _runs(inv)
 

@@ -6,11 +6,6 @@ from dlfaq.experiments import q02_imports as q02
 from dlfaq.experiments._core import Evidence
 
 
-def test_append_fixes_a_folder_missing_from_sys_path_but_not_a_shadowed_namespace(tmp_path):
-    assert q02.append_runs("script-in-subfolder", tmp_path / "a") is True
-    assert q02.append_runs("namespace-shadowed", tmp_path / "b") is False
-
-
 def test_failures_that_are_not_cannot_find_my_module_are_out_of_scope(tmp_path):
     for name in ("dependency-missing", "circular", "shadow-stdlib"):
         r = q02.run_project(name, tmp_path, False, [], {})

@@ -6,6 +6,8 @@
   what it resolves to.
 * :mod:`dlfaq.doctor.fixtures` and :mod:`dlfaq.doctor.sandbox` — broken set-ups
   built in a folder and a confined applier of printed fixes (tests, experiments).
+* :mod:`dlfaq.doctor.trials` — the front-end over both: build a case, diagnose it,
+  apply fixes in it (or in fresh copies), check again (Q1, Q2, their notebooks, tests).
 """
 
 from dlfaq.doctor.cuda import diagnose_cuda

@@ -49,7 +49,13 @@ from typing import Any, ClassVar
 from dlfaq.doctor.cuda import TorchFacts, diagnose_cuda, parse_nvidia_smi, visible_devices_hide_all
 from dlfaq.doctor.findings import Report
 from dlfaq.doctor.imports import parse_invocation
-from dlfaq.doctor.linker import format_ldconfig_p, in_root, simulate_ldconfig
+from dlfaq.doctor.linker import (
+    CacheEntry,
+    format_ldconfig_p,
+    in_root,
+    parse_ldconfig_p,
+    simulate_ldconfig,
+)
 
 MARKER = ".dlfaq-sandbox"
 _VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
@@ -108,6 +114,10 @@ class Sandbox:
         lines = (base or "").splitlines()
         lines += [f"7f0000000000-7f0000001000 r--p 00000000 00:00 0    {p}" for p in pre]
         return "\n".join(lines) + "\n"
+
+    def cache_entries(self) -> list[CacheEntry]:
+        """The case's linker cache as ``ldconfig -p`` last printed it (captured, or rebuilt by ``ldconfig -r``)."""
+        return parse_ldconfig_p(self._read("ldconfig-p.txt") or "")
 
     def diagnose(self) -> Report:
         """Run the doctor on the case as it is now."""

@@ -15,18 +15,17 @@ Everything here is deterministic file-system behaviour, so every verdict is a
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlfaq.doctor import fixtures
+from dlfaq.doctor import fixtures, trials
 from dlfaq.doctor.cuda import diagnose_cuda, fact_lines
-from dlfaq.doctor.linker import in_root, parse_ldconfig_p, scan_dir, simulate_ldconfig
-from dlfaq.doctor.sandbox import Sandbox, SandboxError, real_ldconfig_usable
+from dlfaq.doctor.linker import in_root, scan_dir, simulate_ldconfig
+from dlfaq.doctor.sandbox import Sandbox, real_ldconfig_usable
 from dlfaq.experiments._core import Evidence, RunContext, check, experiment
+from dlfaq.experiments._plots import yes_no_grid
 
 SMOKE_CASES = ["healthy", "cudnn-copied", "folder-unknown", "driver-too-old"]
 
@@ -46,26 +45,10 @@ def page_commands(sb: Sandbox) -> list[str]:
     return cmds
 
 
-def apply(sb: Sandbox, cmds: list[str]) -> str:
-    """Apply ``cmds`` in order; '' when all were applied, else why one was refused."""
-    for c in cmds:
-        try:
-            sb.apply(c)
-        except SandboxError as exc:
-            return f"refused: {exc}"
-    return ""
-
-
-def later_ldconfig(sb: Sandbox) -> bool:
-    """Run the plain ``ldconfig`` a later package installation would run; still healthy?"""
-    sb.apply(f"sudo ldconfig -r {sb.root}")
-    return sb.diagnose().healthy
-
-
 def cache_serves(sb: Sandbox, folder: str) -> bool:
     """Does the linker cache hand out every SONAME of ``folder`` from ``folder`` itself?"""
     wanted = {f.soname for f in scan_dir(sb.root, folder) if f.soname}
-    served = {e.soname: e.path for e in parse_ldconfig_p(sb._read("ldconfig-p.txt") or "")}
+    served = {e.soname: e.path for e in sb.cache_entries()}
     return bool(wanted) and all(served.get(s, "").startswith(folder.rstrip("/") + "/") for s in wanted)
 
 
@@ -91,21 +74,17 @@ class CaseResult:
 
 def run_case(name: str, tmp: Path) -> CaseResult:
     """Diagnose one fixture, apply the doctor's fixes in it and the page's commands in a twin."""
-    expected = fixtures.CASES[name][1]
-    sb = Sandbox(fixtures.build(name, tmp / name))
-    rep = sb.diagnose()
-    detected = (expected in rep.codes()) if expected else rep.healthy
-    fix_cmds = rep.fix_commands()
-    doc_now = doc_later = None
-    if name in fixtures.FIXABLE:
-        doc_now = not apply(sb, fix_cmds) and sb.diagnose().healthy
-        doc_later = bool(doc_now) and later_ldconfig(sb)
-    page_now = page_later = None
-    if expected is not None:
-        sbp = Sandbox(fixtures.build(name, tmp / f"{name}-page"))
-        page_now = not apply(sbp, page_commands(sbp)) and sbp.diagnose().healthy
-        page_later = bool(page_now) and later_ldconfig(sbp)
-    return CaseResult(name, expected, rep.codes(), detected, len(fix_cmds), doc_now, doc_later, page_now, page_later)
+    t = trials.cuda_trial(name, tmp)
+    page = None
+    if t.expected is not None:
+        twin = Sandbox(fixtures.build(name, tmp / f"{name}-page"))
+        page = trials.try_commands(twin, page_commands(twin))
+    return CaseResult(name, t.expected, t.report.codes(), t.detected, len(t.fix_commands),
+                      *_now_and_later(t.outcome), *_now_and_later(page))
+
+
+def _now_and_later(o: trials.FixOutcome | None) -> tuple[bool | None, bool | None]:
+    return (None, None) if o is None else (o.healthy, o.lasts)
 
 
 # --------------------------------------------------------------------------- the two single commands
@@ -119,7 +98,7 @@ def ldconfig_dir_case(tmp: Path) -> dict[str, bool]:
     healthy_before = sb.diagnose().healthy
     sb.apply(f"sudo ldconfig -r {sb.root} {folder}")
     now_cache, now_healthy = cache_serves(sb, folder), sb.diagnose().healthy
-    sb.apply(f"sudo ldconfig -r {sb.root}")
+    trials.rebuild_cache(sb)
     later_cache, later_healthy = cache_serves(sb, folder), sb.diagnose().healthy
     return {"served_before": before, "healthy_before": healthy_before, "served_now": now_cache,
             "healthy_now": now_healthy, "served_later": later_cache, "healthy_later": later_healthy}
@@ -130,7 +109,7 @@ def symlink_case(tmp: Path) -> dict[str, Any]:
     sbw = Sandbox(fixtures.build("cudnn-copied", tmp / "warn"))
     healthy_before = sbw.diagnose().healthy
     warn_before = simulate_ldconfig(sbw.root).warnings
-    apply(sbw, [c for c in page_commands(sbw) if " ln " in f" {c} "])
+    trials.apply_commands(sbw, [c for c in page_commands(sbw) if " ln " in f" {c} "])
     warn_after = simulate_ldconfig(sbw.root).warnings
     healthy_after = sbw.diagnose().healthy
     # The page's command typed verbatim on a machine whose cuDNN is 7.6.5, not 7.0.5.
@@ -163,8 +142,6 @@ def this_machine(ev: Evidence) -> dict[str, Any]:
 
 
 def fix_grid(rows: list[CaseResult]) -> Any:
-    from dlfaq.experiments._plots import yes_no_grid
-
     cols = ["detected", "doctor fix", "doctor fix\nlasts", "page cmds", "page cmds\nlast"]
     vals = [[r.detected, r.doctor_now, r.doctor_later, r.page_now, r.page_later] for r in rows]
     return yes_no_grid(cols, vals, [r.name for r in rows], "Healthy after applying the fix inside the fake tree")
@@ -268,13 +245,10 @@ def cuda_doctor(ctx: RunContext) -> Evidence:
     ev = Evidence()
     names = ctx.pick(quick=list(fixtures.CASES), full=list(fixtures.CASES), smoke=SMOKE_CASES)
     engine = "real ldconfig -r (chroot into the fake root)" if real_ldconfig_usable() else "Python model of ldconfig"
-    tmp = Path(tempfile.mkdtemp(prefix="dlfaq-q01-"))
-    try:
+    with trials.scratch("dlfaq-q01-") as tmp:
         rows = [run_case(n, tmp) for n in ctx.track(names, desc="cases")]
         ld = ldconfig_dir_case(tmp)
         ln = symlink_case(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     gpu = this_machine(ev)
 
     ev.table(

@@ -3,11 +3,12 @@
 Every import case of :mod:`dlfaq.doctor.fixtures` is built in a temporary
 folder and its entry script is run for real. ``dlfaq doctor import`` then
 diagnoses it; each printed fix is applied in a fresh copy
-(:func:`dlfaq.doctor.sandbox.apply_import_fix`: a changed way of running
+(:func:`dlfaq.doctor.trials.import_trial`: a changed way of running
 Python, a file renamed or created inside the project, or ``pip install -e``
 into a throw-away venv) and the script is run again. The page's remedy is
 applied by writing ``import sys; sys.path.append(...)`` at the top of the
-entry script, once for every project folder that holds the missing module.
+entry script, once for every project folder that holds the missing module
+(:func:`dlfaq.doctor.trials.try_sys_path_append`).
 
 Whether a script runs is exact, so both verdicts are ``check``\\ s. The rules
 test what the page says (a module *of your own* that Python cannot find);
@@ -17,19 +18,17 @@ library is outside that, and is reported as information only.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlfaq.doctor import fixtures
-from dlfaq.doctor.imports import Invocation, diagnose_import, find_in_project
-from dlfaq.doctor.sandbox import SandboxError, apply_import_fix
+from dlfaq.doctor import fixtures, trials
+from dlfaq.doctor.findings import Report
+from dlfaq.doctor.imports import Invocation
+from dlfaq.doctor.trials import edit_script, run_script
 from dlfaq.experiments._core import Evidence, RunContext, check, experiment
+from dlfaq.experiments._plots import yes_no_grid
 
 SMOKE_CASES = ["healthy", "script-in-subfolder", "src-layout", "shadow-stdlib", "syntax-error"]
 #: The page's situation: the folder that holds your package is not on sys.path.
@@ -43,53 +42,6 @@ WHY_APPEND_FAILS = {
               "无论把目录追加到哪里;doctor 给出的修复是补一个 __init__.py。",
     },
 }
-
-
-# --------------------------------------------------------------------------- running scripts
-
-
-def run_script(inv: Invocation) -> tuple[int, str]:
-    """Run the invocation for real; (exit code, last line of stderr)."""
-    env = dict(os.environ)
-    env.update(inv.env)
-    argv = [inv.python] + (["-m", inv.module] if inv.module else [str(inv.script)])
-    p = subprocess.run(argv, cwd=str(inv.cwd), env=env, capture_output=True, text=True, timeout=120, check=False)
-    last = (p.stderr.strip().splitlines() or [""])[-1]
-    return p.returncode, last
-
-
-def invocation(case: fixtures.ImportCase) -> Invocation:
-    return Invocation(cwd=case.project, script=Path(case.script) if case.script else None, env=dict(case.env))
-
-
-def prepend(case: fixtures.ImportCase, line: str) -> None:
-    """Write ``import sys`` and ``line`` at the top of the case's entry script (the page's 'entry point')."""
-    script = case.project / str(case.script)
-    script.write_text(f"import sys\n{line}\n" + script.read_text())
-
-
-def append_runs(name: str, dest: Path) -> bool | None:
-    """The page's remedy on a fresh copy: does appending some project folder that holds the module help?
-
-    Every folder of the project that holds the missing name's top-level module is tried, each in its
-    own copy; None when the project holds no such folder."""
-    probe = fixtures.build_import(name, dest / "probe")
-    missing = (probe_error(probe).get("name") or probe.name).split(".")[0]
-    homes = find_in_project(probe.project, missing)
-    if not homes:
-        return None
-    for i, home in enumerate(homes):
-        c = fixtures.build_import(name, dest / f"home{i}")
-        folder = c.project / home.relative_to(probe.project.resolve())
-        prepend(c, f"sys.path.append({str(folder)!r})")
-        if run_script(invocation(c))[0] == 0:
-            return True
-    return False
-
-
-def probe_error(case: fixtures.ImportCase) -> dict[str, Any]:
-    rep = diagnose_import(case.name, case.project, script=case.script, env=case.env)
-    return rep.facts["probe"].get("error") or {}
 
 
 # --------------------------------------------------------------------------- one project
@@ -114,30 +66,20 @@ class ProjectResult:
                 self.detected, self.doctor_ok, self.location_ok, self.own_not_found, self.shadowed, self.append_ok]
 
 
-def try_printed_fixes(name: str, case: fixtures.ImportCase, rep: Any, tmp: Path, allow_pip: bool,
-                      fix_rows: list[list[Any]], timings: dict[str, float]) -> bool | None:
-    """Apply every printed fix in a fresh copy; True if one makes the import and the script work."""
-    outcomes = []
-    for f in rep.problems:
-        for i, line in enumerate(f.fix):
-            c2 = fixtures.build_import(name, tmp / f"{name}-{f.code}-fix{i}")
-            line2 = line.replace(str(case.project), str(c2.project))
-            t0 = time.perf_counter()
-            try:
-                inv2 = apply_import_fix(line2, c2.project, invocation(c2), allow_pip_editable=allow_pip)
-            except SandboxError as exc:
-                fix_rows.append([name, f.code, i + 1, line, "not applied", str(exc)[:60]])
-                continue
-            healthy = diagnose_import(c2.name, invocation=inv2).healthy
-            rc, _ = run_script(inv2)
-            timings[f"fix_{name}_{i + 1}_s"] = round(time.perf_counter() - t0, 3)
-            ok = healthy and rc == 0
-            outcomes.append(ok)
-            fix_rows.append([name, f.code, i + 1, line, "yes" if ok else "no", f"doctor healthy={healthy}, script exit={rc}"])
-    return any(outcomes) if outcomes else None
+def fix_rows(t: trials.ImportTrial, timings: dict[str, float]) -> list[list[Any]]:
+    """One row per printed fix of the trial; the time each applied fix took goes into ``timings``."""
+    rows: list[list[Any]] = []
+    for o in t.fixes:
+        if o.refused:
+            rows.append([t.name, o.code, o.index, o.line, "not applied", o.refused[:60]])
+            continue
+        timings[f"fix_{t.name}_{o.index}_s"] = round(o.seconds, 3)
+        rows.append([t.name, o.code, o.index, o.line, "yes" if o.works else "no",
+                     f"doctor healthy={o.healthy}, script exit={o.exit_code}"])
+    return rows
 
 
-def location_right(name: str, rep: Any) -> bool | None:
+def location_right(name: str, rep: Report) -> bool | None:
     """Where a code bug was reported, is the file and line right?"""
     data = {k: v for f in rep.problems for k, v in f.data.items()}
     if name == "syntax-error":
@@ -150,24 +92,17 @@ def location_right(name: str, rep: Any) -> bool | None:
     return None
 
 
-def run_project(name: str, tmp: Path, allow_pip: bool, fix_rows: list[list[Any]], timings: dict[str, float]) -> ProjectResult:
-    _, expected, _ = fixtures.IMPORT_CASES[name]
-    case = fixtures.build_import(name, tmp / name)
-    rc0, err0 = run_script(invocation(case))
-    rep = diagnose_import(case.name, case.project, script=case.script, env=case.env)
-    detected = (expected in rep.codes()) if expected else rep.healthy
-    probe = rep.facts["probe"]
-    error = probe.get("error") or {}
-    missing = (error.get("name") or "").split(".")[0]
-    own = (not probe.get("ok", True)) and error.get("type") == "ModuleNotFoundError" and bool(missing) \
-        and bool(find_in_project(case.project, missing))
+def run_project(name: str, tmp: Path, allow_pip: bool, fix_table: list[list[Any]], timings: dict[str, float]) -> ProjectResult:
+    """The doctor's trial of one project (its printed fixes appended to ``fix_table``), then the page's remedy."""
+    t = trials.import_trial(name, tmp, allow_pip=allow_pip)
+    fix_table.extend(fix_rows(t, timings))
+    own = t.own_module_missing
     # A name clash: the failing name resolves to some regular module outside the project's own folders
     # (an installed library, the standard library, a vendored package) or to a namespace portion that loses.
-    shadowed = own and expected != NOT_ON_PATH
-    doctor_ok = try_printed_fixes(name, case, rep, tmp, allow_pip, fix_rows, timings)
-    append_ok = append_runs(name, tmp / f"{name}-page") if own else None
-    return ProjectResult(name, expected, rc0, err0, rep.codes(), detected, doctor_ok, location_right(name, rep),
-                         own, shadowed, append_ok)
+    shadowed = own and t.expected != NOT_ON_PATH
+    append_ok = trials.try_sys_path_append(name, tmp / f"{name}-page") if own else None
+    return ProjectResult(name, t.expected, t.exit_code, t.error, t.report.codes(), t.detected, t.fix_works,
+                         location_right(name, t.report), own, shadowed, append_ok)
 
 
 # --------------------------------------------------------------------------- ways of writing the line
@@ -175,29 +110,32 @@ def run_project(name: str, tmp: Path, allow_pip: bool, fix_rows: list[list[Any]]
 
 def append_variants(tmp: Path) -> dict[str, bool]:
     """The page's line written in different ways, on a script in scripts/ importing a package at the root."""
+    def with_append(dest: str, folder: str, setup: str = "") -> fixtures.ImportCase:
+        case = fixtures.build_import("script-in-subfolder", tmp / dest)
+        edit_script(case, f"import sys\n{setup}sys.path.append({folder})")
+        return case
+
+    def runs(case: fixtures.ImportCase, moved_to: Path | None = None) -> bool:
+        inv = case.invocation() if moved_to is None else Invocation(cwd=moved_to, script=Path(case.script or ""))
+        return run_script(inv)[0] == 0
+
     out: dict[str, bool] = {}
-    base = fixtures.build_import("script-in-subfolder", tmp / "v-root")
-    prepend(base, f"sys.path.append({str(base.project)!r})")
-    out["append the project root (absolute path)"] = run_script(invocation(base))[0] == 0
-    pk = fixtures.build_import("script-in-subfolder", tmp / "v-pkg")
-    prepend(pk, f"sys.path.append({str(pk.project / 'mypkg')!r})")
-    out["append the package folder itself (/project_path/module read literally)"] = run_script(invocation(pk))[0] == 0
-    moved = tmp / "v-root-moved"
-    shutil.move(str(base.project), str(moved))
-    out["root appended by absolute path, project moved"] = run_script(
-        Invocation(cwd=moved, script=Path(base.script or "")))[0] == 0
-    rel = fixtures.build_import("script-in-subfolder", tmp / "v-file")
-    prepend(rel, "from pathlib import Path\nsys.path.append(str(Path(__file__).resolve().parents[1]))")
-    moved2 = tmp / "v-file-moved"
-    shutil.move(str(rel.project), str(moved2))
-    out["root from __file__, project moved"] = run_script(Invocation(cwd=moved2, script=Path(rel.script or "")))[0] == 0
+    root = with_append("v-root", repr(str(tmp / "v-root")))
+    out["append the project root (absolute path)"] = runs(root)
+    out["append the package folder itself (/project_path/module read literally)"] = runs(
+        with_append("v-pkg", repr(str(tmp / "v-pkg" / "mypkg"))))
+    shutil.move(str(root.project), str(tmp / "v-root-moved"))
+    out["root appended by absolute path, project moved"] = runs(root, tmp / "v-root-moved")
+    rel = with_append("v-file", "str(Path(__file__).resolve().parents[1])", setup="from pathlib import Path\n")
+    shutil.move(str(rel.project), str(tmp / "v-file-moved"))
+    out["root from __file__, project moved"] = runs(rel, tmp / "v-file-moved")
     # Information only (not in any rule): an own package named like a standard-library one (`test`);
     # append puts the folder last, so the standard library's package wins.
     sh = fixtures.build_import("script-in-subfolder", tmp / "v-clash")
     (sh.project / "mypkg").rename(sh.project / "test")
     (sh.project / "scripts/train.py").write_text("from test.models import Net\nprint(Net)\n")
-    prepend(sh, f"sys.path.append({str(sh.project)!r})")
-    out["append the root, own package named like a standard-library one (test)"] = run_script(invocation(sh))[0] == 0
+    edit_script(sh, f"import sys\nsys.path.append({str(sh.project)!r})")
+    out["append the root, own package named like a standard-library one (test)"] = runs(sh)
     return out
 
 
@@ -205,8 +143,6 @@ def append_variants(tmp: Path) -> dict[str, bool]:
 
 
 def grid_figure(rows: list[ProjectResult]) -> Any:
-    from dlfaq.experiments._plots import yes_no_grid
-
     cols = ["script runs\nas is", "detected", "a printed\nfix works", "location\nright", "sys.path\n.append works"]
     vals = [[r.exit_code == 0, r.detected, r.doctor_ok, r.location_ok, r.append_ok] for r in rows]
     return yes_no_grid(cols, vals, [r.name for r in rows], "Import failures: what runs, what the doctor finds, which fix works")
@@ -282,13 +218,10 @@ def import_doctor(ctx: RunContext) -> Evidence:
     ev = Evidence()
     names = ctx.pick(quick=list(fixtures.IMPORT_CASES), full=list(fixtures.IMPORT_CASES), smoke=SMOKE_CASES)
     allow_pip = ctx.profile != "smoke"
-    tmp = Path(tempfile.mkdtemp(prefix="dlfaq-q02-"))
-    fix_rows: list[list[Any]] = []
-    try:
-        rows = [run_project(n, tmp, allow_pip, fix_rows, ev.timings) for n in ctx.track(names, desc="projects")]
+    fix_table: list[list[Any]] = []
+    with trials.scratch("dlfaq-q02-") as tmp:
+        rows = [run_project(n, tmp, allow_pip, fix_table, ev.timings) for n in ctx.track(names, desc="projects")]
         variants = append_variants(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
     ev.table(
         "cases",
@@ -298,7 +231,7 @@ def import_doctor(ctx: RunContext) -> Evidence:
         [r.row() for r in rows],
         title="Each import failure: diagnosis, the doctor's fixes, and the page's sys.path.append",
     )
-    ev.table("fixes", ["project", "finding", "#", "printed fix", "works", "check"], fix_rows,
+    ev.table("fixes", ["project", "finding", "#", "printed fix", "works", "check"], fix_table,
              title="Every printed fix, applied in a fresh copy of the project")
     ev.table("append_variants", ["variant of sys.path.append", "script runs"], [[k, v] for k, v in variants.items()],
              title="The page's line, written in different ways (script in scripts/, package in the root)")

@@ -26,32 +26,20 @@ CELLS = [
         """
         import tempfile
         from pathlib import Path
-        from dlfaq.doctor import diagnose_cuda, fixtures
-        from dlfaq.doctor.sandbox import Sandbox, SandboxError
+        from dlfaq.doctor import diagnose_cuda, fixtures, trials
+        from dlfaq.doctor.sandbox import Sandbox
 
         tmp = Path(tempfile.mkdtemp(prefix="dlfaq-q01-"))
         names = cases or list(fixtures.CASES)
 
-        def apply(sb, cmds):
-            for c in cmds:
-                try:
-                    sb.apply(c)
-                except SandboxError as exc:
-                    return f"refused: {exc}"
-            return ""
-
+        # A trial builds the case, diagnoses it, applies the printed fixes inside the fake tree, diagnoses
+        # again, then once more after the plain `ldconfig` a later package installation runs.
         rows = []
         for name in names:
-            expected = fixtures.CASES[name][1]
-            sb = Sandbox(fixtures.build(name, tmp / name))
-            rep = sb.diagnose()
-            detected = (expected in rep.codes()) if expected else rep.healthy
-            now = later = None
-            if name in fixtures.FIXABLE:
-                now = not apply(sb, rep.fix_commands()) and sb.diagnose().healthy
-                later = bool(now) and not apply(sb, [f"sudo ldconfig -r {sb.root}"]) and sb.diagnose().healthy
-            rows.append((name, expected, detected, now, later))
-            print(f"{name:22s} expected {str(expected):22s} detected {detected!s:5}  doctor fix works {now!s:5}  lasts {later}")
+            t = trials.cuda_trial(name, tmp)
+            now, later = (t.outcome.healthy, t.outcome.lasts) if t.outcome else (None, None)
+            rows.append((name, t.expected, t.detected, now, later))
+            print(f"{name:22s} expected {str(t.expected):22s} detected {t.detected!s:5}  doctor fix works {now!s:5}  lasts {later}")
         """
     ),
     Md(
@@ -68,7 +56,7 @@ CELLS = [
         before = sb.diagnose().healthy
         sb.apply(f"sudo ldconfig -r {sb.root} /opt/cudnn/lib")
         now = sb.diagnose().healthy
-        sb.apply(f"sudo ldconfig -r {sb.root}")
+        trials.rebuild_cache(sb)
         later = sb.diagnose().healthy
         print(f"healthy before {before}, right after `ldconfig DIR` {now}, after a later plain ldconfig {later}")
         print("q01.ldconfig-registers-folder:", "supported" if (not before and now) else "contradicted",

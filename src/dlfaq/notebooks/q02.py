@@ -21,54 +21,33 @@ CELLS = [
     Sizes(quick=dict(cases=None), full=dict(), smoke=dict(cases=["healthy", "script-in-subfolder", "syntax-error"])),
     Code(
         """
-        import os, subprocess, sys, tempfile
+        import tempfile
         from pathlib import Path
-        from dlfaq.doctor import diagnose_import, fixtures
+        from dlfaq.doctor import fixtures, trials
 
         tmp = Path(tempfile.mkdtemp(prefix="dlfaq-q02-"))
         names = cases or list(fixtures.IMPORT_CASES)
 
-        def run(case):
-            env = {**os.environ, **case.env}
-            p = subprocess.run([sys.executable, str(case.script)], cwd=case.project, env=env, capture_output=True,
-                               text=True, timeout=120, check=False)
-            return p.returncode, (p.stderr.strip().splitlines() or [""])[-1]
-
-        def append_fixes(name, dest):
-            probe = fixtures.build_import(name, dest / "probe")
-            missing = probe.name.split(".")[0]
-            homes = [d for d in probe.project.rglob(missing) if d.is_dir()] + \\
-                    [f.parent for f in probe.project.rglob(missing + ".py")]
-            for i, home in enumerate(homes):
-                c = fixtures.build_import(name, dest / f"home{i}")
-                folder = c.project / home.parent.relative_to(probe.project) if home.name == missing else \\
-                    c.project / home.relative_to(probe.project)
-                script = c.project / str(c.script)
-                script.write_text(f"import sys\\nsys.path.append({str(folder)!r})\\n" + script.read_text())
-                if run(c)[0] == 0:
-                    return True
-            return None if not homes else False
-
-        results = {}
+        # A trial builds the project, runs its entry script, diagnoses the import and applies each printed
+        # fix in a fresh copy (here without `pip install -e`, which builds a venv; `dlfaq run 2` tries it).
+        trial, append = {}, {}
         for name in names:
-            case = fixtures.build_import(name, tmp / name)
-            if case.script is None:
-                continue
-            rc, err = run(case)
-            rep = diagnose_import(case.name, case.project, script=case.script, env=case.env)
-            results[name] = append_ok = append_fixes(name, tmp / f"{name}-append") if rc != 0 else None
-            print(f"{name:22s} exit {rc}  doctor: {rep.codes() or ['healthy']}  append helps: {append_ok}  {err[:60]}")
+            t = trial[name] = trials.import_trial(name, tmp, allow_pip=False)
+            # The page's remedy, only where it applies: Python cannot find a module of the project itself.
+            append[name] = trials.try_sys_path_append(name, tmp / f"{name}-append") if t.own_module_missing else None
+            print(f"{name:20s} exit {t.exit_code}  doctor: {t.report.codes() or ['healthy']}  "
+                  f"a printed fix works: {t.fix_works}  append helps: {append[name]}  {t.error[:50]}")
         """
     ),
     Code(
         """
-        on_path = [n for n in names if fixtures.IMPORT_CASES[n][1] == "not-on-sys-path" and n in results]
-        others = [n for n in results if results[n] is not None and n not in on_path]
+        on_path = [n for n in names if trial[n].expected == "not-on-sys-path"]
+        own = [n for n in names if trial[n].own_module_missing]
         print("q02.append-makes-importable (module not on sys.path):",
-              "supported" if on_path and all(results[n] for n in on_path) else "contradicted")
-        print("q02.append-is-the-fix (every import failure):",
-              "supported" if all(results[n] for n in others) else "contradicted",
-              {n: results[n] for n in others})
+              "supported" if on_path and all(append[n] for n in on_path) else "contradicted")
+        print("q02.append-is-the-fix (every own module Python cannot find):",
+              "supported" if own and all(append[n] for n in own) else "contradicted",
+              {n: append[n] for n in own})
         """
     ),
 ]
