@@ -8,7 +8,7 @@ import pytest
 
 from dlfaq.doctor import fixtures, trials
 from dlfaq.doctor.imports import Invocation
-from dlfaq.doctor.sandbox import Sandbox
+from dlfaq.doctor.sandbox import Sandbox, SandboxError
 
 
 def test_scratch_folder_is_removed_even_when_the_body_fails() -> None:
@@ -59,6 +59,13 @@ def test_run_script_reports_exit_code_and_last_error_line(tmp_path: Path) -> Non
     assert trials.run_script(Invocation(cwd=case.project, module="mypkg.models")) == (0, "")
     with pytest.raises(ValueError, match="neither"):
         trials.run_script(Invocation(cwd=case.project))
+
+
+def test_run_script_runs_nothing_outside_a_case_folder(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("open('ran', 'w').close()\n")
+    with pytest.raises(SandboxError, match="not inside a case folder"):
+        trials.run_script(Invocation(cwd=tmp_path, script=Path("app.py")))
+    assert not (tmp_path / "ran").exists()
 
 
 def test_import_trial_applies_every_printed_fix_in_its_own_copy(tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ class TorchFacts:
 def collect_torch_facts(init: bool = True) -> TorchFacts | None:
     """Ask the installed torch; None when torch does not import."""
     try:
-        import torch
+        import torch  # here, not at the top: the doctor must load (and report) when torch is broken
     except Exception:  # noqa: BLE001 - a broken torch is a finding, not a crash
         return None
     cuda = torch.version.cuda

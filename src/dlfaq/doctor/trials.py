@@ -32,7 +32,7 @@ from typing import Any
 from dlfaq.doctor import fixtures
 from dlfaq.doctor.findings import Report
 from dlfaq.doctor.imports import Invocation, diagnose_import, find_in_project
-from dlfaq.doctor.sandbox import Sandbox, SandboxError, apply_import_fix
+from dlfaq.doctor.sandbox import MARKER, Sandbox, SandboxError, apply_import_fix
 
 
 @contextmanager
@@ -116,9 +116,16 @@ def cuda_trial(name: str, work: Path) -> CudaTrial:
 
 
 def run_script(inv: Invocation, timeout: float = 120.0) -> tuple[int, str]:
-    """Run the invocation for real in a fresh interpreter; (exit code, last line of its stderr)."""
+    """Run the invocation for real in a fresh interpreter; (exit code, last line of its stderr).
+
+    Only inside a case folder (one made by :mod:`dlfaq.doctor.fixtures`, or a folder below it):
+    a fixture's script is meant to be run, a user's project is not the doctor's to run.
+    """
     if inv.module is None and inv.script is None:
         raise ValueError("the invocation names neither a script nor a module")
+    cwd = Path(inv.cwd).resolve()
+    if not any((d / MARKER).is_file() for d in (cwd, *cwd.parents)):
+        raise SandboxError(f"{cwd} is not inside a case folder (no {MARKER}); run_script runs fixtures only")
     env = {**os.environ, **inv.env}
     argv = [inv.python] + (["-m", inv.module] if inv.module else [str(inv.script)])
     p = subprocess.run(argv, cwd=str(inv.cwd), env=env, capture_output=True, text=True, timeout=timeout, check=False)
