@@ -616,7 +616,7 @@ class _NormTrace:
         import torch
 
         gs = [p.grad for p in self.params if p.grad is not None]
-        self.norms.append(float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(gs)))))
+        self.norms.append(float(torch.nn.utils.get_total_norm(gs)))  # what clip_grad_norm_ clips
 
 
 def _clip_variants(ctx: RunContext) -> dict[str, dict[str, Any]]:
