@@ -294,6 +294,12 @@ def test_binary_nonfinite_big_endian_and_huge_header(tmp_path):
     p.write_bytes(b"100000000000 300\n" + entry(b"a", [1] * 300))
     with pytest.raises(LoadError, match=r"declares 100000000000 vectors of 300 float32 values"):
         load(p)  # refused from the file size, before any allocation
+    # +inf and -inf in one row sum to nan: refused with the value, and no RuntimeWarning on the way
+    p.write_bytes(b"2 2\n" + entry(b"a", [1, 2]) + entry(b"b", [math.inf, -math.inf]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(LoadError, match=r"entry 2 \(byte offset 15\): value inf is not finite"):
+            load(p)
 
 
 def test_valid_variations_read_like_gensim(tmp_path):

@@ -625,7 +625,8 @@ def _first_bad_row(matrix: np.ndarray, binary: bool) -> tuple[int, float] | None
     step = 1 << 14
     for s in range(0, matrix.shape[0], step):
         blk = matrix[s:s + step]
-        rowsum = blk.sum(axis=1, dtype=np.float64)  # cannot overflow: non-finite iff a value is
+        with np.errstate(invalid="ignore"):  # inf + -inf in one row is nan, which is what is looked for
+            rowsum = blk.sum(axis=1, dtype=np.float64)  # cannot overflow: non-finite iff a value is
         bad = ~np.isfinite(rowsum)
         if binary:
             a = np.abs(blk)
