@@ -397,131 +397,153 @@ def _fixes_for_path(name: str, top: str, home: Path, proj: Path, inv: Invocation
 def _explain_failure(
     rep: Report, name: str, top: str, res: dict[str, Any], proj: Path, inv: Invocation, check_other: bool
 ) -> None:
+    """Why ``import name`` failed: a local file hiding a library, broken code, a cycle, a module not
+    found (the FAQ's case), or an error raised while the found module ran."""
     err = res["error"]
-    frames = res.get("frames", [])
-    user_frames = [f for f in frames if _within(f["file"], proj) or _within(f["file"], Path(inv.path0))]
-    etype, msg = err["type"], err["message"]
+    user_frames = [f for f in res.get("frames", []) if _within(f["file"], proj) or _within(f["file"], Path(inv.path0))]
     if _check_shadow(rep, top, res, proj, inv):
         return
-    if etype in ("SyntaxError", "IndentationError", "TabError"):
-        rep.add(
-            Finding(
-                "syntax-error",
-                Severity.ERROR,
-                f"`import {name}` fails: {etype} in {err.get('file')}:{err.get('line')}",
-                f"{err.get('text') or ''}\n{' ' * max((err.get('offset') or 1) - 1, 0)}^\n{msg}"
-                + ("" if _within(err.get("file"), proj) else
-                   f"\nThe file is not yours: this package may need a newer Python than {res['version']}."),
-                fix_note=f"Fix the code at {err.get('file')}:{err.get('line')}.",
-                data={"file": err.get("file"), "line": err.get("line")},
-            )
-        )
-        return
-    if "partially initialized module" in msg or "circular import" in msg:
-        chain = [f for f in user_frames if f["code"].lstrip().startswith(("import ", "from "))]
-        rep.add(
-            Finding(
-                "circular-import",
-                Severity.ERROR,
-                f"`import {name}` fails: circular import",
-                msg + "\nImport chain:\n" + "\n".join(f"  {_loc(f)}: {f['code'].strip()}" for f in chain),
-                fix_note="Break the cycle: import the module instead of a name from it (`import b`, then "
-                "`b.g()`), move the import into the function that needs it, or move the shared code into "
-                "a third module that both import.",
-                data={"chain": [_loc(f) for f in chain]},
-            )
-        )
-        return
-    missing = err.get("name") if etype == "ModuleNotFoundError" else None
+    if err["type"] in ("SyntaxError", "IndentationError", "TabError"):
+        rep.add(_syntax_finding(name, err, res, proj))
+    elif "partially initialized module" in err["message"] or "circular import" in err["message"]:
+        rep.add(_circular_finding(name, err, user_frames))
+    elif _requested_module_missing(name, err, res, user_frames):
+        _explain_not_found(rep, name, top, err["name"], res, proj, inv, check_other)
+    else:
+        rep.add(_raised_finding(name, err, res, user_frames, inv))
+
+
+def _import_lines(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f["code"].lstrip().startswith(("import ", "from "))]
+
+
+def _syntax_finding(name: str, err: dict[str, Any], res: dict[str, Any], proj: Path) -> Finding:
+    where = f"{err.get('file')}:{err.get('line')}"
+    return Finding(
+        "syntax-error",
+        Severity.ERROR,
+        f"`import {name}` fails: {err['type']} in {where}",
+        f"{err.get('text') or ''}\n{' ' * max((err.get('offset') or 1) - 1, 0)}^\n{err['message']}"
+        + ("" if _within(err.get("file"), proj) else
+           f"\nThe file is not yours: this package may need a newer Python than {res['version']}."),
+        fix_note=f"Fix the code at {where}.",
+        data={"file": err.get("file"), "line": err.get("line")},
+    )
+
+
+def _circular_finding(name: str, err: dict[str, Any], user_frames: list[dict[str, Any]]) -> Finding:
+    chain = _import_lines(user_frames)
+    return Finding(
+        "circular-import",
+        Severity.ERROR,
+        f"`import {name}` fails: circular import",
+        err["message"] + "\nImport chain:\n" + "\n".join(f"  {_loc(f)}: {f['code'].strip()}" for f in chain),
+        fix_note="Break the cycle: import the module instead of a name from it (`import b`, then "
+        "`b.g()`), move the import into the function that needs it, or move the shared code into "
+        "a third module that both import.",
+        data={"chain": [_loc(f) for f in chain]},
+    )
+
+
+def _requested_module_missing(name: str, err: dict[str, Any], res: dict[str, Any],
+                              user_frames: list[dict[str, Any]]) -> bool:
+    """ModuleNotFoundError for ``name`` or a parent of it, not for something its code imports."""
+    missing = err.get("name") if err["type"] == "ModuleNotFoundError" else None
     requested = [".".join(name.split(".")[: i + 1]) for i in range(len(name.split(".")))]
-    inner = [f for f in user_frames if f["code"].lstrip().startswith(("import ", "from "))]
-    if missing and missing in requested and not (inner and missing != name and _raised_inside(res, missing)):
-        if missing != top:
-            _explain_missing_submodule(rep, name, top, missing, res, proj, inv)
-            return
-        homes = [h for h in find_in_project(proj, top) if str(h) not in res["sys_path"]]
-        if homes:
-            home = homes[0]
-            fixes, note = _fixes_for_path(name, top, home, proj, inv)
-            rep.add(
-                Finding(
-                    "not-on-sys-path",
-                    Severity.ERROR,
-                    f"{top} is in {home}, which is not on sys.path",
-                    f"sys.path[0] is {res['sys_path'][0]}"
-                    + (" (the script's folder: Python adds the folder of the script, not the folder you run it from)"
-                       if inv.script else "")
-                    + f".\n{home} holds {top} but is not searched.",
-                    fix=tuple(fixes),
-                    alternatives=True,
-                    fix_note=note,
-                    data={"home": str(home)},
-                )
-            )
-            return
-        elsewhere = []
-        if check_other:
-            for py in other_pythons(proj, inv.python):
-                w = _where_elsewhere(py, top)
-                if w:
-                    elsewhere.append((py, w))
-        dist = _dist_name(top)
-        if elsewhere:
-            py, w = elsewhere[0]
-            fixes = []
-            if inv.script is not None:
-                fixes.append(f"cd {shlex.quote(str(inv.cwd))} && " + cmd(py, str(inv.script)))
-            fixes.append(_pip_install(inv, dist))
-            rep.add(
-                Finding(
-                    "installed-elsewhere",
-                    Severity.ERROR,
-                    f"{top} is installed for {py}, not for {inv.python}",
-                    f"{py} has it at {w}.\nEach interpreter/venv has its own site-packages; "
-                    "`pip` may belong to a different Python than `python` (use `python -m pip`).",
-                    fix=tuple(fixes),
-                    alternatives=True,
-                    fix_note="Run with the interpreter that has it (or activate its venv), or install it for this one.",
-                    data={"python": py, "where": w},
-                )
-            )
-            return
-        rep.add(
-            _install_finding(
-                "not-installed",
-                f"no module named {top} for {inv.python}",
-                f"Not on sys.path, not in {proj}, not in any other Python found on PATH."
-                + (f"\nThe pip package is called {dist}." if dist != top else ""),
-                inv,
-                dist,
-            )
-        )
+    if not missing or missing not in requested:
+        return False
+    # The name may also be missing because a module's own code imported it (a frame of the
+    # traceback imports it): then it is a dependency of that code, not what was asked for.
+    return not (_import_lines(user_frames) and missing != name and _raised_inside(res, missing))
+
+
+def _explain_not_found(rep: Report, name: str, top: str, missing: str, res: dict[str, Any], proj: Path,
+                       inv: Invocation, check_other: bool) -> None:
+    """Python found no module ``missing``: a submodule missing, a folder not on sys.path, another
+    interpreter's package, or not installed at all."""
+    if missing != top:
+        _explain_missing_submodule(rep, name, top, missing, res, proj, inv)
         return
-    # The module was found; something inside it failed.
-    where = user_frames[-1] if user_frames else (frames[-1] if frames else None)
-    loc = _loc(where) if where else "?"
-    if missing:
-        rep.add(
-            _install_finding(
-                "dependency-missing",
-                f"`import {name}` fails because {loc} imports {missing}, which is missing",
-                f"{where['code'].strip() if where else ''}\nThe module {name} itself was found; one of its imports was not.",
-                inv,
-                _dist_name(missing.split(".")[0]),
-                fix_note=f"If {missing} is your own code, run `dlfaq doctor import {missing}` to see why it is not found.",
-                data={"missing": missing, "at": loc},
-            )
-        )
+    homes = [h for h in find_in_project(proj, top) if str(h) not in res["sys_path"]]
+    if homes:
+        rep.add(_not_on_path_finding(name, top, homes[0], res, proj, inv))
+        return
+    pythons = other_pythons(proj, inv.python) if check_other else []
+    elsewhere = next(((py, w) for py in pythons if (w := _where_elsewhere(py, top))), None)
+    dist = _dist_name(top)
+    if elsewhere:
+        rep.add(_elsewhere_finding(top, dist, *elsewhere, inv))
         return
     rep.add(
-        Finding(
-            "import-raised",
-            Severity.ERROR,
-            f"`import {name}` fails: {etype} raised at {loc}",
-            f"{where['code'].strip() if where else ''}\n{etype}: {msg}",
-            fix_note=f"The module was found; the error is in the code at {loc}.",
-            data={"type": etype, "at": loc},
+        _install_finding(
+            "not-installed",
+            f"no module named {top} for {inv.python}",
+            f"Not on sys.path, not in {proj}, not in any other Python found on PATH."
+            + (f"\nThe pip package is called {dist}." if dist != top else ""),
+            inv,
+            dist,
         )
+    )
+
+
+def _not_on_path_finding(name: str, top: str, home: Path, res: dict[str, Any], proj: Path, inv: Invocation) -> Finding:
+    fixes, note = _fixes_for_path(name, top, home, proj, inv)
+    return Finding(
+        "not-on-sys-path",
+        Severity.ERROR,
+        f"{top} is in {home}, which is not on sys.path",
+        f"sys.path[0] is {res['sys_path'][0]}"
+        + (" (the script's folder: Python adds the folder of the script, not the folder you run it from)"
+           if inv.script else "")
+        + f".\n{home} holds {top} but is not searched.",
+        fix=tuple(fixes),
+        alternatives=True,
+        fix_note=note,
+        data={"home": str(home)},
+    )
+
+
+def _elsewhere_finding(top: str, dist: str, py: str, where: str, inv: Invocation) -> Finding:
+    fixes = [f"cd {shlex.quote(str(inv.cwd))} && " + cmd(py, str(inv.script))] if inv.script is not None else []
+    fixes.append(_pip_install(inv, dist))
+    return Finding(
+        "installed-elsewhere",
+        Severity.ERROR,
+        f"{top} is installed for {py}, not for {inv.python}",
+        f"{py} has it at {where}.\nEach interpreter/venv has its own site-packages; "
+        "`pip` may belong to a different Python than `python` (use `python -m pip`).",
+        fix=tuple(fixes),
+        alternatives=True,
+        fix_note="Run with the interpreter that has it (or activate its venv), or install it for this one.",
+        data={"python": py, "where": where},
+    )
+
+
+def _raised_finding(name: str, err: dict[str, Any], res: dict[str, Any], user_frames: list[dict[str, Any]],
+                    inv: Invocation) -> Finding:
+    """The module was found; running it raised (a missing dependency, or any other error)."""
+    frames = res.get("frames", [])
+    where = user_frames[-1] if user_frames else (frames[-1] if frames else None)
+    loc = _loc(where) if where else "?"
+    code = where["code"].strip() if where else ""
+    missing = err.get("name") if err["type"] == "ModuleNotFoundError" else None
+    if missing:
+        return _install_finding(
+            "dependency-missing",
+            f"`import {name}` fails because {loc} imports {missing}, which is missing",
+            f"{code}\nThe module {name} itself was found; one of its imports was not.",
+            inv,
+            _dist_name(missing.split(".")[0]),
+            fix_note=f"If {missing} is your own code, run `dlfaq doctor import {missing}` to see why it is not found.",
+            data={"missing": missing, "at": loc},
+        )
+    return Finding(
+        "import-raised",
+        Severity.ERROR,
+        f"`import {name}` fails: {err['type']} raised at {loc}",
+        f"{code}\n{err['type']}: {err['message']}",
+        fix_note=f"The module was found; the error is in the code at {loc}.",
+        data={"type": err["type"], "at": loc},
     )
 
 
