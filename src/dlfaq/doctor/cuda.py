@@ -475,13 +475,9 @@ def _compare_loaded_with_system(rep: Report, root: Path, loaded: list[str]) -> N
 def _check_gpu(
     rep: Report, tf: TorchFacts | None, drv: DriverFacts, pci: int, env: Mapping[str, str], root: Path
 ) -> None:
-    facts = rep.facts
-    n_smi = len(drv.gpus)
-    has_driver = drv.version is not None
-    hardware = n_smi > 0 or pci > 0 or has_driver
-    cvd = env.get("CUDA_VISIBLE_DEVICES")
-    hides = visible_devices_hide_all(cvd, n_smi if n_smi else None)
-    why: list[str] = []
+    """Can torch use a GPU here? A finding per reason it cannot, and ``facts["gpu"]``: usable, and why."""
+    hardware = bool(drv.gpus) or pci > 0 or drv.version is not None
+    why: list[str] = []  # reasons no GPU is usable, in the order they are told
     if drv.failed:
         rep.add(
             Finding(
@@ -496,46 +492,14 @@ def _check_gpu(
         )
         why.append("the NVIDIA driver is not working (nvidia-smi failed)")
     if tf is None:
-        facts["gpu"] = {"usable": None, "why": "torch was not examined"}
+        rep.facts["gpu"] = {"usable": None, "why": "torch was not examined"}
         return
-    tag = best_torch_tag(drv.cuda)
     if tf.cuda is None:
-        why.insert(0, f"this torch ({tf.version}) is a CPU-only build")
-        if not hardware:
-            why.append("no NVIDIA GPU or driver was found (no nvidia-smi, no /proc/driver/nvidia)")
-        if hardware and not drv.failed:
-            rep.add(
-                Finding(
-                    "cpu-only-torch",
-                    Severity.ERROR,
-                    f"torch {tf.version} is a CPU-only build, but this machine has an NVIDIA GPU",
-                    "torch.cuda.is_available() is False because this wheel was built without CUDA.\n"
-                    + (f"The driver supports CUDA up to {drv.cuda}; the newest matching wheel index is {tag}." if tag else ""),
-                    fix=(_pip_torch_cmd(tag or "cu126"),),
-                    fix_note="Pick the torch release you need on pytorch.org; the cuXYZ tag must not exceed the driver's CUDA version.",
-                    data={"tag": tag},
-                )
-            )
+        _check_cpu_build(rep, tf, drv, hardware, why)
     else:
-        tc = _cuda_tuple(tf.cuda)
-        dc = _cuda_tuple(drv.cuda)
-        if not hardware:
-            why.append("no NVIDIA GPU or driver was found (no nvidia-smi, no /proc/driver/nvidia)")
-        elif pci and not has_driver and not drv.failed:
-            why.append("an NVIDIA GPU is on the PCI bus but no driver is installed")
-            rep.add(
-                Finding(
-                    "no-driver",
-                    Severity.ERROR,
-                    "NVIDIA GPU present but no NVIDIA driver",
-                    f"{pci} NVIDIA device(s) on the PCI bus; nvidia-smi and /proc/driver/nvidia are missing.",
-                    fix_note="Install the NVIDIA driver from your distribution (Ubuntu: `sudo ubuntu-drivers install`), then reboot.",
-                )
-            )
-        if tc and dc and dc < tc:
-            if dc[0] < tc[0]:
-                why.append(f"the driver supports CUDA {drv.cuda} but torch was built for CUDA {tf.cuda}")
-            rep.add(_driver_behind(tf, drv, tag, across_major=dc[0] < tc[0]))
+        _check_cuda_build(rep, tf, drv, pci, hardware, why)
+    cvd = env.get("CUDA_VISIBLE_DEVICES")
+    hides = visible_devices_hide_all(cvd, len(drv.gpus) or None)
     if hides and hardware:
         why.append(f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU")
         rep.add(
@@ -543,11 +507,62 @@ def _check_gpu(
                 "cuda-visible-devices",
                 Severity.ERROR,
                 f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU",
-                f"nvidia-smi lists {n_smi} GPU(s), but CUDA only sees the devices named in this variable.",
+                f"nvidia-smi lists {len(drv.gpus)} GPU(s), but CUDA only sees the devices named in this variable.",
                 fix=("unset CUDA_VISIBLE_DEVICES",),
                 fix_note="Or name the GPUs to use, e.g. `export CUDA_VISIBLE_DEVICES=0`.",
             )
         )
+    _gpu_verdict(rep, tf, hides, hardware, why)
+
+
+def _check_cpu_build(rep: Report, tf: TorchFacts, drv: DriverFacts, hardware: bool, why: list[str]) -> None:
+    """A torch wheel built without CUDA: a problem only where there is an NVIDIA GPU to use."""
+    why.insert(0, f"this torch ({tf.version}) is a CPU-only build")
+    if not hardware:
+        why.append("no NVIDIA GPU or driver was found (no nvidia-smi, no /proc/driver/nvidia)")
+        return
+    if drv.failed:  # the driver is the problem to fix first
+        return
+    tag = best_torch_tag(drv.cuda)
+    rep.add(
+        Finding(
+            "cpu-only-torch",
+            Severity.ERROR,
+            f"torch {tf.version} is a CPU-only build, but this machine has an NVIDIA GPU",
+            "torch.cuda.is_available() is False because this wheel was built without CUDA.\n"
+            + (f"The driver supports CUDA up to {drv.cuda}; the newest matching wheel index is {tag}." if tag else ""),
+            fix=(_pip_torch_cmd(tag or "cu126"),),
+            fix_note="Pick the torch release you need on pytorch.org; the cuXYZ tag must not exceed the driver's CUDA version.",
+            data={"tag": tag},
+        )
+    )
+
+
+def _check_cuda_build(rep: Report, tf: TorchFacts, drv: DriverFacts, pci: int, hardware: bool,
+                      why: list[str]) -> None:
+    """A CUDA build of torch: is there a driver, and does it serve torch's CUDA version?"""
+    if not hardware:
+        why.append("no NVIDIA GPU or driver was found (no nvidia-smi, no /proc/driver/nvidia)")
+    elif pci and drv.version is None and not drv.failed:
+        why.append("an NVIDIA GPU is on the PCI bus but no driver is installed")
+        rep.add(
+            Finding(
+                "no-driver",
+                Severity.ERROR,
+                "NVIDIA GPU present but no NVIDIA driver",
+                f"{pci} NVIDIA device(s) on the PCI bus; nvidia-smi and /proc/driver/nvidia are missing.",
+                fix_note="Install the NVIDIA driver from your distribution (Ubuntu: `sudo ubuntu-drivers install`), then reboot.",
+            )
+        )
+    tc, dc = _cuda_tuple(tf.cuda), _cuda_tuple(drv.cuda)
+    if tc and dc and dc < tc:
+        if dc[0] < tc[0]:
+            why.append(f"the driver supports CUDA {drv.cuda} but torch was built for CUDA {tf.cuda}")
+        rep.add(_driver_behind(tf, drv, best_torch_tag(drv.cuda), across_major=dc[0] < tc[0]))
+
+
+def _gpu_verdict(rep: Report, tf: TorchFacts, hides: bool, hardware: bool, why: list[str]) -> None:
+    """``facts["gpu"]``, and a finding when no GPU is usable but no error above says why."""
     if tf.error and tf.cuda is not None and not tf.available:
         why.append(f"torch.cuda.init() said: {tf.error}")
     usable = bool(tf.available) and not hides and not any(
@@ -555,13 +570,13 @@ def _check_gpu(
     )
     if not usable and not why:
         why.append(tf.error or "torch.cuda.is_available() returned False")
-    facts["gpu"] = {
+    rep.facts["gpu"] = {
         "usable": usable,
         "why": "; ".join(why) if not usable else f"{tf.device_count} GPU(s): {', '.join(tf.devices)}",
     }
-    if not usable and hardware and tf.cuda is not None and not any(
-        f.severity is Severity.ERROR for f in rep.findings
-    ):
+    if usable or any(f.severity is Severity.ERROR for f in rep.findings):
+        return
+    if hardware and tf.cuda is not None:
         rep.add(
             Finding(
                 "cuda-unavailable",
@@ -571,7 +586,7 @@ def _check_gpu(
                 fix_note="See the full error with: python -c 'import torch; torch.cuda.init()'",
             )
         )
-    elif not usable and not any(f.severity is Severity.ERROR for f in rep.findings):
+    else:
         rep.add(
             Finding(
                 "no-gpu",
