@@ -300,6 +300,16 @@ def test_binary_nonfinite_big_endian_and_huge_header(tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(LoadError, match=r"entry 2 \(byte offset 15\): value inf is not finite"):
             load(p)
+        # a signalling nan (bytes 42 03 89 7f, as a byte-swapped file can hold) raises numpy's
+        # "invalid" flag when it is converted; it is refused like any nan
+        p.write_bytes(b"1 1\nX " + b"\x42\x03\x89\x7f" + b"\n")
+        with pytest.raises(LoadError, match=r"entry 1 \(byte offset 4\): value nan is not a number"):
+            load(p)
+        snan = np.frombuffer(b"\x42\x03\x89\x7f", dtype="<f4").reshape(1, 1)
+        np.save(tmp_path / "v.npy", snan)
+        (tmp_path / "v.npy.vocab").write_text("X\n", encoding="utf-8")
+        with pytest.raises(LoadError, match=r"v.npy: row 0: value nan is not a number"):
+            load(tmp_path / "v.npy", datatype=np.float64)
 
 
 def test_valid_variations_read_like_gensim(tmp_path):

@@ -623,20 +623,22 @@ def _first_bad_row(matrix: np.ndarray, binary: bool) -> tuple[int, float] | None
     1e15 and more, nor non-zero ones below 1e-30.
     """
     step = 1 << 14
-    for s in range(0, matrix.shape[0], step):
-        blk = matrix[s:s + step]
-        with np.errstate(invalid="ignore"):  # inf + -inf in one row is nan, which is what is looked for
+    # the values looked for raise numpy's "invalid" flag on the way: inf + -inf in a row
+    # sums to nan, and a signalling nan (bytes a damaged file may hold) is cast to float64
+    with np.errstate(invalid="ignore"):
+        for s in range(0, matrix.shape[0], step):
+            blk = matrix[s:s + step]
             rowsum = blk.sum(axis=1, dtype=np.float64)  # cannot overflow: non-finite iff a value is
-        bad = ~np.isfinite(rowsum)
-        if binary:
-            a = np.abs(blk)
-            bad |= ((a >= 1e15) | ((a > 0) & (a < 1e-30))).any(axis=1)
-        if bad.any():
-            i = int(np.argmax(bad))
-            row = blk[i].astype(np.float64)
-            a = np.abs(row)
-            j = int(np.argmax(~np.isfinite(row) | (a >= 1e15) | ((a > 0) & (a < 1e-30))))
-            return s + i, float(row[j])
+            bad = ~np.isfinite(rowsum)
+            if binary:
+                a = np.abs(blk)
+                bad |= ((a >= 1e15) | ((a > 0) & (a < 1e-30))).any(axis=1)
+            if bad.any():
+                i = int(np.argmax(bad))
+                row = blk[i].astype(np.float64)
+                a = np.abs(row)
+                j = int(np.argmax(~np.isfinite(row) | (a >= 1e15) | ((a > 0) & (a < 1e-30))))
+                return s + i, float(row[j])
     return None
 
 
@@ -938,7 +940,7 @@ def _load_npy(path: Path, vocab: str | os.PathLike[str] | None, opts: _Opts) -> 
     n = matrix.shape[0] if opts.limit is None else min(opts.limit, matrix.shape[0])
     if len(words) != n:
         raise LoadError(f"{vocab}: {len(words)} words for {n} rows of {path.name}")
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf, a signalling nan: refused below
         data = np.asarray(matrix[:n], dtype=opts.dtype)
     bad_row = _first_bad_row(data, binary=False)
     if bad_row is not None:
