@@ -280,6 +280,23 @@ def test_named_refusals(tmp_path, content, name, pattern):
         load(p)
 
 
+def test_binary_false_needs_a_header_as_in_gensim(tmp_path):
+    # gensim's binary=False (no_header=False) reads the first line as "count dim"; a file whose
+    # first line is not one is refused there, so it must not be read as GloVe here
+    from gensim.models import KeyedVectors
+
+    p = tmp_path / "v.txt"
+    p.write_bytes(b"1 1 0.5\nX 0.0 0.5\n")
+    with pytest.raises(ValueError):
+        KeyedVectors.load_word2vec_format(str(p), binary=False)
+    with pytest.raises(LoadError, match=r"v.txt:1: expected a header 'count dim', got b'1 1 0.5"):
+        load(p, binary=False)
+    assert load(p).meta["format"] == "glove"  # guessed from the content when binary is not given
+    assert load(p, binary=False, no_header=True).words == ["1", "X"]
+    p.write_bytes(b"1 2\nX 0.0 0.5\n")
+    assert load(p, binary=False).meta["format"] == "word2vec"
+
+
 def test_binary_nonfinite_big_endian_and_huge_header(tmp_path):
     def entry(w: bytes, vals, dt="<f4") -> bytes:
         return w + b" " + np.asarray(vals, dtype=dt).tobytes() + b"\n"

@@ -383,8 +383,10 @@ def load(
             :meth:`bytes.decode` does; gensim's argument of the same name).
         datatype: the float type of the matrix (float16, float32, float64); text
             values are parsed straight into it, binary float32 values converted.
-        binary: gensim's flag: True reads the binary word2vec format, False a
-            text format; None (the default) follows ``format`` or the content.
+        binary: gensim's flag: True reads the binary word2vec format, False the
+            text format with a ``count dim`` header line (as gensim does; a GloVe
+            file then needs ``no_header=True``); None (the default) follows
+            ``format`` or the content.
         no_header: a text file without the ``count dim`` line (GloVe's layout).
 
     Raises:
@@ -457,9 +459,8 @@ def _choose_format(path: Path, format: str | None, binary: bool | None, no_heade
         return "word2vec-bin"
     if no_header:
         return "glove"
-    if binary is False and format is None:
-        fmt = guess_format(path)
-        return "word2vec" if fmt == "word2vec-bin" else fmt
+    if binary is False and format is None:  # text with a header: word2vec, or fastText's .vec
+        return "fasttext" if guess_format(path) == "fasttext" else "word2vec"
     return format or guess_format(path)
 
 
