@@ -282,6 +282,14 @@ def _weight_grad(dy: Tensor, x: Tensor) -> Tensor:
     return dy.t().matmul(x)
 
 
+def _project(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+    """``F.linear(x, w, b)`` without autograd, through oneDNN where :func:`_linear` would be."""
+    if _use_dnn(x) and w.dtype == x.dtype and (b is None or b.dtype == x.dtype):
+        y = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), w, b, "none", [], "")
+        return y.reshape(*x.shape[:-1], w.shape[0])
+    return F.linear(x, w, b)
+
+
 def _linear(x: Tensor, w: Tensor, b: Tensor | None, sigmoid: bool = False) -> Tensor:
     if _use_dnn(x) and w.dtype == x.dtype and (b is None or b.dtype == x.dtype):
         return _DnnLinear.apply(x, w, b, sigmoid)
@@ -319,9 +327,13 @@ class _LSTMSequence(torch.autograd.Function):
     activation derivative for all steps in a few bulk operations, so its loop
     is a handful of elementwise products and one matrix product per step, and
     the recurrent weight gradient is a single (H × T·B)·(T·B × 4H) product.
-    Gate rows are torch's order i, f, g, o, with the g rows of ``xw`` and
-    ``w_hh_t`` already doubled (see :func:`_lstm_scale`): one in-place sigmoid
-    per step gives i, f, o and sigma(2a_g), and g = 2 sigma(2a_g) - 1 = tanh(a_g).
+    The input projection of all steps is one product, computed here into the buffer
+    that then holds the gates (each step adds W_hh h_{t-1} to its block and squashes
+    it in place: no separate (T, B, 4H) projection is written and read back), and
+    its gradients are the backward's own. Gate rows are torch's order i, f, g, o,
+    with the g rows of ``w_ih``, ``bias`` and ``w_hh_t`` already doubled (see
+    :func:`_lstm_scale`): one in-place sigmoid per step gives i, f, o and
+    sigma(2a_g), and g = 2 sigma(2a_g) - 1 = tanh(a_g).
     Masks are constants (no gradient): ``hmask`` (B, H) variational mask on
     h_{t-1}; ``gmask`` (T, B, H) recurrent dropout on g; ``zc``/``zh`` zoneout
     weights, (T, B, H) in training or a float in eval; ``valid`` (T, B, 1) for
@@ -331,7 +343,9 @@ class _LSTMSequence(torch.autograd.Function):
     @staticmethod
     def forward(
         ctx: Any,
-        xw: Tensor,
+        x: Tensor,
+        w_ih: Tensor,
+        bias: Tensor | None,
         w_hh_t: Tensor,
         h0: Tensor,
         c0: Tensor,
@@ -342,19 +356,19 @@ class _LSTMSequence(torch.autograd.Function):
         valid: Tensor | None,
         want_gates: bool,
     ) -> tuple[Tensor, ...]:
-        T, B, H4 = xw.shape
+        S = _project(x, w_ih, bias)  # (T, B, 4H): W_ih x_t + b for every step, gates once squashed
+        T, B, H4 = S.shape
         H = H4 // 4
-        S = xw.new_empty(T, B, H4)
-        G = xw.new_empty(T, B, H)
-        CN = xw.new_empty(T, B, H)
-        TC = xw.new_empty(T, B, H)
-        out = xw.new_empty(T, B, H)
+        G = S.new_empty(T, B, H)
+        CN = S.new_empty(T, B, H)
+        TC = S.new_empty(T, B, H)
+        out = S.new_empty(T, B, H)
         # Without padding the states are the buffers themselves (h_t = out[t], c_t = CN[t]);
         # with padding the carried state can differ from them, so it is recorded.
-        HP = xw.new_empty(T, B, H) if valid is not None else None
-        CP = xw.new_empty(T, B, H) if valid is not None else None
+        HP = S.new_empty(T, B, H) if valid is not None else None
+        CP = S.new_empty(T, B, H) if valid is not None else None
         # The masked h_{t-1} that met W_hh, kept for the weight gradient (no bulk product later).
-        HIN = xw.new_empty(T, B, H) if hmask is not None else None
+        HIN = S.new_empty(T, B, H) if hmask is not None else None
         h, c = h0, c0
         rec = _step_linear(w_hh_t.t(), B)
         # Recurrent dropout without reported gates: d(g) = m (2 s - 1) is one addcmul with the
@@ -367,15 +381,15 @@ class _LSTMSequence(torch.autograd.Function):
             gmn = gm2 * -0.5
         # tanh' = 1 - tanh^2 of the cell, written per step while it is in cache, if a backward
         # can follow.
-        TD = xw.new_empty(T, B, H) if any(ctx.needs_input_grad) else None
-        ones = xw.new_ones(B, H) if TD is not None else None
-        minus_one = xw.new_full((1, 1), -1.0)
+        TD = S.new_empty(T, B, H) if any(ctx.needs_input_grad) else None
+        ones = S.new_ones(B, H) if TD is not None else None
+        minus_one = S.new_full((1, 1), -1.0)
         for t in range(T):
             if HP is not None and CP is not None:
                 HP[t] = h
                 CP[t] = c
             hin = h if HIN is None or hmask is None else torch.mul(h, hmask, out=HIN[t])
-            s = torch.add(xw[t], rec(hin), out=S[t]).sigmoid_()
+            s = S[t].add_(rec(hin)).sigmoid_()
             if fuse_mask:
                 gd = torch.addcmul(gmn[t], s[:, 2 * H : 3 * H], gm2[t], out=G[t])
             else:
@@ -401,14 +415,14 @@ class _LSTMSequence(torch.autograd.Function):
                 h = torch.where(v, hn, h)
                 c = torch.where(v, cn, c)
         if HP is None or CP is None:
-            ctx.save_for_backward(w_hh_t, S, G, CN, TC, TD, HIN, out, h0, c0)
+            ctx.save_for_backward(x, w_ih, bias, w_hh_t, S, G, CN, TC, TD, HIN, out, h0, c0)
         else:
-            ctx.save_for_backward(w_hh_t, S, G, CN, TC, TD, HIN, HP, CP)
+            ctx.save_for_backward(x, w_ih, bias, w_hh_t, S, G, CN, TC, TD, HIN, HP, CP)
         ctx.masks = (hmask, gmask, zc, zh, valid)
         ctx.want_gates = want_gates
         ctx.gm2 = gm2 if fuse_mask else None
         if want_gates:
-            vf = 1.0 if valid is None else valid.to(xw.dtype)
+            vf = 1.0 if valid is None else valid.to(S.dtype)
             gi, gf, go = S[..., :H], S[..., H : 2 * H], S[..., 3 * H :]
             return out, h, c, gi * vf, gf * vf, G * vf, go * vf, CN * vf
         return out, h, c
@@ -420,7 +434,8 @@ class _LSTMSequence(torch.autograd.Function):
         dc = torch.zeros_like(bptt.c0) if dcT is None else dcT.clone()
         for t in range(bptt.T - 1, -1, -1):
             dh, dc = bptt.step(t, dh, dc)
-        return bptt.dA, bptt.recurrent_weight_grad(), dh, dc, None, None, None, None, None, None
+        dx, dw_ih, dbias = bptt.input_grads(ctx.needs_input_grad[:3])
+        return dx, dw_ih, dbias, bptt.recurrent_weight_grad(), dh, dc, None, None, None, None, None, None
 
 
 class _BPTT:
@@ -429,18 +444,19 @@ class _BPTT:
 
     Notation as in the forward: s = sigmoid of the step's pre-activations (g rows doubled),
     c~ the new cell before zoneout, h~ the new hidden state before zoneout. The gradient
-    w.r.t. the pre-activations of every step is written into ``dA`` (T, B, 4H), which is
-    also the gradient of ``xw``; the recurrent weight gradient is one product after the loop.
+    w.r.t. the pre-activations of every step is written into ``dA`` (T, B, 4H); the weight
+    gradients and dL/dx are products of it after the loop.
     """
 
     def __init__(self, ctx: Any, dout: Tensor | None, dgates: tuple[Tensor | None, ...]) -> None:
         self.hmask, gmask, self.zc, self.zh, self.valid = ctx.masks
         self.HP: Tensor | None = None
         self.CP: Tensor | None = None
+        self.x, self.w_ih, self.bias, *states = ctx.saved_tensors
         if self.valid is None:
-            self.w_hh_t, S, G, self.CN, self.TC, self.TD, self.HIN, self.out, self.h0, self.c0 = ctx.saved_tensors
+            self.w_hh_t, S, G, self.CN, self.TC, self.TD, self.HIN, self.out, self.h0, self.c0 = states
         else:
-            self.w_hh_t, S, G, self.CN, self.TC, self.TD, self.HIN, self.HP, self.CP = ctx.saved_tensors
+            self.w_hh_t, S, G, self.CN, self.TC, self.TD, self.HIN, self.HP, self.CP = states
             self.h0, self.c0 = self.HP[0], self.CP[0]
         self.S, self.dout = S, dout
         self.T, B, H = G.shape
@@ -533,6 +549,14 @@ class _BPTT:
             return self.CP[t]
         return self.c0 if t == 0 else self.CN[t - 1]
 
+    def input_grads(self, needed: tuple[bool, ...]) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        """Gradients of x, W_ih and the bias: the input projection's, from dA."""
+        dA2 = self.dA.reshape(-1, self.dA.shape[-1])
+        dx = dA2.matmul(self.w_ih).reshape(self.x.shape) if needed[0] else None
+        dw = _weight_grad(dA2, self.x.reshape(-1, self.x.shape[-1])) if needed[1] else None
+        db = dA2.sum(0) if needed[2] and self.bias is not None else None
+        return dx, dw, db
+
     def recurrent_weight_grad(self) -> Tensor:
         """dL/dW_hh^T = sum_t h_in(t)^T dA[t], one (H x T·B)(T·B x 4H) product."""
         if self.HIN is not None:
@@ -592,11 +616,10 @@ def lstm_direction(
     bias = None
     if b_ih is not None:
         bias = (b_ih + b_hh) * scale
-    # (T, B, 4H): the input projection of all steps in one product.
-    xw = _linear(x, w_ih * scale.unsqueeze(1), bias)
     # The reference's masks, drawn in its order (same seed, same network).
     hmask, gmask, zc_mask, zh_mask = ref._step_masks(m, x, h, p_hid)
-    res = _LSTMSequence.apply(xw, w_hh_t, h, c, hmask, gmask, zc_mask, zh_mask, valid, want_gates)
+    res = _LSTMSequence.apply(x, w_ih * scale.unsqueeze(1), bias, w_hh_t, h, c, hmask, gmask, zc_mask, zh_mask,
+                              valid, want_gates)
     if want_gates:
         return res[0], res[1], res[2], list(res[3:])
     return res[0], res[1], res[2], None
