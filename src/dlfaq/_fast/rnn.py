@@ -18,7 +18,8 @@ buys (forward + backward against ``torch.nn.LSTM``, 2 CPU threads, T = 50,
 * oneDNN's linear op (``torch.ops.mkldnn._linear_pointwise``) for the sequence-wide
   products, sigmoid fused in, and ``_reorder_linear_weight`` once per call for the
   per-step products: where torch sends float32 ``mm`` to MKL, measured 1.5-3x
-  faster for these shapes;
+  faster for these shapes (the weight gradients, which contract over T·N, stay on
+  ``matmul``: see :func:`_weight_grad`);
 * the LSTM's step loop as one autograd Function with a hand-written backward
   (:class:`_LSTMSequence`): ~10 autograd nodes per step avoided, activations
   written into preallocated buffers, the recurrent weight gradient one product
