@@ -380,10 +380,6 @@ class _LSTMSequence(torch.autograd.Function):
             assert gmask is not None
             gm2 = gmask.mul_(2.0)
             gmn = gm2 * -0.5
-        # tanh' = 1 - tanh^2 of the cell, written per step while it is in cache, if a backward
-        # can follow.
-        TD = S.new_empty(T, B, H) if any(ctx.needs_input_grad) else None
-        ones = S.new_ones(B, H) if TD is not None else None
         minus_one = S.new_full((1, 1), -1.0)
         for t in range(T):
             if HP is not None and CP is not None:
@@ -400,8 +396,6 @@ class _LSTMSequence(torch.autograd.Function):
             if zc is not None:
                 cn.lerp_(c, zc if isinstance(zc, float) else zc[t])
             tc = _tanh_into(cn, TC[t], minus_one)
-            if TD is not None and ones is not None:
-                torch.addcmul(ones, tc, tc, value=-1.0, out=TD[t])
             if valid is None:
                 hn = torch.mul(s[:, 3 * H :], tc, out=out[t])
                 if zh is not None:
@@ -416,9 +410,9 @@ class _LSTMSequence(torch.autograd.Function):
                 h = torch.where(v, hn, h)
                 c = torch.where(v, cn, c)
         if HP is None or CP is None:
-            ctx.save_for_backward(x, w_ih, bias, w_hh_t, S, G, CN, TC, TD, HIN, out, h0, c0)
+            ctx.save_for_backward(x, w_ih, bias, w_hh_t, S, G, CN, TC, HIN, out, h0, c0)
         else:
-            ctx.save_for_backward(x, w_ih, bias, w_hh_t, S, G, CN, TC, TD, HIN, HP, CP)
+            ctx.save_for_backward(x, w_ih, bias, w_hh_t, S, G, CN, TC, HIN, HP, CP)
         ctx.masks = (hmask, gmask, zc, zh, valid)
         ctx.want_gates = want_gates
         ctx.gm2 = gm2 if fuse_mask else None
@@ -455,9 +449,9 @@ class _BPTT:
         self.CP: Tensor | None = None
         self.x, self.w_ih, self.bias, *states = ctx.saved_tensors
         if self.valid is None:
-            self.w_hh_t, S, G, self.CN, self.TC, self.TD, self.HIN, self.out, self.h0, self.c0 = states
+            self.w_hh_t, S, G, self.CN, self.TC, self.HIN, self.out, self.h0, self.c0 = states
         else:
-            self.w_hh_t, S, G, self.CN, self.TC, self.TD, self.HIN, self.HP, self.CP = states
+            self.w_hh_t, S, G, self.CN, self.TC, self.HIN, self.HP, self.CP = states
             self.h0, self.c0 = self.HP[0], self.CP[0]
         self.S, self.dout = S, dout
         self.T, B, H = G.shape
@@ -472,6 +466,9 @@ class _BPTT:
             self.GDm = G if gmask is None else G * gmask
         self.dA = S.new_empty(self.T, B, 4 * H)
         self.D4 = S.new_empty(B, 4 * H)  # dL/d(i, f, g', o) of one step, before sigmoid'
+        # tanh'(c) = 1 - tanh(c)^2 of one step, taken where tanh(c) is read anyway (no (T, B, H)
+        # buffer written in the forward and read back here).
+        self.ones, self.td = S.new_ones(B, H), S.new_empty(B, H)
         self.dgates = dgates if ctx.want_gates and any(d is not None for d in dgates) else None
         self.back = _step_linear(self.w_hh_t.contiguous(), B)  # da -> da @ W_hh
 
@@ -516,8 +513,10 @@ class _BPTT:
     def _through_output(self, t: int, dh_hat: Tensor, dcn: Tensor) -> Tensor:
         """h~ = o tanh(c): writes dL/do and returns dL/dc~."""
         H = self.H
-        torch.mul(dh_hat, self.TC[t], out=self.D4[:, 3 * H :])
-        return torch.addcmul(dcn, dh_hat * self.S[t][:, 3 * H :], self.TD[t])
+        tc = self.TC[t]
+        torch.mul(dh_hat, tc, out=self.D4[:, 3 * H :])
+        td = torch.addcmul(self.ones, tc, tc, value=-1.0, out=self.td)
+        return torch.addcmul(dcn, dh_hat * self.S[t][:, 3 * H :], td)
 
     def _into_gates(self, t: int, dc_hat: Tensor, gates: tuple[Tensor | None, ...]) -> None:
         """c~ = f c_{t-1} + i d(g): writes dL/di, dL/df, dL/dg' (and adds the returned gates')."""
