@@ -72,3 +72,30 @@ def test_bounds_hold():
         finite = np.isfinite(b)
         assert np.all(np.abs(sp - s)[finite] <= b[finite])
     assert score_bound(24, 50) < 1e-5 and score_bound(8, 50) < 0.05
+
+
+def test_threaded_blocks_equal_one_thread_and_restore_the_thread_count():
+    """Blocks run one per thread (single-threaded torch ops) when torch has several threads;
+    the answers are those of the one-thread run, and torch's thread count is restored."""
+    import torch
+
+    rng = np.random.default_rng(7)
+    vec = Vectors([f"w{i}" for i in range(900)], rng.standard_normal((900, 16)).astype(np.float32))
+    quads = rng.integers(0, 900, (300, 4))
+
+    def run():
+        return top_candidates(
+            vec.matrix, vec.norms, quads, 900, 5, method="3cosadd", exclude=True, eps=COSMUL_EPS,
+            literal=lambda a, b, c: analogy_answers(vec, a, b, c, 900), block=37, tile=128)[0]
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = run()
+        torch.set_num_threads(2)
+        two = run()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, analogy_candidates(vec, quads, 900))
