@@ -13,6 +13,7 @@ their bodies, so that ``dlfaq --help`` loads typer and little else.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -57,12 +58,24 @@ from dlfaq.commands._common import (
     want_traceback,
 )
 
-# Newer typer releases vendor click as typer._click and raise its exceptions even when a
-# separate click is installed too (Ray, for one, brings click along); older ones use click.
-try:
-    from typer._click.exceptions import ClickException
-except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import ClickException  # type: ignore[assignment]
+
+def _click_exception() -> type[Exception]:
+    """Click's base exception as the installed typer raises it.
+
+    Newer typer releases vendor click as ``typer._click`` and raise its exceptions even when a
+    separate click is installed too (Ray, for one, brings click along); older ones use click.
+    Looked up by name, so that type checking does not depend on which of the two is installed.
+    """
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            exc: type[Exception] = importlib.import_module(name).ClickException
+            return exc
+        except ModuleNotFoundError:  # pragma: no cover - depends on the installed typer
+            continue
+    raise ImportError("typer provides no click exceptions (neither typer._click nor click)")  # pragma: no cover
+
+
+ClickException = _click_exception()
 
 app = command_group(
     "dlfaq", "An executable deep-learning FAQ: answers, tested components and reproducible evidence.",
@@ -332,7 +345,7 @@ def _on_user_error(exc: UserError) -> int:
     return _error(_user_message(exc))
 
 
-def _on_click_error(exc: ClickException) -> int:
+def _on_click_error(exc: Any) -> int:  # a ClickException
     """Click's own checks (usage, bad values, missing files): its message on one line."""
     return _error(short(" ".join(exc.format_message().split()), 300))
 
