@@ -141,7 +141,7 @@ def top_candidates(
             terms = [torch.from_numpy(qn).to(dev, dtype)]
         else:
             terms = [torch.from_numpy(unit_np[x]).to(dev, dtype) for x in (ia, ib, ic)]
-        vals, idx = _select(terms, unit_t, qb, k, tile, method, exclude, eps, bound, lit_bound, dev)
+        vals, idx = _select(terms, unit_t, len(qb), k, tile, method, eps, bound, lit_bound, dev)
         cand = idx.cpu().numpy()
         key_k = vals[:, -1].float().cpu().numpy().astype(np.float64)  # upper bound of the discarded
         exact, lit = _rescore(v32, nrm, qb, cand, method, eps, lit_bound)
@@ -181,8 +181,8 @@ def top_candidates(
     return out, {"handed_to_reference": handed}
 
 
-def _select(terms: list[Any], unit_t: Any, qb: np.ndarray, k: int, tile: int, method: str,
-            exclude: bool, eps: float, bound: float, lit_bound: float, dev: Any) -> tuple[Any, Any]:
+def _select(terms: list[Any], unit_t: Any, nq: int, k: int, tile: int, method: str,
+            eps: float, bound: float, lit_bound: float, dev: Any) -> tuple[Any, Any]:
     """Running top-k over vocabulary tiles of an upper bound on each row's score as gensim's
     float32 arithmetic may compute it (approximation error plus float32 error).
 
@@ -193,7 +193,6 @@ def _select(terms: list[Any], unit_t: Any, qb: np.ndarray, k: int, tile: int, me
     import torch
 
     n = unit_t.shape[0]
-    nq = len(qb)
     best_v = torch.full((nq, k), -torch.inf, device=dev)
     best_i = torch.zeros((nq, k), dtype=torch.int64, device=dev)
     delta = (bound + lit_bound) / 2  # error of (1 + cos) / 2, approximate pass and gensim's
