@@ -11,7 +11,8 @@ CPU, so the default is a single interleaved repeat of each.
 
 ``--avx2`` measures both sides as on a CPU without AVX-512 (no bf16 either): it
 runs the benchmark again with torch's kernels (``ATEN_CPU_CAPABILITY``), MKL,
-oneDNN and numpy's OpenBLAS (``OPENBLAS_CORETYPE=Haswell``) limited to AVX2.
+oneDNN, numpy's OpenBLAS (``OPENBLAS_CORETYPE=Haswell``) and numba's code generation
+(``NUMBA_CPU_NAME=haswell``: the engine's compiled scan) limited to AVX2.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dlfaq.embeddings import evaluate_analogy, load  # noqa: E402
 from dlfaq.embeddings.benchmarks import dataset_path  # noqa: E402
 
 AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-             "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
+             "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell"}
 
 
 def _rerun_avx2_only() -> None:

@@ -1,17 +1,22 @@
 """The analogy engine (dlfaq._fast.analogy) against its oracle, the reference loop.
 
 Random vocabularies (sizes, dimensions, exact duplicate rows that tie, restricted
-vocabularies), both methods, with and without excluding the question words, and
-random block and tile sizes: the engine's ranked answers must equal the
-reference's (gensim's arithmetic one question at a time) exactly.
+vocabularies), both methods, with and without excluding the question words,
+random block and tile sizes, and both ways of folding a tile (the compiled scan
+and the torch path): the engine's ranked answers must equal the reference's
+(gensim's arithmetic one question at a time) exactly. The compiled scan itself
+is checked against numpy's ranking of random tiles.
 """
 
 from __future__ import annotations
 
+import sys
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
-from dlfaq._fast.analogy import cosmul_bound, score_bound, top_candidates
+from dlfaq._fast.analogy import compiled_scan, cosmul_bound, score_bound, top_candidates
 from dlfaq.embeddings.evaluate import (
     COSMUL_EPS,
     analogy_answers,
@@ -23,8 +28,9 @@ from dlfaq.embeddings.io import Vectors
 pytest.importorskip("torch")
 
 
+@pytest.mark.parametrize("scan", ["auto", "torch"])
 @pytest.mark.parametrize("seed", range(12))
-def test_engine_equals_reference(seed):
+def test_engine_equals_reference(seed, scan):
     rng = np.random.default_rng(seed)
     size, dim = int(rng.integers(8, 1500)), int(rng.integers(2, 40))
     m = rng.standard_normal((size, dim)).astype(np.float32)
@@ -43,8 +49,8 @@ def test_engine_equals_reference(seed):
                 vec.matrix, vec.norms, quads, n, top, method=method, exclude=exclude, eps=COSMUL_EPS,
                 literal=lambda a, b, c, m_=method, x_=exclude: analogy_answers(
                     vec, a, b, c, n, method=m_, top=top, exclude_question_words=x_),
-                block=int(rng.integers(1, 80)), tile=int(rng.integers(1, 700)))
-            np.testing.assert_array_equal(got, ref, err_msg=f"{method} exclude={exclude}")
+                block=int(rng.integers(1, 80)), tile=int(rng.integers(1, 700)), scan=scan)
+            np.testing.assert_array_equal(got, ref, err_msg=f"{method} exclude={exclude} scan={scan}")
 
 
 def test_evaluate_analogy_engine_and_reference_agree(tmp_path):
@@ -99,3 +105,65 @@ def test_threaded_blocks_equal_one_thread_and_restore_the_thread_count():
         torch.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(one, analogy_candidates(vec, quads, 900))
+
+
+needs_numba = pytest.mark.skipif(compiled_scan() is None, reason="numba is not installed")
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_scan_keeps_the_k_best_and_bounds_the_rest(seed):
+    """Folding random tiles (widths not multiples of the 64-column chunk, NaN, exact ties,
+    a positive shift) into the running best keeps numpy's k best scores, stores them as
+    score + shift, and leaves every row not kept at most the last kept value."""
+    scan_tile = compiled_scan()
+    rng = np.random.default_rng(seed)
+    h, w, k = int(rng.integers(1, 40)), int(rng.integers(1, 900)), int(rng.integers(1, 25))
+    scores = rng.standard_normal((h, w)).astype(np.float32)
+    scores[rng.random((h, w)) < 0.01] = np.nan
+    scores[:, w // 2:w // 2 + 3] = scores[:, :1]  # ties
+    shift = float(rng.choice([0.0, 1e-6, 0.25]))
+    best_v = np.full((h, k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((h, k), dtype=np.int64)
+    cuts = sorted(set(rng.integers(0, w, 3).tolist()) | {0, w})
+    for a, b in pairwise(cuts):
+        scan_tile(np.ascontiguousarray(scores[:, a:b]), a, best_v, best_i, shift)
+    clean = np.nan_to_num(scores, nan=-np.inf).astype(np.float64)
+    for r in range(h):
+        want = np.sort(clean[r])[::-1][:k]
+        kept = min(k, int(np.isfinite(clean[r]).sum()))
+        got_cols = best_i[r, :kept]
+        assert len(set(got_cols.tolist())) == kept
+        np.testing.assert_array_equal(np.sort(clean[r, got_cols])[::-1], want[:kept])
+        np.testing.assert_allclose(best_v[r, :kept], clean[r, got_cols] + shift, rtol=0, atol=1e-6)
+        assert np.all(np.diff(best_v[r]) <= 0)
+        rest = np.setdiff1d(np.arange(w), got_cols)
+        finite = rest[np.isfinite(clean[r, rest])]
+        if kept == k and len(finite):
+            assert clean[r, finite].max() + shift <= best_v[r, -1] + 1e-6
+
+
+def test_without_numba_the_torch_path_answers(monkeypatch):
+    """With numba not importable the probe says so and ``scan="auto"`` takes the torch path
+    (same answers); asking for the compiled scan then is an error, as it is for 3CosMul."""
+    rng = np.random.default_rng(3)
+    vec = Vectors([f"w{i}" for i in range(300)], rng.standard_normal((300, 8)).astype(np.float32))
+    quads = rng.integers(0, 300, (50, 4))
+
+    def run(**kw):
+        return top_candidates(vec.matrix, vec.norms, quads, 300, 5, eps=COSMUL_EPS,
+                              literal=lambda a, b, c: analogy_answers(vec, a, b, c, 300), **kw)
+
+    with pytest.raises(RuntimeError, match="compiled scan"):
+        run(method="3cosmul", exclude=True, scan="compiled")
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "dlfaq._fast._scan", raising=False)
+    compiled_scan.cache_clear()
+    try:
+        assert compiled_scan() is None
+        got, _ = run(method="3cosadd", exclude=True)
+        with pytest.raises(RuntimeError, match="compiled scan"):
+            run(method="3cosadd", exclude=True, scan="compiled")
+    finally:
+        compiled_scan.cache_clear()
+    np.testing.assert_array_equal(got, analogy_candidates(vec, quads, 300))

@@ -8,17 +8,25 @@ does not run a matrix product), and the caller then runs the reference.
 
 How it stays exact while scoring approximately:
 
-1. *Blocked score-and-select.* Questions go in blocks of ``block`` rows; the
+1. *Blocked score-and-select.* Questions go in blocks of ``block`` rows, the
    vocabulary in tiles of ``tile`` rows, so that only a ``block x tile`` score
-   tile (float32, 32 MiB by default) exists at a time and the ``(questions x
-   vocabulary)`` matrix is never formed. Measured on GloVe (19,544 questions,
-   300k rows, 2 cores): with 256-question blocks the product took ~45 % of the
-   time and the selection the rest, as each of the ~15 torch calls a tile has a
-   fixed cost of 10-30 us; 2048-question blocks cut the calls eightfold and the
-   whole evaluation from ~12 s to ~6 s. Each tile's scores are computed with
-   one matrix product on unit vectors, and only the ``k`` best per question
-   are kept (a running top-k, merged only for the questions whose tile maximum
-   beats their current k-th best).
+   tile exists at a time and the ``(questions x vocabulary)`` matrix is never
+   formed. Each tile's scores are one matrix product on unit vectors; only the
+   ``k`` best per question are kept. Two ways to keep them:
+
+   - the *compiled scan* (:mod:`dlfaq._fast._scan`, needs numba; 3CosAdd in
+     float32 on the CPU): a 2048 x 512 tile (4 MiB) is written by the product
+     and read once by one loop that tests 64 columns at a time with vector
+     compares and walks only the chunks with an entry above the question's cut.
+     Nothing but the product grows with the vocabulary, and a tile costs two
+     calls. Measured on GloVe (19,544 questions, 300k rows, 2 cores), same
+     process, interleaved: about 4 s against 7 s for the torch path while
+     another job loaded the machine (CPU time 8 s against 13 s);
+   - the *torch path* (any device, bfloat16, 3CosMul): chunk maxima, a gather
+     of the chunks above the cut and a top-k merge, about a dozen tensor calls
+     a tile; with 256-question blocks the fixed cost of each call (10-30 us)
+     made the selection take over half of the time, so this path uses
+     2048-question blocks and 32 MiB tiles (2048 x 4096).
 2. *Proof that nothing was lost.* Every approximate score is within a proven
    bound of the exact one (:func:`score_bound` for 3CosAdd's cosines,
    :func:`cosmul_bound` for 3CosMul's quotient). The kept candidates are
@@ -31,13 +39,19 @@ How it stays exact while scoring approximately:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 _U = 2.0**-24  # float32 unit roundoff
+# Score tile of the compiled scan: 2048 questions x 512 rows of float32, so that it stays in a
+# core's L2 cache between the product writing it and the scan reading it. On GloVe (2 cores,
+# AVX2 kernels) 2048 x 256 to 2048 x 512 tiles ran the product in 3.4-4.0 s, 32 MiB tiles
+# (2048 x 4096) in 3.8-4.2 s, and 256-question blocks 4.4-6.0 s (MKL's skinny K = 50 case).
+_TILE_BYTES = 4 << 20
 
 
 def score_bound(bits: int, dim: int) -> float:
@@ -82,6 +96,30 @@ def _probe(device: str | None) -> Any:
         return None
 
 
+@functools.cache
+def compiled_scan() -> Callable[..., None] | None:
+    """The compiled tile scan (:func:`dlfaq._fast._scan.scan_tile`), or ``None`` when numba is
+    missing or the kernel does not give the ``k`` best of a small random tile as numpy ranks them."""
+    try:
+        from dlfaq._fast._scan import scan_tile
+    except Exception:  # noqa: BLE001 - no numba (or a broken one): the torch path
+        return None
+    try:
+        rng = np.random.default_rng(0)
+        scores = rng.standard_normal((3, 200)).astype(np.float32)
+        scores[1, 5] = np.nan
+        best_v = np.full((3, 4), -np.inf, dtype=np.float32)
+        best_i = np.zeros((3, 4), dtype=np.int64)
+        scan_tile(scores[:, :130], 0, best_v, best_i, 0.0)
+        scan_tile(np.ascontiguousarray(scores[:, 130:]), 130, best_v, best_i, 0.0)
+        want = np.argsort(-np.nan_to_num(scores, nan=-np.inf), axis=1, kind="stable")[:, :4]
+        if not np.array_equal(best_i, want):
+            return None
+    except Exception:  # noqa: BLE001
+        return None
+    return scan_tile
+
+
 def top_candidates(
     matrix: np.ndarray,
     norms: np.ndarray,
@@ -96,7 +134,8 @@ def top_candidates(
     precision: str = "float32",
     device: str | None = None,
     block: int = 2048,
-    tile: int = 4096,
+    tile: int | None = None,
+    scan: Literal["auto", "compiled", "torch"] = "auto",
 ) -> tuple[np.ndarray, dict[str, int]] | None:
     """The ranked ``top`` answers of each question ``(a, b, c, d)`` over rows ``:n``.
 
@@ -106,6 +145,11 @@ def top_candidates(
         literal: the reference for one question ``(a, b, c) -> top rows``; the
             engine hands it the questions it cannot prove (near-ties, crowded tops).
         precision: ``"float32"`` or ``"bfloat16"`` for the approximate pass.
+        block, tile: questions and vocabulary rows per score tile (``tile=None``: an
+            L2-sized tile for the compiled scan, 4096 rows for the torch path).
+        scan: how a tile is folded into the running best. ``"compiled"``: one pass of
+            :func:`compiled_scan` (3CosAdd in float32 on the CPU, numba installed);
+            ``"torch"``: tensor calls; ``"auto"``: the compiled scan where it applies.
 
     Returns:
         ``(cand, stats)`` with ``cand`` of shape ``(Q, top)`` and ``stats`` counting
@@ -117,6 +161,13 @@ def top_candidates(
     import torch
 
     dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+    fold = None
+    if scan != "torch" and method == "3cosadd" and dtype == torch.float32 and dev.type == "cpu":
+        fold = compiled_scan()
+    if scan == "compiled" and fold is None:
+        raise RuntimeError("the compiled scan needs numba, 3CosAdd, float32 and the CPU")
+    if tile is None:
+        tile = max(64, _TILE_BYTES // (4 * max(1, min(block, len(quads))))) if fold else 4096
     bits = 8 if dtype == torch.bfloat16 else 24
     dim = matrix.shape[1]
     bound = score_bound(bits, dim)  # approximate pass vs exact cosine
@@ -141,9 +192,11 @@ def top_candidates(
             terms = [torch.from_numpy(qn).to(dev, dtype)]
         else:
             terms = [torch.from_numpy(unit_np[x]).to(dev, dtype) for x in (ia, ib, ic)]
-        vals, idx = _select(terms, unit_t, len(qb), k, tile, method, eps, bound, lit_bound, dev)
-        cand = idx.cpu().numpy()
-        key_k = vals[:, -1].float().cpu().numpy().astype(np.float64)  # upper bound of the discarded
+        if fold is not None:
+            vals, cand = _fold_compiled(fold, terms[0], unit_t, k, tile, bound + lit_bound / 2)
+        else:
+            vals, cand = _select(terms, unit_t, len(qb), k, tile, method, eps, bound, lit_bound, dev)
+        key_k = vals[:, -1].astype(np.float64)  # upper bound of the discarded
         exact, lit = _rescore(v32, nrm, qb, cand, method, eps, lit_bound)
         if exclude:
             exact[(cand == qb[:, 0:1]) | (cand == qb[:, 1:2]) | (cand == qb[:, 2:3])] = -np.inf
@@ -181,8 +234,32 @@ def top_candidates(
     return out, {"handed_to_reference": handed}
 
 
+def _fold_compiled(fold: Callable[..., None], query: Any, unit_t: Any, k: int, tile: int,
+                   shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """3CosAdd's running top-k with the compiled scan: per tile one product into a reused,
+    L2-sized buffer and one :func:`dlfaq._fast._scan.scan_tile` call. Returns the upper bounds
+    (``cosine + shift``, descending) and the rows of each question's ``k`` kept candidates."""
+    import torch
+
+    nq, n = query.shape[0], unit_t.shape[0]
+    best_v = np.full((nq, k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((nq, k), dtype=np.int64)
+    tile = min(tile, n)
+    # one buffer and its numpy view for every full tile: the ~5,900 tiles of a GloVe run then
+    # cost a product and a scan each, no new tensor objects
+    scores = torch.empty((nq, tile), dtype=torch.float32)
+    scores_np = scores.numpy()
+    full = n - n % tile
+    for t0 in range(0, full, tile):
+        torch.mm(query, unit_t[t0:t0 + tile].T, out=scores)
+        fold(scores_np, t0, best_v, best_i, shift)
+    if full < n:
+        fold(torch.mm(query, unit_t[full:].T).numpy(), full, best_v, best_i, shift)
+    return best_v, best_i
+
+
 def _select(terms: list[Any], unit_t: Any, nq: int, k: int, tile: int, method: str,
-            eps: float, bound: float, lit_bound: float, dev: Any) -> tuple[Any, Any]:
+            eps: float, bound: float, lit_bound: float, dev: Any) -> tuple[np.ndarray, np.ndarray]:
     """Running top-k over vocabulary tiles of an upper bound on each row's score as gensim's
     float32 arithmetic may compute it (approximation error plus float32 error).
 
@@ -225,7 +302,7 @@ def _select(terms: list[Any], unit_t: Any, nq: int, k: int, tile: int, method: s
         best_v[hit] = nv
         best_i[hit] = torch.gather(ci, 1, pos)
         thr[hit] = nv[:, -1]
-    return best_v, best_i
+    return best_v.float().cpu().numpy(), best_i.cpu().numpy()
 
 
 def _tile_candidates(ub: Any, cut: Any, k: int, chunk: int = 256) -> tuple[Any, Any, Any]:
