@@ -164,16 +164,27 @@ def test_analogy_methods_and_settings(glove, analogy_subset):
 
 
 @pytest.mark.slow
-def test_analogy_full_google_set_identical_to_gensim(glove, glove_kv):
-    """The whole Google set with gensim's defaults (gensim needs about two minutes)."""
-    from dlfaq.embeddings import evaluate_analogy
+def test_analogy_full_google_set_identical_to_gensim(glove, glove_kv, monkeypatch):
+    """The whole Google set with gensim's defaults (gensim needs about two minutes): every
+    question lands in the same list (correct or incorrect, in file order) as in gensim's
+    result, with the engine's compiled scan and with its torch path."""
+    import dlfaq._fast.analogy as engine
+    from dlfaq.embeddings import evaluate_analogy, evaluate_word_analogies
 
+    path = str(dataset_path("google-analogy"))
+    score, sections = glove_kv.evaluate_word_analogies(path)
     ours = evaluate_analogy(glove)
-    score, sections = glove_kv.evaluate_word_analogies(str(dataset_path("google-analogy")))
     assert _our_counts(ours) == _gensim_counts(sections)
     assert ours["accuracy"] == score
     # the issue's reference numbers (gensim 4.4.0)
     assert (ours["correct"], ours["total"]) == (9036, 19486)
+    folds = ["torch"] + (["compiled"] if engine.compiled_scan() is not None else [])
+    for fold in folds:
+        original = engine.top_candidates
+        monkeypatch.setattr(engine, "top_candidates",
+                            lambda *a, _f=fold, _o=original, **kw: _o(*a, scan=_f, **kw))
+        assert evaluate_word_analogies(glove, path) == (score, sections), fold
+        monkeypatch.setattr(engine, "top_candidates", original)
 
 
 @pytest.mark.slow
