@@ -167,3 +167,17 @@ def test_without_numba_the_torch_path_answers(monkeypatch):
     finally:
         compiled_scan.cache_clear()
     np.testing.assert_array_equal(got, analogy_candidates(vec, quads, 300))
+
+
+@needs_numba
+def test_numba_with_its_jit_disabled_is_not_used(monkeypatch):
+    """NUMBA_DISABLE_JIT=1 would run the scan as Python: the probe refuses it."""
+    import numba
+
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    compiled_scan.cache_clear()
+    try:
+        assert compiled_scan() is None
+    finally:
+        compiled_scan.cache_clear()
+    assert compiled_scan() is not None

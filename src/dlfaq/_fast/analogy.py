@@ -99,10 +99,15 @@ def _probe(device: str | None) -> Any:
 @functools.cache
 def compiled_scan() -> Callable[..., None] | None:
     """The compiled tile scan (:func:`dlfaq._fast._scan.scan_tile`), or ``None`` when numba is
-    missing or the kernel does not give the ``k`` best of a small random tile as numpy ranks them."""
+    missing or its JIT is disabled, or the kernel does not give the ``k`` best of a small random
+    tile as numpy ranks them."""
     try:
+        import numba
+
         from dlfaq._fast._scan import scan_tile
     except Exception:  # noqa: BLE001 - no numba (or a broken one): the torch path
+        return None
+    if numba.config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1 would run the scan as Python, ~1000x slower
         return None
     try:
         rng = np.random.default_rng(0)
