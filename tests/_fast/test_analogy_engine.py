@@ -180,4 +180,5 @@ def test_numba_with_its_jit_disabled_is_not_used(monkeypatch):
         assert compiled_scan() is None
     finally:
         compiled_scan.cache_clear()
+        monkeypatch.undo()
     assert compiled_scan() is not None

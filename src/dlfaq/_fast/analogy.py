@@ -107,7 +107,7 @@ def compiled_scan() -> Callable[..., None] | None:
         from dlfaq._fast._scan import scan_tile
     except Exception:  # noqa: BLE001 - no numba (or a broken one): the torch path
         return None
-    if numba.config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1 would run the scan as Python, ~1000x slower
+    if getattr(numba.config, "DISABLE_JIT", False):  # NUMBA_DISABLE_JIT=1 would run the scan as Python, ~1000x slower
         return None
     try:
         rng = np.random.default_rng(0)
