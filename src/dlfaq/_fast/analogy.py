@@ -47,10 +47,12 @@ from typing import Any, Literal
 import numpy as np
 
 _U = 2.0**-24  # float32 unit roundoff
-# Score tile of the compiled scan: 2048 questions x 512 rows of float32, so that it stays in a
-# core's L2 cache between the product writing it and the scan reading it. On GloVe (2 cores,
-# AVX2 kernels) 2048 x 256 to 2048 x 512 tiles ran the product in 3.4-4.0 s, 32 MiB tiles
-# (2048 x 4096) in 3.8-4.2 s, and 256-question blocks 4.4-6.0 s (MKL's skinny K = 50 case).
+# Score tile of the compiled scan: 2048 questions x 512 rows of float32 (4 MiB), written by the
+# product and read back by the scan while still in cache. Whole GloVe evaluations (2 cores, with
+# another job running, interleaved): 256- and 512-row tiles at 2048 questions within noise of each
+# other (4.3-6 s), 128-row tiles slower (8.0 s against 5.2 s: twice the tiles' fixed costs).
+# Single-threaded profiles gave the product 4.1-4.9 s and the scan 1.2-1.6 s for every shape
+# from 512 x 1024 to 4096 x 256.
 _TILE_BYTES = 4 << 20
 
 
