@@ -16,7 +16,13 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from dlfaq._fast.analogy import compiled_scan, cosmul_bound, score_bound, top_candidates
+from dlfaq._fast.analogy import (
+    compiled_scan,
+    cosmul_bound,
+    offset_bound,
+    score_bound,
+    top_candidates,
+)
 from dlfaq.embeddings.evaluate import (
     COSMUL_EPS,
     analogy_answers,
@@ -113,34 +119,67 @@ needs_numba = pytest.mark.skipif(compiled_scan() is None, reason="numba is not i
 @needs_numba
 @pytest.mark.parametrize("seed", range(6))
 def test_compiled_scan_keeps_the_k_best_and_bounds_the_rest(seed):
-    """Folding random tiles (widths not multiples of the 64-column chunk, NaN, exact ties,
-    a positive shift) into the running best keeps numpy's k best scores, stores them as
-    score + shift, and leaves every row not kept at most the last kept value."""
-    scan_tile = compiled_scan()
+    """Folding random word-cosine tiles (widths not multiples of the 64-column chunk, NaN,
+    exact ties, repeated words, a per-question shift) into the running best keeps the k best
+    of numpy's float32 scores ((b - a) + c) * inv, stores them as score + shift, and leaves
+    every row not kept at most the last kept value."""
+    scan = compiled_scan()
     rng = np.random.default_rng(seed)
-    h, w, k = int(rng.integers(1, 40)), int(rng.integers(1, 900)), int(rng.integers(1, 25))
-    scores = rng.standard_normal((h, w)).astype(np.float32)
-    scores[rng.random((h, w)) < 0.01] = np.nan
-    scores[:, w // 2:w // 2 + 3] = scores[:, :1]  # ties
-    shift = float(rng.choice([0.0, 1e-6, 0.25]))
-    best_v = np.full((h, k), -np.inf, dtype=np.float32)
-    best_i = np.zeros((h, k), dtype=np.int64)
+    m, w, q, k = int(rng.integers(1, 12)), int(rng.integers(1, 900)), int(rng.integers(1, 40)), int(rng.integers(1, 25))
+    sims = rng.uniform(-1, 1, (m, w)).astype(np.float32)
+    sims[rng.random((m, w)) < 0.005] = np.nan
+    sims[:, w // 2:w // 2 + 3] = sims[:, :1]  # ties
+    ia, ib, ic = (rng.integers(0, m, q) for _ in range(3))
+    inv = rng.uniform(0.5, 3, q).astype(np.float32)
+    shift = rng.choice([0.0, 1e-6, 0.25], q)
+    best_v = np.full((q, k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((q, k), dtype=np.int64)
     cuts = sorted(set(rng.integers(0, w, 3).tolist()) | {0, w})
     for a, b in pairwise(cuts):
-        scan_tile(np.ascontiguousarray(scores[:, a:b]), a, best_v, best_i, shift)
+        scan(np.ascontiguousarray(sims[:, a:b]), ia, ib, ic, inv, a, best_v, best_i, shift)
+    scores = ((sims[ib] - sims[ia]) + sims[ic]) * inv[:, None]  # float32, as the kernel
     clean = np.nan_to_num(scores, nan=-np.inf).astype(np.float64)
-    for r in range(h):
+    for r in range(q):
         want = np.sort(clean[r])[::-1][:k]
         kept = min(k, int(np.isfinite(clean[r]).sum()))
         got_cols = best_i[r, :kept]
         assert len(set(got_cols.tolist())) == kept
         np.testing.assert_array_equal(np.sort(clean[r, got_cols])[::-1], want[:kept])
-        np.testing.assert_allclose(best_v[r, :kept], clean[r, got_cols] + shift, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(best_v[r, :kept], clean[r, got_cols] + shift[r], rtol=0, atol=1e-6)
         assert np.all(np.diff(best_v[r]) <= 0)
         rest = np.setdiff1d(np.arange(w), got_cols)
         finite = rest[np.isfinite(clean[r, rest])]
         if kept == k and len(finite):
-            assert clean[r, finite].max() + shift <= best_v[r, -1] + 1e-6
+            assert clean[r, finite].max() + shift[r] <= best_v[r, -1] + 1e-6
+
+
+def test_offset_bound_holds_for_float32_word_cosines():
+    """The compiled scan's score, from float32 word cosines, stays within offset_bound of the
+    float64 score of the exact offset; and the bound is tight enough to prune (< 1e-4)."""
+    import torch
+
+    rng = np.random.default_rng(11)
+    for dim in (8, 50, 300):
+        v = rng.standard_normal((400, dim)).astype(np.float32) * rng.uniform(0.1, 10, (400, 1)).astype(np.float32)
+        nrm = np.linalg.norm(v, axis=1).astype(np.float32)
+        unit32 = v / nrm[:, None]
+        quads = rng.integers(0, 400, (300, 3))
+        words, inv_idx = np.unique(quads, return_inverse=True)
+        ia, ib, ic = inv_idx.reshape(-1, 3).T
+        u64 = unit32[words].astype(np.float64)
+        qn = np.linalg.norm((u64[ib] - u64[ia]) + u64[ic], axis=1)
+        keep = qn > 1e-3
+        inv = (1 / np.where(keep, qn, 1)).astype(np.float32)
+        sims = torch.mm(torch.from_numpy(unit32[words]), torch.from_numpy(unit32).T).numpy()
+        approx = ((sims[ib] - sims[ia]) + sims[ic]) * inv[:, None]
+        exact_units = v.astype(np.float64) / nrm.astype(np.float64)[:, None]
+        off = (exact_units[quads[:, 1]] - exact_units[quads[:, 0]]) + exact_units[quads[:, 2]]
+        off /= np.linalg.norm(off, axis=1, keepdims=True)
+        exact = off @ exact_units.T
+        err = np.abs(approx - exact)[keep]
+        bound = offset_bound(dim, inv)[keep][:, None]
+        assert np.all(err <= bound)
+        assert bound.max() < 1e-4
 
 
 def test_without_numba_the_torch_path_answers(monkeypatch):

@@ -1,4 +1,4 @@
-"""Speed engine for :func:`dlfaq.embeddings.evaluate.evaluate_analogy` (issue 14).
+r"""Speed engine for :func:`dlfaq.embeddings.evaluate.evaluate_analogy` (issue 14).
 
 One entry point, :func:`top_candidates`: for a batch of analogy questions it
 returns the same ranked answer lists as the reference loop
@@ -15,13 +15,14 @@ How it stays exact while scoring approximately:
    ``k`` best per question are kept. Two ways to keep them:
 
    - the *compiled scan* (:mod:`dlfaq._fast._scan`, needs numba; 3CosAdd in
-     float32 on the CPU): a 2048 x 512 tile (4 MiB) is written by the product
-     and read once by one loop that tests 64 columns at a time with vector
-     compares and walks only the chunks with an entry above the question's cut.
-     Nothing but the product grows with the vocabulary, and a tile costs two
-     calls. Measured on GloVe (19,544 questions, 300k rows, 2 cores), same
-     process, interleaved: about 4 s against 7 s for the torch path while
-     another job loaded the machine (CPU time 8 s against 13 s);
+     float32 on the CPU, :func:`_fold_offsets`): the tile is not a score per
+     question but the cosines of the questions' distinct words (904 for the
+     Google set's 19,486 answerable questions on GloVe) with the tile's 2048
+     rows, and one loop per tile adds three of its rows per question, tests 64
+     columns at a time with vector compares and walks only the chunks above the
+     question's cut. The product that grows with the vocabulary is 22 times
+     smaller. Measured on GloVe (300k rows, 2 cores, same process): 2.2 s
+     against 5.4 s for the torch path (CPU time 3.9 s against 10.6 s);
    - the *torch path* (any device, bfloat16, 3CosMul): chunk maxima, a gather
      of the chunks above the cut and a top-k merge, about a dozen tensor calls
      a tile; with 256-question blocks the fixed cost of each call (10-30 us)
@@ -29,9 +30,12 @@ How it stays exact while scoring approximately:
      2048-question blocks and 32 MiB tiles (2048 x 4096).
 2. *Proof that nothing was lost.* Every approximate score is within a proven
    bound of the exact one (:func:`score_bound` for 3CosAdd's cosines,
+   :func:`offset_bound` for the compiled scan's sums of word cosines,
    :func:`cosmul_bound` for 3CosMul's quotient). The kept candidates are
    rescored in float64; if even the best discarded row could (within the
-   bounds) reach the fifth answer, the question goes to the reference.
+   bounds) reach the fifth answer, the question goes to the reference, as does
+   one whose offset :math:`\hat b - \hat a + \hat c` is shorter than 1e-3
+   (its direction, hence its answer, is then set by rounding).
 3. *Ties.* gensim ranks float32 scores, so two candidates whose exact scores
    are closer than the float32 error may come out in either order there
    (identical vectors tie exactly); such questions go to the reference too.
@@ -39,21 +43,21 @@ How it stays exact while scoring approximately:
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
 
 _U = 2.0**-24  # float32 unit roundoff
-# Score tile of the compiled scan: 2048 questions x 512 rows of float32 (4 MiB), written by the
-# product and read back by the scan while still in cache. Whole GloVe evaluations (2 cores, with
-# another job running, interleaved): 256- and 512-row tiles at 2048 questions within noise of each
-# other (4.3-6 s), 128-row tiles slower (8.0 s against 5.2 s: twice the tiles' fixed costs).
-# Single-threaded profiles gave the product 4.1-4.9 s and the scan 1.2-1.6 s for every shape
-# from 512 x 1024 to 4096 x 256.
-_TILE_BYTES = 4 << 20
+# Vocabulary rows per tile of the compiled scan (a 904-word tile of 2048 rows is 7 MiB of float32,
+# read three rows per question from cache). Whole GloVe evaluations, 2 cores, same process,
+# interleaved (seconds, native / AVX2 kernels): 256 rows 2.3 / 1.8, 576 rows 2.8 / 2.2, 1024 rows
+# 2.1 / 1.4, 2048 rows 1.8-2.2 / 1.2-2.1, 4096 rows 1.8 / 1.8, 8192 rows 2.2 / 1.9: small tiles
+# pay the per-question setup of each tile more often.
+_WORD_TILE_ROWS = 2048
 
 
 def score_bound(bits: int, dim: int) -> float:
@@ -100,31 +104,54 @@ def _probe(device: str | None) -> Any:
 
 @functools.cache
 def compiled_scan() -> Callable[..., None] | None:
-    """The compiled tile scan (:func:`dlfaq._fast._scan.scan_tile`), or ``None`` when numba is
-    missing or its JIT is disabled, or the kernel does not give the ``k`` best of a small random
-    tile as numpy ranks them."""
+    """The compiled 3CosAdd tile scan (:func:`dlfaq._fast._scan.scan_offsets`), or ``None`` when
+    numba is missing or its JIT is disabled, or the kernel does not give the ``k`` best of a
+    small random case as numpy ranks the same float32 scores."""
     try:
         import numba
 
-        from dlfaq._fast._scan import scan_tile
+        from dlfaq._fast._scan import scan_offsets
     except Exception:  # noqa: BLE001 - no numba (or a broken one): the torch path
         return None
-    if getattr(numba.config, "DISABLE_JIT", False):  # NUMBA_DISABLE_JIT=1 would run the scan as Python, ~1000x slower
+    if getattr(numba.config, "DISABLE_JIT", False):  # NUMBA_DISABLE_JIT=1 would run it as Python
         return None
     try:
         rng = np.random.default_rng(0)
-        scores = rng.standard_normal((3, 200)).astype(np.float32)
-        scores[1, 5] = np.nan
+        sims = rng.standard_normal((5, 200)).astype(np.float32)
+        sims[1, 5] = np.nan
+        ia, ib, ic = np.array([0, 1, 2]), np.array([3, 4, 1]), np.array([4, 0, 3])
+        inv = np.array([0.5, 1.0, 2.0], dtype=np.float32)
         best_v = np.full((3, 4), -np.inf, dtype=np.float32)
         best_i = np.zeros((3, 4), dtype=np.int64)
-        scan_tile(scores[:, :130], 0, best_v, best_i, 0.0)
-        scan_tile(np.ascontiguousarray(scores[:, 130:]), 130, best_v, best_i, 0.0)
+        for t0, t1 in ((0, 130), (130, 200)):
+            scan_offsets(np.ascontiguousarray(sims[:, t0:t1]), ia, ib, ic, inv, t0, best_v, best_i,
+                         np.zeros(3))
+        scores = ((sims[ib] - sims[ia]) + sims[ic]) * inv[:, None]
         want = np.argsort(-np.nan_to_num(scores, nan=-np.inf), axis=1, kind="stable")[:, :4]
         if not np.array_equal(best_i, want):
             return None
     except Exception:  # noqa: BLE001
         return None
-    return scan_tile
+    return scan_offsets
+
+
+def offset_bound(dim: int, inv_norm: np.ndarray) -> np.ndarray:
+    r"""Bound on the error of 3CosAdd's score computed from word cosines, as the compiled scan
+    computes it: :math:`\hat s = ((\hat s_b - \hat s_a) + \hat s_c)\,\hat r` in float32, with
+    :math:`\hat s_x` the float32 cosine of word :math:`x` with the row and
+    :math:`\hat r = 1/\lVert \hat b - \hat a + \hat c \rVert` (``inv_norm``).
+
+    The exact score is :math:`(c_b - c_a + c_c)\,r` with exact cosines :math:`c_x` and
+    :math:`r` from exact unit vectors. Each :math:`|\hat s_x - c_x| \le e` =
+    :func:`score_bound` (24 bits); the two float32 sums of terms at most 3 in size add at most
+    :math:`6u`; the unit vectors' rounding moves the norm by at most :math:`6u`, which moves
+    :math:`r\,(c_b - c_a + c_c)` (at most 1 in size) by at most :math:`6u\,r`; rounding
+    :math:`\hat r` and the product add :math:`u\,r` and :math:`2u`. So
+    :math:`|\hat s - s| \le (3e + 13u)\,r + 2u`; the bound returned is
+    :math:`(3e + 16u)\,r\,(1 + 4u) + 4u`.
+    """
+    e = score_bound(24, dim)
+    return (3 * e + 16 * _U) * inv_norm.astype(np.float64) * (1 + 4 * _U) + 4 * _U
 
 
 def top_candidates(
@@ -152,11 +179,13 @@ def top_candidates(
         literal: the reference for one question ``(a, b, c) -> top rows``; the
             engine hands it the questions it cannot prove (near-ties, crowded tops).
         precision: ``"float32"`` or ``"bfloat16"`` for the approximate pass.
-        block, tile: questions and vocabulary rows per score tile (``tile=None``: an
-            L2-sized tile for the compiled scan, 4096 rows for the torch path).
+        block, tile: questions per block (the torch path's score tile, and the unit of the
+            rescoring) and vocabulary rows per tile (``tile=None``: 2048 for the compiled
+            scan's word tile, 4096 for the torch path).
         scan: how a tile is folded into the running best. ``"compiled"``: one pass of
-            :func:`compiled_scan` (3CosAdd in float32 on the CPU, numba installed);
-            ``"torch"``: tensor calls; ``"auto"``: the compiled scan where it applies.
+            :func:`compiled_scan` over the words' cosines (3CosAdd in float32 on the CPU,
+            numba installed); ``"torch"``: tensor calls on per-question scores;
+            ``"auto"``: the compiled scan where it applies.
 
     Returns:
         ``(cand, stats)`` with ``cand`` of shape ``(Q, top)`` and ``stats`` counting
@@ -173,8 +202,6 @@ def top_candidates(
         fold = compiled_scan()
     if scan == "compiled" and fold is None:
         raise RuntimeError("the compiled scan needs numba, 3CosAdd, float32 and the CPU")
-    if tile is None:
-        tile = max(64, _TILE_BYTES // (4 * max(1, min(block, len(quads))))) if fold else 4096
     bits = 8 if dtype == torch.bfloat16 else 24
     dim = matrix.shape[1]
     bound = score_bound(bits, dim)  # approximate pass vs exact cosine
@@ -188,21 +215,22 @@ def top_candidates(
     # always, plus 3 for the question words (masked only at the rescoring)
     k = min((64 if dtype == torch.bfloat16 else 16) + (3 if exclude else 0), n)
     out = np.empty((len(quads), top), dtype=np.int64)
+    threads = torch.get_num_threads() if dev.type == "cpu" else 1
+    workers = min(threads, -(-len(quads) // block))
+    pre = None
+    if fold is not None:
+        with _one_torch_thread(torch):
+            pre = _fold_offsets(fold, unit_np, quads, k, tile, lit_bound, threads)
 
     def one_block(s0: int) -> int:
         """Answers of questions ``s0 : s0 + block`` into ``out``; returns how many went to ``literal``."""
         qb = quads[s0:s0 + block]
-        ia, ib, ic = qb[:, 0], qb[:, 1], qb[:, 2]
-        if method == "3cosadd":
-            qn = (unit_np[ib] + unit_np[ic]) - unit_np[ia]
-            qn /= np.maximum(np.linalg.norm(qn, axis=1, keepdims=True), 1e-30)
-            terms = [torch.from_numpy(qn).to(dev, dtype)]
+        if pre is not None:
+            vals, cand, odd = (x[s0:s0 + block] for x in pre)
         else:
-            terms = [torch.from_numpy(unit_np[x]).to(dev, dtype) for x in (ia, ib, ic)]
-        if fold is not None:
-            vals, cand = _fold_compiled(fold, terms[0], unit_t, k, tile, bound + lit_bound / 2)
-        else:
-            vals, cand = _select(terms, unit_t, len(qb), k, tile, method, eps, bound, lit_bound, dev)
+            vals, cand = _select(_queries(unit_np, qb, method, dev, dtype), unit_t, len(qb), k,
+                                 tile or 4096, method, eps, bound, lit_bound, dev)
+            odd = np.zeros(len(qb), dtype=bool)
         key_k = vals[:, -1].astype(np.float64)  # upper bound of the discarded
         exact, lit = _rescore(v32, nrm, qb, cand, method, eps, lit_bound)
         if exclude:
@@ -215,13 +243,12 @@ def top_candidates(
         gaps = ranked[:, :-1] - ranked[:, 1:]
         tied = (np.isfinite(ranked[:, 1:]) & (gaps <= rlit[:, :-1] + rlit[:, 1:])).any(axis=1)
         out[s0:s0 + len(qb)] = np.take_along_axis(cand, order[:, :top], axis=1)
-        hard = np.nonzero(crowded | tied)[0]
+        hard = np.nonzero(crowded | tied | odd)[0]
         for j in hard:
             out[s0 + j] = literal(int(qb[j, 0]), int(qb[j, 1]), int(qb[j, 2]))
         return len(hard)
 
     starts = range(0, len(quads), block)
-    workers = min(torch.get_num_threads(), len(starts)) if dev.type == "cpu" else 1
     if workers <= 1:
         handed = sum(one_block(s0) for s0 in starts)
     else:
@@ -230,39 +257,92 @@ def top_candidates(
         # machine no longer stalls every op on its slowest thread. Measured on GloVe, 2 cores,
         # the two versions interleaved in one process, 3 runs each: 14.5-15.1 s against
         # 28.2-34.5 s while other jobs loaded the CPU; 6.6-7.7 s against 5.7-7.0 s when quiet.
-        # torch's intra-op thread count is process-wide: it is 1 during this call, then restored.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(workers) as pool:
-                handed = sum(pool.map(one_block, starts))
-        finally:
-            torch.set_num_threads(threads)
+        with _one_torch_thread(torch), ThreadPoolExecutor(workers) as pool:
+            handed = sum(pool.map(one_block, starts))
     return out, {"handed_to_reference": handed}
 
 
-def _fold_compiled(fold: Callable[..., None], query: Any, unit_t: Any, k: int, tile: int,
-                   shift: float) -> tuple[np.ndarray, np.ndarray]:
-    """3CosAdd's running top-k with the compiled scan: per tile one product into a reused,
-    L2-sized buffer and one :func:`dlfaq._fast._scan.scan_tile` call. Returns the upper bounds
-    (``cosine + shift``, descending) and the rows of each question's ``k`` kept candidates."""
+@contextlib.contextmanager
+def _one_torch_thread(torch: Any) -> Iterator[None]:
+    """torch's intra-op thread count is process-wide: 1 inside (the engine's own threads each
+    run single-threaded ops), then restored."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _queries(unit_np: np.ndarray, qb: np.ndarray, method: str, dev: Any, dtype: Any) -> list[Any]:
+    """The torch path's query vectors: 3CosAdd's unit offset, or 3CosMul's three unit vectors."""
     import torch
 
-    nq, n = query.shape[0], unit_t.shape[0]
-    best_v = np.full((nq, k), -np.inf, dtype=np.float32)
-    best_i = np.zeros((nq, k), dtype=np.int64)
-    tile = min(tile, n)
-    # one buffer and its numpy view for every full tile: the ~5,900 tiles of a GloVe run then
-    # cost a product and a scan each, no new tensor objects
-    scores = torch.empty((nq, tile), dtype=torch.float32)
-    scores_np = scores.numpy()
-    full = n - n % tile
-    for t0 in range(0, full, tile):
-        torch.mm(query, unit_t[t0:t0 + tile].T, out=scores)
-        fold(scores_np, t0, best_v, best_i, shift)
-    if full < n:
-        fold(torch.mm(query, unit_t[full:].T).numpy(), full, best_v, best_i, shift)
-    return best_v, best_i
+    ia, ib, ic = qb[:, 0], qb[:, 1], qb[:, 2]
+    if method == "3cosadd":
+        qn = (unit_np[ib] + unit_np[ic]) - unit_np[ia]
+        qn /= np.maximum(np.linalg.norm(qn, axis=1, keepdims=True), 1e-30)
+        return [torch.from_numpy(qn).to(dev, dtype)]
+    return [torch.from_numpy(unit_np[x]).to(dev, dtype) for x in (ia, ib, ic)]
+
+
+def _fold_offsets(fold: Callable[..., None], unit_np: np.ndarray, quads: np.ndarray, k: int,
+                  tile: int | None, lit_bound: float, workers: int) -> tuple[np.ndarray, ...]:
+    r"""3CosAdd's running top-k for all questions with the compiled scan.
+
+    The Google set's 19,486 questions answerable on GloVe use 904 distinct words, and
+    :math:`\cos(\hat b - \hat a + \hat c, w)` is a sum of three word cosines over the
+    offset's norm. So each vocabulary tile costs one product of the *words* with the tile (a
+    22nd of the flops of one product per question) and one :func:`~dlfaq._fast._scan.scan_offsets`
+    pass that adds three rows of it per question and keeps the best. Tiles are dealt to
+    ``workers`` threads in turn (each keeps its own best, merged at the end; the merged k-th
+    value is at least each thread's, so the invariant holds). Measured on GloVe (2 cores,
+    AVX2 kernels): the per-question product took 7.5 s of CPU; this takes about 2.
+
+    Returns the upper bounds (descending), the rows of each question's ``k`` kept candidates,
+    and a flag for questions whose offset is (nearly) zero, which go to the reference.
+    """
+    import torch
+
+    words, inverse = np.unique(quads[:, :3], return_inverse=True)
+    ia, ib, ic = (np.ascontiguousarray(inverse.reshape(-1, 3)[:, j]) for j in range(3))
+    u = unit_np[words].astype(np.float64)
+    qnorm = np.linalg.norm((u[ib] - u[ia]) + u[ic], axis=1)
+    odd = ~(qnorm > 1e-3)  # an offset this short has no stable direction (and NaN goes here)
+    inv = (1.0 / np.where(odd, 1.0, qnorm)).astype(np.float32)
+    shift = offset_bound(unit_np.shape[1], inv) + lit_bound / 2
+    words_t = torch.from_numpy(np.ascontiguousarray(unit_np[words]))
+    unit_t = torch.from_numpy(unit_np)
+    n, nq = len(unit_np), len(quads)
+    tile = tile or _WORD_TILE_ROWS
+    starts = list(range(0, n, tile))
+
+    def part(p: int) -> tuple[np.ndarray, np.ndarray]:
+        best_v = np.full((nq, k), -np.inf, dtype=np.float32)
+        best_i = np.zeros((nq, k), dtype=np.int64)
+        sims = torch.empty((len(words), tile), dtype=torch.float32)
+        sims_np = sims.numpy()
+        for t0 in starts[p::workers]:
+            rows = unit_t[t0:t0 + tile]
+            if len(rows) == tile:
+                torch.mm(words_t, rows.T, out=sims)
+                fold(sims_np, ia, ib, ic, inv, t0, best_v, best_i, shift)
+            else:
+                fold(torch.mm(words_t, rows.T).numpy(), ia, ib, ic, inv, t0, best_v, best_i, shift)
+        return best_v, best_i
+
+    workers = max(1, min(workers, len(starts)))
+    if workers == 1:
+        best_v, best_i = part(0)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(part, range(workers)))
+        vals = np.concatenate([v for v, _ in parts], axis=1)
+        rows_ = np.concatenate([i for _, i in parts], axis=1)
+        order = np.argsort(-vals, axis=1, kind="stable")[:, :k]
+        best_v = np.take_along_axis(vals, order, axis=1)
+        best_i = np.take_along_axis(rows_, order, axis=1)
+    return best_v, best_i, odd
 
 
 def _select(terms: list[Any], unit_t: Any, nq: int, k: int, tile: int, method: str,

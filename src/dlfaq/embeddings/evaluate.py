@@ -282,13 +282,13 @@ def evaluate_analogy(
             skipping them.
         batch_size, device, precision: the engine's question block, torch device
             and approximate-pass dtype (``"auto"``: bfloat16 on CUDA, float32
-            otherwise); the answers do not depend on them. The engine's score
-            tile is ``batch_size`` questions by an L2-sized number of rows
-            (4 MiB of float32) when it folds tiles with its compiled scan (numba
-            installed; 3CosAdd, float32, CPU), else by 4096 rows (32 MiB at the
-            default; 2048 ran GloVe's 19,544 questions twice as fast as 256 on
-            2 cores, as the fixed cost of each torch call is spread over more
-            questions).
+            otherwise); the answers do not depend on them. With numba installed,
+            3CosAdd in float32 on the CPU scores from the cosines of the
+            questions' distinct words (see :mod:`dlfaq._fast._scan`) and
+            ``batch_size`` only groups the rescoring; otherwise the engine's
+            score tile is ``batch_size x 4096`` float32 (32 MiB at the default;
+            2048 ran GloVe's 19,544 questions twice as fast as 256 on 2 cores, as
+            the fixed cost of each torch call is spread over more questions).
         exclude_question_words: gensim and every published number exclude a, b
             and c from the answers; ``False`` takes the plain nearest neighbour
             of the offset vector, which is often b or c itself (Linzen, 2016).
