@@ -16,6 +16,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+import dlfaq._fast.analogy as engine
 from dlfaq._fast.analogy import (
     compiled_scan,
     cosmul_bound,
@@ -221,3 +222,35 @@ def test_numba_with_its_jit_disabled_is_not_used(monkeypatch):
         compiled_scan.cache_clear()
         monkeypatch.undo()
     assert compiled_scan() is not None
+
+
+@pytest.mark.parametrize("scan", ["auto", "torch"])
+def test_a_vanishing_offset_goes_to_the_reference(scan):
+    """b + c = a for unit vectors 60 degrees either side of a: the offset b - a + c is zero up to
+    rounding, so its direction (and the answer) is set by rounding; the engine hands such a
+    question to the reference on both paths."""
+    rng = np.random.default_rng(2)
+    m = rng.standard_normal((200, 3)).astype(np.float32)
+    m[:3] = [[1, 0, 0], [0.5, np.sqrt(3) / 2, 0], [0.5, -np.sqrt(3) / 2, 0]]
+    vec = Vectors([f"w{i}" for i in range(200)], m)
+    quads = np.array([[0, 1, 2, 5], [3, 4, 5, 6]])
+    calls = []
+
+    def literal(a, b, c):
+        calls.append((a, b, c))
+        return analogy_answers(vec, a, b, c, 200)
+
+    got, stats = top_candidates(vec.matrix, vec.norms, quads, 200, 5, method="3cosadd", exclude=True,
+                                eps=COSMUL_EPS, literal=literal, scan=scan)
+    assert (0, 1, 2) in calls and stats["handed_to_reference"] >= 1
+    np.testing.assert_array_equal(got, analogy_candidates(vec, quads, 200))
+    # the flag itself, on the path asked for (the end-to-end check alone would also pass when
+    # the question happened to be handed over as a tie)
+    unit = vec.matrix / vec.norms[:, None]
+    if scan == "torch" or compiled_scan() is None:
+        import torch
+
+        _, odd = engine._queries(unit, quads, "3cosadd", torch.device("cpu"), torch.float32)
+    else:
+        odd = engine._fold_offsets(compiled_scan(), unit, quads, 19, None, 1e-6, 1)[2]
+    assert odd.tolist() == [True, False]

@@ -227,9 +227,8 @@ def top_candidates(
         if pre is not None:
             vals, cand, odd = (x[s0:s0 + block] for x in pre)
         else:
-            vals, cand = _select(_queries(unit_np, qb, method, dev, dtype), unit_t, len(qb), k,
-                                 tile or 4096, method, eps, bound, lit_bound, dev)
-            odd = np.zeros(len(qb), dtype=bool)
+            terms, odd = _queries(unit_np, qb, method, dev, dtype)
+            vals, cand = _select(terms, unit_t, len(qb), k, tile or 4096, method, eps, bound, lit_bound, dev)
         key_k = vals[:, -1].astype(np.float64)  # upper bound of the discarded
         exact, lit = _rescore(v32, nrm, qb, cand, method, eps, lit_bound)
         if exclude:
@@ -273,16 +272,20 @@ def _one_torch_thread(torch: Any) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _queries(unit_np: np.ndarray, qb: np.ndarray, method: str, dev: Any, dtype: Any) -> list[Any]:
-    """The torch path's query vectors: 3CosAdd's unit offset, or 3CosMul's three unit vectors."""
+def _queries(unit_np: np.ndarray, qb: np.ndarray, method: str, dev: Any, dtype: Any
+             ) -> tuple[list[Any], np.ndarray]:
+    """The torch path's query vectors (3CosAdd's unit offset, or 3CosMul's three unit vectors),
+    and a flag for the 3CosAdd questions whose offset is too short to have a stable direction
+    (they go to the reference, as on the compiled path)."""
     import torch
 
     ia, ib, ic = qb[:, 0], qb[:, 1], qb[:, 2]
     if method == "3cosadd":
         qn = (unit_np[ib] + unit_np[ic]) - unit_np[ia]
-        qn /= np.maximum(np.linalg.norm(qn, axis=1, keepdims=True), 1e-30)
-        return [torch.from_numpy(qn).to(dev, dtype)]
-    return [torch.from_numpy(unit_np[x]).to(dev, dtype) for x in (ia, ib, ic)]
+        norm = np.linalg.norm(qn, axis=1, keepdims=True)
+        qn /= np.maximum(norm, 1e-30)
+        return [torch.from_numpy(qn).to(dev, dtype)], ~(norm[:, 0] > 1e-3)
+    return [torch.from_numpy(unit_np[x]).to(dev, dtype) for x in (ia, ib, ic)], np.zeros(len(qb), dtype=bool)
 
 
 def _fold_offsets(fold: Callable[..., None], unit_np: np.ndarray, quads: np.ndarray, k: int,
