@@ -78,15 +78,19 @@ def scan_offsets(sims: Any, ia: Any, ib: Any, ic: Any, inv: Any, t0: int, best_v
             hit = np.int8(0)
             for j in range(np.uint64(j0), np.uint64(j0 + CHUNK)):
                 hit |= np.int8(((sims[b, j] - sims[a, j]) + sims[c, j]) * s > cut)
-            if hit == 0:
-                continue
-            for j in range(j0, j0 + CHUNK):
-                v = ((sims[b, j] - sims[a, j]) + sims[c, j]) * s
-                if v > cut:
-                    _insert(best_v, best_i, r, v + shift[r], t0 + j)
-                    cut = _cut(best_v, r, shift[r])
-        for j in range(full, w):
-            v = ((sims[b, j] - sims[a, j]) + sims[c, j]) * s
-            if v > cut:
-                _insert(best_v, best_i, r, v + shift[r], t0 + j)
-                cut = _cut(best_v, r, shift[r])
+            if hit:
+                cut = _walk(sims, a, b, c, s, cut, j0, j0 + CHUNK, t0, r, best_v, best_i, shift[r])
+        cut = _walk(sims, a, b, c, s, cut, full, w, t0, r, best_v, best_i, shift[r])
+
+
+@numba.njit(nogil=True, cache=True)
+def _walk(sims: Any, a: Any, b: Any, c: Any, s: Any, cut: Any, j0: int, j1: int, t0: int, r: int,
+          best_v: Any, best_i: Any, shift: float) -> Any:
+    """Columns ``j0 : j1`` of question ``r`` one by one: each score above ``cut`` enters the
+    running best; returns the cut after them."""
+    for j in range(j0, j1):
+        v = ((sims[b, j] - sims[a, j]) + sims[c, j]) * s
+        if v > cut:
+            _insert(best_v, best_i, r, v + shift, t0 + j)
+            cut = _cut(best_v, r, shift)
+    return cut
