@@ -247,10 +247,10 @@ def test_a_vanishing_offset_goes_to_the_reference(scan):
     # the flag itself, on the path asked for (the end-to-end check alone would also pass when
     # the question happened to be handed over as a tie)
     unit = vec.matrix / vec.norms[:, None]
-    if scan == "torch" or compiled_scan() is None:
-        import torch
+    import torch
 
+    if scan == "torch" or compiled_scan() is None:
         _, odd = engine._queries(unit, quads, "3cosadd", torch.device("cpu"), torch.float32)
     else:
-        odd = engine._fold_offsets(compiled_scan(), unit, quads, 19, None, 1e-6, 1)[2]
+        odd = engine._fold_offsets(compiled_scan(), unit, torch.from_numpy(unit), quads, 19, None, 1e-6, 1)[2]
     assert odd.tolist() == [True, False]

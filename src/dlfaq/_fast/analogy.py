@@ -219,7 +219,7 @@ def top_candidates(
     pre = None
     if fold is not None:
         with _one_torch_thread(torch):
-            pre = _fold_offsets(fold, unit_np, quads, k, tile, lit_bound, threads)
+            pre = _fold_offsets(fold, unit_np, unit_t, quads, k, tile, lit_bound, threads)
 
     def one_block(s0: int) -> int:
         """Answers of questions ``s0 : s0 + block`` into ``out``; returns how many went to ``literal``."""
@@ -288,9 +288,10 @@ def _queries(unit_np: np.ndarray, qb: np.ndarray, method: str, dev: Any, dtype: 
     return [torch.from_numpy(unit_np[x]).to(dev, dtype) for x in (ia, ib, ic)], np.zeros(len(qb), dtype=bool)
 
 
-def _fold_offsets(fold: Callable[..., None], unit_np: np.ndarray, quads: np.ndarray, k: int,
+def _fold_offsets(fold: Callable[..., None], unit_np: np.ndarray, unit_t: Any, quads: np.ndarray, k: int,
                   tile: int | None, lit_bound: float, workers: int) -> tuple[np.ndarray, ...]:
-    r"""3CosAdd's running top-k for all questions with the compiled scan.
+    r"""3CosAdd's running top-k for all questions with the compiled scan (``unit_t``: the unit
+    vectors ``unit_np`` as a CPU float32 tensor, sharing its memory).
 
     The Google set's 19,486 questions answerable on GloVe use 904 distinct words, and
     :math:`\cos(\hat b - \hat a + \hat c, w)` is a sum of three word cosines over the
@@ -314,8 +315,7 @@ def _fold_offsets(fold: Callable[..., None], unit_np: np.ndarray, quads: np.ndar
     odd = ~(qnorm > 1e-3)  # an offset this short has no stable direction (and NaN goes here)
     inv = (1.0 / np.where(odd, 1.0, qnorm)).astype(np.float32)
     shift = offset_bound(unit_np.shape[1], inv) + lit_bound / 2
-    words_t = torch.from_numpy(np.ascontiguousarray(unit_np[words]))
-    unit_t = torch.from_numpy(unit_np)
+    words_t = unit_t[torch.from_numpy(words)]
     n, nq = len(unit_np), len(quads)
     tile = tile or _WORD_TILE_ROWS
     starts = list(range(0, n, tile))
